@@ -1,0 +1,3 @@
+from augstudy.cli import main
+
+main()
