@@ -1,0 +1,392 @@
+"""The ranked effect table of a study: rows from runs, and the files the report reads.
+
+:func:`compute_effects` turns the study's runs (per arm and seed: status, metric,
+per-epoch accuracies) into an :class:`EffectsResult`; :func:`write_effects`
+writes ``effects.csv``, ``effects.md`` and ``arms.csv`` atomically;
+:func:`format_effect_table` renders the terminal table.
+
+Units: runs carry accuracies as fractions in [0, 1]; every accuracy-like number
+in the result and the files (effects, intervals, metric mean/std, best val
+accuracy, stability, generalization gap, MDE) is in **accuracy points** (percent,
+100 x the fraction), so one table reads on one scale.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from augstudy.ablate import stats
+from augstudy.atomic import atomic_write_text
+from augstudy.errors import UserError
+
+LAST_K_EPOCHS = 3   # "last3": mean val accuracy over this many final epochs (smooths epoch-to-epoch jitter)
+METRICS = {
+    "last3": f"mean val accuracy over the last {LAST_K_EPOCHS} epochs",
+    "best": "best (peak) val accuracy over all epochs",
+    "final": "val accuracy at the last epoch",
+}
+DIVERGED_POLICIES = ("exclude", "include")
+USABLE_STATUS = "done"
+DIVERGED_STATUS = "diverged"
+
+ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std",
+               "best_val_acc", "stability", "gen_gap", "n_diverged")
+SUMMARY_COLUMNS = ARM_COLUMNS[4:]   # the per-arm summary copied into each effects.csv row
+EFFECTS_CSV, EFFECTS_MD, ARMS_CSV = "effects.csv", "effects.md", "arms.csv"
+# Columns of the human tables (terminal and effects.md); every cell comes from one effects row.
+DISPLAY_COLUMNS = ("rank", "arm", "n", "effect (pts)", "95% CI", "p", "P(>base)", "verdict",
+                   "metric", "stability", "gen gap", "diverged", "seeds needed")
+
+
+@dataclass
+class EffectsResult:
+    """The effect table of one study.
+
+    rows: one dict per non-baseline arm (input arm order) with
+        ``stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS``; accuracy points.
+    arms: one dict per arm, baseline first, with :data:`ARM_COLUMNS`.
+    noise: :func:`augstudy.ablate.stats.noise_floor` (JSON-able, for study.json).
+    """
+
+    factor: str
+    baseline_arm: str
+    metric_name: str
+    rows: list[dict] = field(default_factory=list)
+    arms: list[dict] = field(default_factory=list)
+    noise: dict = field(default_factory=dict)
+
+    def ranked_rows(self) -> list[dict]:
+        """Rows sorted by rank (1 = best); unranked rows last."""
+        return sort_by_rank(self.rows)
+
+    def to_dict(self) -> dict:
+        return {"factor": self.factor, "baseline_arm": self.baseline_arm,
+                "metric": self.metric_name, "rows": self.rows, "arms": self.arms,
+                "noise": self.noise}
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise UserError(f"--metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    return metric
+
+
+def _val_accs(epochs: Sequence[Mapping]) -> list[float]:
+    """Val accuracies (fractions) in epoch order, skipping epochs without one."""
+    ordered = sorted(epochs, key=lambda e: e.get("epoch", 0))
+    return [float(e["val_acc"]) for e in ordered if e.get("val_acc") is not None]
+
+
+def metric_from_epochs(epochs: Sequence[Mapping], metric: str = "last3") -> float:
+    """One run's selection metric from its per-epoch records.
+
+    Args:
+        epochs: dicts with ``epoch`` (from 1) and ``val_acc`` (fraction in [0, 1]).
+        metric: ``"last3"`` (mean val accuracy over the last 3 epochs, or all when
+            fewer), ``"best"`` (peak) or ``"final"`` (last epoch).
+    Returns:
+        the metric as a fraction in [0, 1].
+    """
+    _check_metric(metric)
+    accs = _val_accs(epochs)
+    if not accs:
+        raise ValueError("metric_from_epochs: the run has no epoch with a val_acc")
+    if metric == "best":
+        return max(accs)
+    if metric == "final":
+        return accs[-1]
+    return float(np.mean(accs[-LAST_K_EPOCHS:]))
+
+
+def _get(run: Any, key: str, default=None):
+    if isinstance(run, Mapping):
+        return run.get(key, default)
+    return getattr(run, key, default)
+
+
+def _run_metric(run: Any, metric_name: str) -> float:
+    """The run's metric (fraction): the caller's ``metric`` if given, else from its epochs; nan if none."""
+    value = _get(run, "metric")
+    if value is None:
+        epochs = _get(run, "epochs") or []
+        value = metric_from_epochs(epochs, metric_name) if _val_accs(epochs) else math.nan
+    value = float(value)
+    if math.isfinite(value) and not 0.0 <= value <= 1.0:
+        raise ValueError(f"run {_get(run, 'arm')!r} seed {_get(run, 'seed')}: metric {value} is not "
+                         "a fraction in [0, 1] (pass accuracies as fractions, not percent)")
+    return value
+
+
+def _stability(epochs: Sequence[Mapping]) -> float:
+    """Std (population) of val accuracy over the second half of training; fraction; nan if no epochs.
+
+    The report's own selection rule: prefer the run whose val accuracy held steady
+    over the second half, not only the one with the highest peak.
+    """
+    accs = _val_accs(epochs)
+    if not accs:
+        return math.nan
+    return float(np.std(accs[len(accs) // 2:]))
+
+
+def _gen_gap(epochs: Sequence[Mapping]) -> float:
+    """Train minus val accuracy at the last epoch; fraction; nan when either is missing."""
+    if not epochs:
+        return math.nan
+    last = max(epochs, key=lambda e: e.get("epoch", 0))
+    if last.get("train_acc") is None or last.get("val_acc") is None:
+        return math.nan
+    return float(last["train_acc"]) - float(last["val_acc"])
+
+
+def _nanmean(values: Iterable[float]) -> float:
+    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
+    return float(v.mean()) if v.size else math.nan
+
+
+def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
+                  is_baseline: bool, diverged: str = "exclude",
+                  scale: float = stats.POINTS) -> tuple[dict, dict[int, float]]:
+    """Summary row (:data:`ARM_COLUMNS`, accuracy points) and ``{seed: metric}`` of one arm.
+
+    Uses runs with status ``done`` (and ``diverged`` ones when ``diverged="include"``);
+    failed, running and pending runs are ignored.  ``best_val_acc``, ``stability``
+    and ``gen_gap`` are means over the used seeds of each run's own value;
+    ``metric_std`` is the seed-to-seed std (ddof=1; nan below 2 seeds).
+    """
+    used, per_seed, n_diverged = [], {}, 0
+    for run in runs:
+        status = _get(run, "status")
+        if status == DIVERGED_STATUS:
+            n_diverged += 1
+        if status == USABLE_STATUS or (status == DIVERGED_STATUS and diverged == "include"):
+            seed = int(_get(run, "seed"))
+            if seed in per_seed:
+                raise ValueError(f"arm {arm!r}: two finished runs for seed {seed}")
+            value = _run_metric(run, metric_name)
+            if math.isfinite(value):
+                per_seed[seed] = value
+                used.append(run)
+    values = np.array(list(per_seed.values()), dtype=np.float64)
+    epochs_of = [_get(r, "epochs") or [] for r in used]
+    peaks = [max(_val_accs(e)) if _val_accs(e) else math.nan for e in epochs_of]
+    row = {
+        "arm": arm, "level": level, "is_baseline": is_baseline, "n_seeds": int(values.size),
+        "metric_mean": scale * float(values.mean()) if values.size else math.nan,
+        "metric_std": scale * float(values.std(ddof=1)) if values.size >= 2 else math.nan,
+        "best_val_acc": scale * _nanmean(peaks),
+        "stability": scale * _nanmean(_stability(e) for e in epochs_of),
+        "gen_gap": scale * _nanmean(_gen_gap(e) for e in epochs_of),
+        "n_diverged": n_diverged,
+    }
+    return row, per_seed
+
+
+def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
+                    metric_name: str = "last3", diverged: str = "exclude",
+                    n_boot: int = stats.DEFAULT_N_BOOT, seed: int = 0) -> EffectsResult:
+    """The ranked effect table of a study.
+
+    Args:
+        runs: one mapping (or object with these attributes) per (arm, seed):
+            ``arm`` (str), ``level``, ``seed`` (int), ``status`` (done | diverged |
+            failed | running | pending), ``metric`` (fraction in [0, 1], or None to
+            compute it from ``epochs`` with ``metric_name``), ``epochs``: list of
+            ``{epoch, train_acc, val_acc, ...}`` with accuracies as fractions.
+        baseline_arm: the arm every other arm is compared with.
+        factor: the factor's name (first column of effects.csv).
+        metric_name: ``last3`` | ``best`` | ``final`` (used where ``metric`` is None).
+        diverged: ``"exclude"`` (default: diverged runs leave the pairs, counted in
+            ``n_diverged``) or ``"include"`` (their ``metric``, as given by the caller,
+            is paired like any other).
+        n_boot, seed: bootstrap resamples and the seed of every random step.
+    Returns:
+        :class:`EffectsResult` (accuracy points).
+    """
+    _check_metric(metric_name)
+    if diverged not in DIVERGED_POLICIES:
+        raise UserError(f"--diverged: unknown policy {diverged!r}; use one of {', '.join(DIVERGED_POLICIES)}")
+    by_arm: dict[str, list] = {}
+    levels: dict[str, Any] = {}
+    for run in runs:
+        arm = str(_get(run, "arm"))
+        by_arm.setdefault(arm, []).append(run)
+        levels.setdefault(arm, _get(run, "level"))
+    if baseline_arm not in by_arm:
+        raise UserError(f"baseline arm {baseline_arm!r} has no runs; arms with runs: "
+                        f"{', '.join(sorted(by_arm)) or 'none'}")
+    order = [baseline_arm] + [a for a in by_arm if a != baseline_arm]
+    arms, per_seed = [], {}
+    for arm in order:
+        row, values = summarize_arm(arm, levels[arm], by_arm[arm], metric_name,
+                                    is_baseline=arm == baseline_arm, diverged=diverged)
+        arms.append(row)
+        per_seed[arm] = values
+    noise = stats.noise_floor(per_seed, baseline_arm, n_boot=n_boot)
+    effect_rows = {r["arm"]: r for r in stats.effect_table(per_seed, baseline_arm, n_boot=n_boot,
+                                                            seed=seed, noise=noise)}
+    summaries = {a["arm"]: a for a in arms}
+    rows = []
+    for arm in order[1:]:
+        merged = {"factor": factor, "arm": arm, "level": levels[arm], **effect_rows[arm]}
+        merged.update({k: summaries[arm][k] for k in SUMMARY_COLUMNS})
+        rows.append({k: merged.get(k) for k in stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS})
+    return EffectsResult(factor, baseline_arm, metric_name, rows, arms, noise)
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def sort_by_rank(rows: Sequence[Mapping]) -> list:
+    """Rows by rank, 1 first; unranked (no paired seeds) last, in input order."""
+    return sorted(rows, key=lambda r: (r.get("rank") is None, r.get("rank") or 0))
+
+
+def _csv_value(key: str, value: Any) -> str:
+    """Plain-text cell: '' for missing/nan, 'inf'/'-inf', 6 significant digits, '>200' for seeds_needed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if key == "seeds_needed" and value > stats.SEEDS_NEEDED_MAX:
+        return f">{stats.SEEDS_NEEDED_MAX}"
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return format(float(value), ".6g")
+    return str(value)
+
+
+def _csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(c, row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def _num(x: Any, digits: int = 2, signed: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if math.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def _p(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.3g}"   # 3 significant digits: 0.0625 stays 0.0625, 0.000488 stays readable
+
+
+def _seeds_needed_text(n: Any) -> str:
+    if n is None:
+        return "-"
+    return f">{stats.SEEDS_NEEDED_MAX}" if n > stats.SEEDS_NEEDED_MAX else str(n)
+
+
+def _display_cells(row: Mapping) -> dict[str, str]:
+    """The human table's cells for one row (both terminal and Markdown)."""
+    marker = "*" if row["significant"] else ""
+    return {
+        "rank": "-" if row.get("rank") is None else str(row["rank"]),
+        "arm": str(row["arm"]),
+        "n": str(row["n_seeds"]),
+        "effect (pts)": _num(row["effect_mean"], signed=True) + marker,
+        "95% CI": f"[{_num(row['ci_low'], signed=True)}, {_num(row['ci_high'], signed=True)}]",
+        "p": _p(row["p_value"]),
+        "P(>base)": _num(row["p_improve"]),
+        "verdict": str(row.get("verdict") or stats.verdict(row)),
+        "metric": f"{_num(row.get('metric_mean'))} ± {_num(row.get('metric_std'))}",
+        "stability": _num(row.get("stability")),
+        "gen gap": _num(row.get("gen_gap")),
+        "diverged": str(row.get("n_diverged", 0)),
+        "seeds needed": _seeds_needed_text(row.get("seeds_needed")),
+    }
+
+
+def _header_lines(noise: Mapping, rows: Sequence[Mapping], metric_name: str | None = None) -> list[str]:
+    methods = sorted({r["ci_method"] for r in rows if r.get("ci_method")}) or [noise.get("ci_method", "")]
+    metric_text = f"{metric_name} ({METRICS.get(metric_name, metric_name)}); " if metric_name else ""
+    return [
+        f"Metric: {metric_text}effects in accuracy points (100 x (arm - baseline)), paired by seed.",
+        f"95% CI: {', '.join(methods)}.  * = interval excludes 0.",
+        f"Noise floor: baseline seed-to-seed std {_num(noise.get('baseline_std'))} pts; "
+        f"minimum detectable effect {_num(noise.get('mde'))} pts at n={noise.get('n_seeds')} seeds "
+        f"(80% power, 5% two-sided; sd of differences {_num(noise.get('sd_diff'))}, "
+        f"{noise.get('sd_diff_source', '')}).",
+        f"p-value: sign-flip permutation test, two-sided; floor {_p(noise.get('p_floor'))} "
+        f"(= 2/2^n at n={noise.get('n_seeds')}: no smaller p is possible with these seeds).",
+        "'within noise': interval includes 0 and |effect| < MDE -- not a finding, whatever its rank.",
+    ]
+
+
+def format_effect_table(rows: Sequence[Mapping], noise: Mapping, metric_name: str | None = None) -> str:
+    """Terminal table: rows sorted by rank, significance starred, "within noise" spelled out.
+
+    Args:
+        rows: :attr:`EffectsResult.rows` (accuracy points).
+        noise: :attr:`EffectsResult.noise`.
+    Returns:
+        multi-line text (header lines, then an aligned table).
+    """
+    cells = [_display_cells(r) for r in sort_by_rank(rows)]
+    columns = DISPLAY_COLUMNS
+    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in columns}
+    left = {"arm", "verdict"}
+
+    def line(values: Mapping[str, str]) -> str:
+        return "  ".join(values[c].ljust(widths[c]) if c in left else values[c].rjust(widths[c])
+                         for c in columns).rstrip()
+
+    out = _header_lines(noise, rows, metric_name) + ["", line({c: c for c in columns}),
+                                                    line({c: "-" * widths[c] for c in columns})]
+    out += [line(row) for row in cells] or ["(no arms to compare yet)"]
+    return "\n".join(out) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def effects_markdown(result: EffectsResult) -> str:
+    """``effects.md``: header (metric, CI method, noise floor, p floor) and a table sorted by rank."""
+    columns = DISPLAY_COLUMNS
+    lines = [f"# Effects of {result.factor} vs baseline `{result.baseline_arm}`", ""]
+    lines += [f"- {h}" for h in _header_lines(result.noise, result.rows, result.metric_name)]
+    lines += ["", "| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in result.ranked_rows():
+        cells = _display_cells(row)
+        lines.append("| " + " | ".join(_md_escape(cells[c]) for c in columns) + " |")
+    if not result.rows:
+        lines.append("\n(no arms to compare yet)")
+    return "\n".join(lines) + "\n"
+
+
+def write_effects(result: EffectsResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``effects.csv``, ``effects.md``, ``arms.csv`` into ``out_dir`` atomically.
+
+    ``effects.csv`` columns: :data:`stats.EFFECT_COLUMNS` then
+    :data:`stats.EFFECT_EXTRA_COLUMNS`; rows in rank order.  Missing values
+    (nan/None) are empty cells; infinite interval ends are ``inf``/``-inf``.
+
+    Returns:
+        ``{"effects_csv": path, "effects_md": path, "arms_csv": path}``.
+    """
+    out_dir = Path(out_dir)
+    columns = stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS
+    return {
+        "effects_csv": atomic_write_text(out_dir / EFFECTS_CSV, _csv_text(result.ranked_rows(), columns)),
+        "effects_md": atomic_write_text(out_dir / EFFECTS_MD, effects_markdown(result)),
+        "arms_csv": atomic_write_text(out_dir / ARMS_CSV, _csv_text(result.arms, ARM_COLUMNS)),
+    }
