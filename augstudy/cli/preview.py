@@ -1,0 +1,120 @@
+"""``augstudy preview``: a PNG grid of real images and their augmented draws, replayable.
+
+Thin: parses options, then calls :mod:`augstudy.preview` (imported inside the command so
+``--help`` stays instant).
+"""
+
+from __future__ import annotations
+
+import click
+
+# options that describe a fresh preview; with --replay they come from the JSON record instead
+_FRESH_OPTIONS = ("policy_spec", "n", "draws", "seed", "epoch", "split", "per_op", "compare")
+
+
+def _split_names(text: str | None) -> list[str]:
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+@click.command("preview")
+@click.option("--policy", "policy_spec", default=None, metavar="NAME",
+              help="Policy: a preset (none, light, medium, heavy, final) or a policy YAML/JSON file. "
+                   "Required unless --compare lists two or more policies, or --replay is given.")
+@click.option("--data", default=None, metavar="PATH",
+              help="Dataset (Tiny-ImageNet tree, image folders, IDX, CIFAR). "
+                   "Default: data/tiny-imagenet-200 if present, else the embedded data/fashion-mnist-mini.")
+@click.option("--n", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Number of images (rows), chosen one per class round-robin from --seed.")
+@click.option("--draws", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Augmented versions per image (columns); draw d uses epoch --epoch + d.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the image choice and of every augmentation draw.")
+@click.option("--epoch", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Epoch of the first draw (draws are keyed by seed, epoch and image index).")
+@click.option("--split", type=click.Choice(["val", "train"]), default="val", show_default=True,
+              help="Dataset split the images come from.")
+@click.option("--per-op", is_flag=True, default=False,
+              help="Show one draw op by op: original, after op 1, after op 2, ... (default: off).")
+@click.option("--compare", default=None, metavar="NAME2,...",
+              help="Comma-separated policies shown side by side with --policy on the same images and seed, "
+                   "e.g. --compare light,heavy (default: none).")
+@click.option("--replay", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
+              help="Re-render a preview exactly from the JSON written beside its PNG (default: off).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Output PNG; its JSON record is written beside it as <name>.json. Default: "
+                   "reports/preview-<policy>.png (compare: reports/preview-<p1>-vs-<p2>.png; "
+                   "replay: <record>-replay.png).")
+@click.pass_context
+def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch, split, per_op, compare,
+                    replay, out) -> None:
+    """Write a PNG grid of dataset images and their augmented draws, plus a JSON that replays it."""
+    from augstudy.errors import UserError
+
+    if replay is not None:
+        given = [name for name in _FRESH_OPTIONS
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            flags = ", ".join("--" + ("policy" if g == "policy_spec" else g.replace("_", "-")) for g in given)
+            raise UserError(f"--replay takes only --out and --data (the rest is in {replay}); drop {flags}")
+        _replay(replay, data, out)
+        return
+
+    policy_names = ([policy_spec] if policy_spec else []) + _split_names(compare)
+    policy_names = list(dict.fromkeys(policy_names))  # drop repeats, keep order
+    if compare is not None and per_op:
+        raise UserError("--per-op shows one policy; drop --per-op or --compare")
+    if not policy_names:
+        raise UserError("--policy is required, e.g. --policy light (or --compare light,heavy, or --replay FILE.json)")
+    if compare is not None and len(policy_names) < 2:
+        raise UserError(f"--compare {compare!r}: name at least two distinct policies in total, e.g. --compare light,heavy")
+
+    from augstudy import preview as lib
+
+    policies = [lib.resolve_policy(name) for name in policy_names]  # fail on a bad policy before loading data
+    dataset = _load(data)
+    if out is None:
+        out = lib.default_out_path([p.name for p in policies], per_op=per_op)
+    if len(policies) > 1:
+        built = lib.build_compare(policies, dataset, n=n, draws=draws, seed=seed, split=split, epoch=epoch)
+    elif per_op:
+        built = lib.build_per_op(policies[0], dataset, n=n, seed=seed, split=split, epoch=epoch)
+    else:
+        built = lib.build_grid(policies[0], dataset, n=n, draws=draws, seed=seed, split=split, epoch=epoch)
+    _write_and_report(lib, built, out)
+
+
+def _load(data):
+    """Resolve ``--data`` (printing which dataset is used) and load it."""
+    from augstudy.data import load_dataset, resolve_data_path
+
+    path, message = resolve_data_path(data)
+    click.echo(message, err=True)
+    return load_dataset(path)
+
+
+def _replay(replay: str, data, out) -> None:
+    from pathlib import Path
+
+    from augstudy import preview as lib
+
+    record = lib.load_record(replay)
+    dataset = _load(data) if data is not None else None
+    if out is None:
+        out = Path(replay).with_name(Path(replay).stem + "-replay.png")
+    built = lib.build_replay(record, dataset=dataset, source=replay)
+    _write_and_report(lib, built, out)
+
+
+def _write_and_report(lib, built, out) -> None:
+    """Write PNG + JSON, print a per-op table (how often each op applied in the figure) and the paths."""
+    png = lib.write_preview(built, out)
+    rows, cols = built.shape
+    click.echo(f"{built.record['mode']} preview: {rows} images x {cols} columns, seed {built.record['seed']}, "
+               f"{built.record['split']} split of {built.record['dataset']}")
+    table = lib.applied_table(built)
+    if table:
+        widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+        for row in table:
+            click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    click.echo(f"wrote {png}")
+    click.echo(f"wrote {lib.preview_json_path(png)}")
