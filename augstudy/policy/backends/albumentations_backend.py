@@ -18,8 +18,8 @@ Mapping onto torchvision's semantics:
 - RandomCrop ``reflect`` padding is OpenCV's ``BORDER_REFLECT_101`` (torch's "reflect");
 - RandomResizedCrop crops then resizes with ``cv2.INTER_LINEAR`` (half-pixel centres like
   torch; uint8 fixed-point arithmetic: off by at most 1 from torchvision);
-- Affine (clockwise-positive angle, ``F.affine``) and Rotation (counter-clockwise,
-  ``F.rotate``) build the same forward matrix about ``((W-1)/2, (H-1)/2)`` for ``cv2.warpAffine``;
+- Affine and Rotation (counter-clockwise angle, as cv2) build the forward matrix about
+  ``((W-1)/2, (H-1)/2)`` for ``cv2.warpAffine``, constant ``fill`` border;
 - GaussianBlur convolves with ``create_gaussian_kernel_1d(sigma, kernel_size)`` (the
   same kernel formula as torchvision), reflect-101 borders.
 """
@@ -109,21 +109,15 @@ def _random_erasing(img, params, f, size):
     return out
 
 
-def _warp(img, angle_ccw, f):
+def _affine(img, params, f, size):
+    """Affine and Rotation: ``angle`` degrees counter-clockwise (cv2's convention too), about
+    ``((W-1)/2, (H-1)/2)``, then (``tx``, ``ty``) pixels; ``fill`` outside (cv2 constant border)."""
     h, w = img.shape[:2]
-    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle_ccw, float(f.get("scale", 1.0)))
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), float(f.get("angle", 0.0)), float(f.get("scale", 1.0)))
     matrix[:, 2] += (float(f.get("tx", 0.0)), float(f.get("ty", 0.0)))
     matrix = np.vstack([matrix, [0.0, 0.0, 1.0]])     # albumentations takes the 3x3 homogeneous form
-    return fgeometric.warp_affine(img, matrix, interpolation=cv2.INTER_LINEAR, fill=0,
+    return fgeometric.warp_affine(img, matrix, interpolation=cv2.INTER_LINEAR, fill=_fill(params.get("fill", 0.0), img),
                                   border_mode=cv2.BORDER_CONSTANT, output_shape=(h, w))
-
-
-def _affine(img, params, f, size):
-    return _warp(img, -float(f.get("angle", 0.0)), f)    # F.affine: positive angle = clockwise
-
-
-def _rotation(img, params, f, size):
-    return _warp(img, float(f.get("angle", 0.0)), f)     # F.rotate: positive angle = counter-clockwise
 
 
 def _gaussian_blur(img, params, f, size):
@@ -147,7 +141,7 @@ OPS = {
     "ColorJitter": _color_jitter,
     "RandomErasing": _random_erasing,
     "Affine": _affine,
-    "Rotation": _rotation,
+    "Rotation": _affine,
     "GaussianBlur": _gaussian_blur,
     "Normalize": _normalize,
 }

@@ -19,9 +19,9 @@ Semantics mapped onto torchvision's (kornia's defaults differ):
   torchvision); kornia's plain ``adjust_saturation`` scales HSV saturation instead;
 - hue: kornia's ``adjust_hue`` takes radians, so the draw's shift (fraction of a turn,
   torchvision's unit) is multiplied by ``2*pi``;
-- Affine uses torchvision's ``F.affine`` convention (positive angle = clockwise), Rotation
-  ``F.rotate``'s (positive = counter-clockwise), both about the pixel-grid centre
-  ``((W-1)/2, (H-1)/2)``, bilinear, zero fill;
+- Affine and Rotation: positive angle = counter-clockwise (the policy's convention; kornia's
+  ``get_affine_matrix2d`` is clockwise-positive, so the angle is negated), about the pixel-grid
+  centre ``((W-1)/2, (H-1)/2)``, bilinear, exact ``fill`` outside;
 - RandomResizedCrop samples the source box at half-pixel centres (torch's
   ``align_corners=False`` resize) clamped to the box, via ``kornia.geometry.transform.remap``;
   exact bilinear for the upscaling crops a policy makes, no antialias when downscaling.
@@ -177,27 +177,30 @@ def _random_erasing(x, params, fields, size):
     return _where(fields, erased, x)
 
 
-def _affine_matrix(fields, x, clockwise: bool):
+def _affine_matrix(fields, x):
+    """``[B, 2, 3]`` forward matrices: counter-clockwise ``angle`` about the pixel-grid centre,
+    then ``scale`` and (``tx``, ``ty``) pixels."""
     b, _, h, w = x.shape
-    angle = _per_sample(fields, "angle", x)
-    angle = angle if clockwise else -angle                  # kornia's get_affine_matrix2d is clockwise-positive
+    angle = -_per_sample(fields, "angle", x)   # kornia's get_affine_matrix2d is clockwise-positive
     translation = torch.stack([_per_sample(fields, "tx", x), _per_sample(fields, "ty", x)], dim=1)
     scale = _per_sample(fields, "scale", x, 1.0).view(-1, 1).expand(b, 2)
     center = torch.tensor([(w - 1) / 2, (h - 1) / 2], device=x.device).expand(b, 2)
     return kornia.geometry.transform.get_affine_matrix2d(translation, center, scale, angle)[:, :2]
 
 
-def _warp(x, matrix):
-    return kornia.geometry.transform.warp_affine(x, matrix, dsize=tuple(x.shape[-2:]), mode="bilinear",
-                                                 padding_mode="zeros", align_corners=True)
-
-
 def _affine(x, params, fields, size):
-    return _where(fields, _warp(x, _affine_matrix(fields, x, clockwise=True)), x)
+    """Affine and Rotation; outside pixels take ``fill`` exactly: ``warp(x) + (1 - warp(ones)) * fill``."""
+    matrix = _affine_matrix(fields, x)
 
+    def warp(t):
+        return kornia.geometry.transform.warp_affine(t, matrix, dsize=tuple(x.shape[-2:]), mode="bilinear",
+                                                     padding_mode="zeros", align_corners=True)
 
-def _rotation(x, params, fields, size):
-    return _where(fields, _warp(x, _affine_matrix(fields, x, clockwise=False)), x)
+    out = warp(x)
+    fill = _fill_tensor(params.get("fill", 0.0), x)
+    if bool(fill.any()):
+        out = out + (1.0 - warp(torch.ones_like(x[:, :1]))) * fill
+    return _where(fields, out, x)
 
 
 def _gaussian_blur(x, params, fields, size):
@@ -223,7 +226,7 @@ OPS = {
     "ColorJitter": _color_jitter,
     "RandomErasing": _random_erasing,
     "Affine": _affine,
-    "Rotation": _rotation,
+    "Rotation": _affine,
     "GaussianBlur": _gaussian_blur,
     "Normalize": _normalize,
 }

@@ -14,9 +14,10 @@ not fix are fixed here, and every backend follows them:
 
 - RandomCrop ``fill`` and RandomErasing ``value`` are intensities in ``[0, 1]`` (scaled
   by 255 for uint8 images), a number or a 3-list per channel;
-- Affine follows ``F.affine`` (positive ``angle`` degrees = clockwise), Rotation ``F.rotate``
-  (positive = counter-clockwise), about the image centre, then translate by (``tx``, ``ty``)
-  pixels and scale by ``scale``; bilinear, zero fill outside;
+- Affine and Rotation: positive ``angle`` degrees = counter-clockwise (``F.rotate``'s
+  convention; ``F.affine``'s is clockwise, so its angle is negated), about the image
+  centre, translate by (``tx``, ``ty``) pixels, scale by ``scale``; bilinear; pixels with no
+  source take ``fill`` exactly (constant padding);
 - GaussianBlur uses the op's ``kernel_size`` (odd, pixels) and the drawn ``sigma`` (pixels),
   reflect padding;
 - Normalize needs float values, so a policy with Normalize returns float32 whatever the
@@ -140,20 +141,37 @@ def _random_erasing(img, params, f, size):
     return F.erase(img, int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"]), value)
 
 
+def _warp(img, params, f, use_rotate: bool):
+    """Rotate by ``angle`` degrees counter-clockwise about the centre, translate, scale; bilinear.
+
+    Outside pixels take ``fill`` as if the image were padded with it: ``warp(img) +
+    (1 - warp(ones)) * fill``.  (torchvision's own ``fill=`` also multiplies the result by the
+    resampled validity mask, darkening border pixels a second time, so it is not used.)
+    """
+    angle, tx, ty, scale = (float(f.get(k, d)) for k, d in (("angle", 0.0), ("tx", 0.0), ("ty", 0.0), ("scale", 1.0)))
+
+    def warp(x):
+        if use_rotate and tx == 0.0 and ty == 0.0 and scale == 1.0:
+            return F.rotate(x, angle, interpolation=InterpolationMode.BILINEAR, fill=None)   # counter-clockwise
+        # F.affine's angle is clockwise-positive: negate to keep the policy's counter-clockwise convention
+        return F.affine(x, angle=-angle, translate=[tx, ty], scale=scale, shear=[0.0, 0.0],
+                        interpolation=InterpolationMode.BILINEAR, fill=None)
+
+    fill = intensity_value(params.get("fill", 0.0), img.dtype)
+    if not any(fill):
+        return warp(img)
+    x = img.float()
+    coverage = warp(torch.ones_like(x[:1]))
+    out = warp(x) + (1.0 - coverage) * torch.tensor(fill, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    return out.round().clamp(0, UINT8_MAX).to(torch.uint8) if img.dtype == torch.uint8 else out.to(img.dtype)
+
+
 def _affine(img, params, f, size):
-    # fill=None: plain zero padding.  With fill=0 torchvision also multiplies by a resampled
-    # validity mask, which darkens the border pixels a second time (bilinear).
-    return F.affine(img, angle=float(f.get("angle", 0.0)), translate=[float(f.get("tx", 0.0)), float(f.get("ty", 0.0))],
-                    scale=float(f.get("scale", 1.0)), shear=[0.0, 0.0],
-                    interpolation=InterpolationMode.BILINEAR, fill=None)
+    return _warp(img, params, f, use_rotate=False)
 
 
 def _rotation(img, params, f, size):
-    """``F.rotate``: positive angle = counter-clockwise (``F.affine``'s is clockwise)."""
-    tx, ty, scale = float(f.get("tx", 0.0)), float(f.get("ty", 0.0)), float(f.get("scale", 1.0))
-    if tx == 0.0 and ty == 0.0 and scale == 1.0:
-        return F.rotate(img, float(f["angle"]), interpolation=InterpolationMode.BILINEAR, fill=None)
-    return _affine(img, params, {**f, "angle": -float(f["angle"])}, size)
+    return _warp(img, params, f, use_rotate=True)
 
 
 def _gaussian_blur(img, params, f, size):
