@@ -1,0 +1,1 @@
+"""Per-image reference backends (torchvision, kornia, albumentations) that apply a ``PolicyDraw``."""

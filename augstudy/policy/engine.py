@@ -1,0 +1,386 @@
+"""The batched engine (backend ``"augstudy"``): applies a :class:`PolicyDraw` to a whole batch at once.
+
+Pure torch, device-agnostic (CPU or CUDA, same code), no per-image Python in the hot path:
+
+- flips: ``torch.where`` on the apply mask;
+- RandomCrop: pad the batch once, then two ``torch.gather`` calls with per-image row/column index
+  grids (stride-0 expanded, so no [B,C,S,S] index tensor is materialized);
+- RandomResizedCrop, Rotation, Affine: one ``F.affine_grid`` + ``F.grid_sample`` (bilinear) per batch
+  with per-image matrices built exactly like torchvision's ``_get_inverse_affine_matrix``;
+- ColorJitter: per-image factors as [B,1,1,1] tensors; the per-image random order is applied in four
+  steps; at step k each adjustment j runs only on the images whose ``order[:, k] == j`` (index_select /
+  index_copy_), so every image pays for exactly one pass of each adjustment.  Brightness, contrast
+  and saturation follow torchvision's tensor functional (contrast blends with the per-image mean of
+  the grayscale image; clamp to [0, 1] after each step); hue rotates the hue of torchvision's HSV
+  model directly in RGB (``c = max - chroma * clamp(min(k, 4-k), 0, 1)``), which is the closed form of
+  ``_rgb2hsv`` -> shift -> ``_hsv2rgb`` without materializing HSV.  An adjustment whose range is
+  the identity (e.g. hue 0) is skipped, as torchvision does;
+- RandomGrayscale: torchvision's weights (0.2989, 0.587, 0.114); RandomErasing: box masks;
+- GaussianBlur: separable grouped conv with a per-image kernel (reflect padding, torchvision's kernel).
+
+Leading integer-exact ops (flips, crops, erasing with an 8-bit-exact value) run on uint8 (4x less
+memory traffic); the batch is converted to float32 in [0, 1] once, at the first op that needs it.
+
+Unapplied images (``apply`` False): identity, except that a size-changing op (RandomCrop with
+size != input side, RandomResizedCrop) still has to produce its output size: it then takes the
+centre crop (RandomCrop) or resizes the whole image (RandomResizedCrop).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from augstudy.policy.ops import OPS
+from augstudy.policy.sampling import PolicyDraw, sample_draw
+from augstudy.policy.spec import OpSpec, Policy
+
+GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision rgb_to_grayscale (ITU-R 601-2 luma)
+#: ops that are exact on uint8 pixels (given an 8-bit-exact fill value)
+_UINT8_OPS = {"HorizontalFlip", "VerticalFlip", "RandomCrop", "RandomErasing"}
+
+
+# ------------------------------------------------------------------------------------- helpers
+def _mask4(apply: torch.Tensor) -> torch.Tensor:
+    return apply.view(-1, 1, 1, 1)
+
+
+def _pixel(value: float, dtype: torch.dtype) -> float:
+    """A fill value (fraction of full scale) in the units of ``dtype``."""
+    return round(value * 255) if dtype == torch.uint8 else float(value)
+
+
+def _uint8_exact(spec: OpSpec) -> bool:
+    if spec.op not in _UINT8_OPS:
+        return False
+    value = spec.params.get("fill", spec.params.get("value", 0.0))
+    return abs(value * 255 - round(value * 255)) < 1e-9
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [B,C,H,W] -> float32 in [0, 1] (float input is returned as float32 unchanged)."""
+    if images.dtype == torch.uint8:
+        return images.to(torch.float32).mul_(1.0 / 255.0)
+    return images.to(torch.float32)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float in [0, 1] -> uint8, rounding to nearest."""
+    return images.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _on_subset(x: torch.Tensor, apply: torch.Tensor, fn, *per_image: torch.Tensor) -> torch.Tensor:
+    """Run ``fn(x[sel], *per_image[sel])`` only on the applied images, writing into a copy of x.
+
+    Cheaper than computing on the full batch and masking when p < 1; still no per-image Python.
+    """
+    if bool(apply.all()):
+        return fn(x, *per_image)
+    idx = apply.nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return x
+    out = x.clone()
+    out.index_copy_(0, idx, fn(x.index_select(0, idx), *(t.index_select(0, idx) for t in per_image)))
+    return out
+
+
+# ------------------------------------------------------------------------------------- geometry
+def _flip(x, spec, fields, dim):
+    return torch.where(_mask4(fields["apply"]), x.flip(dim), x)
+
+
+def _random_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    size, pad = spec.params["size"], spec.params["padding"]
+    side = x.shape[-1]
+    if pad:
+        if spec.params["padding_mode"] == "reflect":
+            x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        else:
+            x = F.pad(x, (pad, pad, pad, pad), value=_pixel(spec.params["fill"], x.dtype))
+    centre = pad + (side - size) // 2
+    centre = min(max(centre, 0), side + 2 * pad - size)
+    top = torch.where(fields["apply"], fields["top"], centre)
+    left = torch.where(fields["apply"], fields["left"], centre)
+    b, c, hp, wp = x.shape
+    steps = torch.arange(size, device=x.device)
+    rows = (top[:, None] + steps).view(b, 1, size, 1).expand(b, c, size, wp)
+    x = x.gather(2, rows)
+    cols = (left[:, None] + steps).view(b, 1, 1, size).expand(b, c, size, size)
+    return x.gather(3, cols)
+
+
+def _affine_theta(angle, tx, ty, scale, side: int) -> torch.Tensor:
+    """[B,2,3] matrices for ``F.affine_grid`` (align_corners=False) from torchvision's inverse affine.
+
+    torchvision (no shear, centre = image centre): M = R(-a)/s, offset = -M @ (tx, ty), in pixels
+    about the centre; normalized coordinates divide pixels by side/2.
+    """
+    rad = angle.to(torch.float32) * (math.pi / 180.0)
+    cos, sin = torch.cos(rad) / scale, torch.sin(rad) / scale
+    m00, m01, m10, m11 = cos, sin, -sin, cos
+    m02 = -(m00 * tx + m01 * ty)
+    m12 = -(m10 * tx + m11 * ty)
+    half = side / 2.0
+    return torch.stack([torch.stack([m00, m01, m02 / half], 1), torch.stack([m10, m11, m12 / half], 1)], 1)
+
+
+def _grid_warp(x: torch.Tensor, theta: torch.Tensor, out_side: int, fill: float = 0.0) -> torch.Tensor:
+    grid = F.affine_grid(theta.to(x.dtype), [x.shape[0], x.shape[1], out_side, out_side], align_corners=False)
+    if fill == 0.0:
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    ones = torch.ones_like(x[:, :1])
+    out = F.grid_sample(torch.cat([x, ones], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    inside = out[:, -1:]
+    return out[:, :-1] + (1.0 - inside) * fill
+
+
+def _affine(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    side = x.shape[-1]
+    fill = spec.params["fill"]
+
+    def warp(sub, angle, tx, ty, scale):
+        return _grid_warp(sub, _affine_theta(angle, tx, ty, scale, side), side, fill)
+
+    return _on_subset(x, fields["apply"], warp, fields["angle"], fields["tx"], fields["ty"], fields["scale"])
+
+
+def _random_resized_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    size, side = spec.params["size"], x.shape[-1]
+    apply = fields["apply"]
+    top = torch.where(apply, fields["top"], 0).to(torch.float32)
+    left = torch.where(apply, fields["left"], 0).to(torch.float32)
+    height = torch.where(apply, fields["height"], side).to(torch.float32)
+    width = torch.where(apply, fields["width"], side).to(torch.float32)
+    zero = torch.zeros_like(top)
+    # box (top, left, height, width) -> output [-1, 1]: x_in = x_out * w/W + (2*left + w)/W - 1
+    theta = torch.stack([torch.stack([width / side, zero, (2 * left + width) / side - 1], 1),
+                         torch.stack([zero, height / side, (2 * top + height) / side - 1], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), [x.shape[0], x.shape[1], size, size], align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if size == side:  # unapplied images stay bit-identical
+        out = torch.where(_mask4(apply), out, x)
+    return out
+
+
+# ------------------------------------------------------------------------------------- colour
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """float [B,3,H,W] -> [B,1,H,W] luma with torchvision's weights."""
+    r, g, b = x.unbind(1)
+    return (GRAY_WEIGHTS[0] * r + GRAY_WEIGHTS[1] * g + GRAY_WEIGHTS[2] * b).unsqueeze(1)
+
+
+def adjust_brightness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """x * factor, clamped to [0, 1]; factor [B]."""
+    return (x * factor.view(-1, 1, 1, 1)).clamp_(0.0, 1.0)
+
+
+def adjust_contrast(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """Blend with the per-image mean of the grayscale image (torchvision), clamp to [0, 1]."""
+    f = factor.view(-1, 1, 1, 1)
+    mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+    return (x * f + (1.0 - f) * mean).clamp_(0.0, 1.0)
+
+
+def adjust_saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """Blend with the grayscale image (torchvision), clamp to [0, 1]."""
+    f = factor.view(-1, 1, 1, 1)
+    return (x * f + (1.0 - f) * grayscale(x)).clamp_(0.0, 1.0)
+
+
+_HUE_CHANNEL_OFFSETS = (5.0, 3.0, 1.0)  # R, G, B in the closed-form HSV -> RGB
+
+
+def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Rotate hue by ``shift`` (fraction of the circle, [B]) in torchvision's HSV model.
+
+    h6 (hue in sixths) follows ``_rgb2hsv``; the result is ``_hsv2rgb`` in closed form:
+    channel n: ``v - v*s*clamp(min(k, 4-k), 0, 1)`` with ``k = (n + h6) mod 6`` and ``v*s = chroma``.
+    """
+    r, g, b = x.unbind(1)
+    maxc, minc = torch.aminmax(x, dim=1)
+    chroma = maxc - minc
+    safe = torch.where(chroma == 0, torch.ones_like(chroma), chroma)
+    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
+    h6 = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h6 = h6 + (6.0 * shift).view(-1, 1, 1)
+    offsets = torch.tensor(_HUE_CHANNEL_OFFSETS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    k = torch.remainder(h6.unsqueeze(1) + offsets, 6.0)
+    ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
+    return (maxc.unsqueeze(1) - chroma.unsqueeze(1) * ramp).clamp_(0.0, 1.0)
+
+
+_ADJUSTMENTS = (("brightness", adjust_brightness), ("contrast", adjust_contrast),
+                ("saturation", adjust_saturation), ("hue", adjust_hue))
+
+
+def _is_identity(name: str, value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(v == (0.0 if name == "hue" else 1.0) for v in value)
+    return value == 0.0
+
+
+def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    apply, order = fields["apply"], fields["order"]
+    active = [j for j, (name, _) in enumerate(_ADJUSTMENTS) if not _is_identity(name, spec.params[name])]
+    if not active or not bool(apply.any()):
+        return x
+    x = x.clone()
+    all_apply = bool(apply.all())
+    for step in range(4):
+        slot = order[:, step]
+        for j in active:
+            name, fn = _ADJUSTMENTS[j]
+            chosen = slot == j if all_apply else (slot == j) & apply
+            idx = chosen.nonzero().squeeze(1)
+            if idx.numel() == 0:
+                continue
+            if idx.numel() == x.shape[0]:
+                x = fn(x, fields[name])
+            else:
+                x.index_copy_(0, idx, fn(x.index_select(0, idx), fields[name].index_select(0, idx)))
+    return x
+
+
+def _random_grayscale(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    return torch.where(_mask4(fields["apply"]), grayscale(x).expand_as(x), x)
+
+
+def _random_erasing(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    side = x.shape[-1]
+    steps = torch.arange(side, device=x.device)
+    top, left = fields["top"][:, None], fields["left"][:, None]
+    rows = (steps >= top) & (steps < top + fields["height"][:, None])  # [B, H]
+    cols = (steps >= left) & (steps < left + fields["width"][:, None])  # [B, W]
+    mask = rows[:, None, :, None] & cols[:, None, None, :] & _mask4(fields["apply"])
+    value = torch.tensor(_pixel(spec.params["value"], x.dtype), dtype=x.dtype, device=x.device)
+    return torch.where(mask, value, x)
+
+
+def gaussian_kernels(sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """[B] sigmas (px) -> [B, kernel_size] normalized 1-D kernels (torchvision's _get_gaussian_kernel1d)."""
+    half = (kernel_size - 1) * 0.5
+    xs = torch.linspace(-half, half, kernel_size, device=sigma.device, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (xs[None, :] / sigma[:, None].to(torch.float32)) ** 2)
+    return kernel / kernel.sum(1, keepdim=True)
+
+
+def _gaussian_blur(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    k = spec.params["kernel_size"]
+    if k == 1:
+        return x
+
+    def blur(sub, sigma):
+        b, c, h, w = sub.shape
+        kern = gaussian_kernels(sigma, k).to(sub.dtype).repeat_interleave(c, 0)  # [B*C, k]
+        padded = F.pad(sub, (k // 2, k // 2, k // 2, k // 2), mode="reflect").reshape(1, b * c, h + k - 1, w + k - 1)
+        out = F.conv2d(padded, kern.view(b * c, 1, k, 1), groups=b * c)
+        out = F.conv2d(out, kern.view(b * c, 1, 1, k), groups=b * c)
+        return out.view(b, c, h, w)
+
+    return _on_subset(x, fields["apply"], blur, fields["sigma"])
+
+
+def _normalize(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    mean = torch.tensor(spec.params["mean"], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(spec.params["std"], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return torch.where(_mask4(fields["apply"]), (x - mean) / std, x)
+
+
+APPLIERS = {
+    "HorizontalFlip": lambda x, spec, fields: _flip(x, spec, fields, -1),
+    "VerticalFlip": lambda x, spec, fields: _flip(x, spec, fields, -2),
+    "RandomCrop": _random_crop,
+    "RandomResizedCrop": _random_resized_crop,
+    "ColorJitter": _color_jitter,
+    "RandomGrayscale": _random_grayscale,
+    "RandomErasing": _random_erasing,
+    "Rotation": _affine,
+    "Affine": _affine,
+    "GaussianBlur": _gaussian_blur,
+    "Normalize": _normalize,
+}
+assert set(APPLIERS) == set(OPS), "every registry op needs an applier"
+
+
+# ------------------------------------------------------------------------------------- entry points
+def _check_images(images: torch.Tensor, policy: Policy, draw: PolicyDraw) -> None:
+    if images.dim() != 4 or images.shape[1] != 3 or images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"images must be [B, 3, S, S] (square RGB), got shape {tuple(images.shape)}")
+    if len(draw.ops) != len(policy.ops):
+        raise ValueError(f"draw has {len(draw.ops)} ops but policy {policy.name!r} has {len(policy.ops)}")
+    if draw.ops and draw.ops[0]["apply"].shape[0] != images.shape[0]:
+        raise ValueError(f"draw is for {draw.ops[0]['apply'].shape[0]} images, got a batch of {images.shape[0]}")
+
+
+def apply_draw_float(images: torch.Tensor, policy: Policy, draw: PolicyDraw) -> torch.Tensor:
+    """Apply ``draw`` to ``images`` (uint8 [B,3,H,H] or float in [0, 1]); returns float32 [B,3,S,S].
+
+    S = ``policy.image_size``; values in [0, 1] unless the policy ends with Normalize.
+    The draw must be on the images' device (``draw.to(images.device)``).
+    """
+    _check_images(images, policy, draw)
+    x = images
+    for spec, fields in zip(policy.ops, draw.ops):
+        if x.dtype == torch.uint8 and not _uint8_exact(spec):
+            x = to_float(x)
+        elif x.dtype != torch.uint8 and x.dtype != torch.float32:
+            x = x.to(torch.float32)
+        x = APPLIERS[spec.op](x, spec, fields)
+    if x.dtype == torch.uint8:
+        x = to_float(x)
+    if x.shape[-1] != policy.image_size:
+        x = F.interpolate(x, size=(policy.image_size, policy.image_size), mode="bilinear", align_corners=False,
+                          antialias=x.shape[-1] > policy.image_size)
+    return x
+
+
+def apply_draw(images: torch.Tensor, policy: Policy, draw: PolicyDraw) -> torch.Tensor:
+    """Backend ``"augstudy"``: like :func:`apply_draw_float` but returns the input's dtype.
+
+    uint8 in -> uint8 out (rounded), float in -> float out; a policy ending with Normalize returns
+    float32 even for uint8 input (normalized values are not pixels).
+    """
+    with torch.no_grad():
+        out = apply_draw_float(images, policy, draw)
+    ends_normalized = bool(policy.ops) and policy.ops[-1].op == "Normalize"
+    if images.dtype == torch.uint8 and not ends_normalized:
+        return to_uint8(out)
+    if images.is_floating_point():
+        return out.to(images.dtype)
+    return out
+
+
+class BatchAugmenter:
+    """Training's hot path: sample (keyed by seed, epoch, index) and apply the policy to a whole batch.
+
+    >>> aug = BatchAugmenter("light", seed=0, device="cpu")
+    >>> out = aug(images_uint8, indices, epoch=3)   # float32 [B, 3, 64, 64] in [0, 1]
+    """
+
+    def __init__(self, policy, seed: int, device="cpu"):
+        from augstudy.policy.loader import load_policy
+
+        self.policy = load_policy(policy)
+        self.seed = int(seed)
+        self.device = torch.device(device)
+
+    def draw(self, indices: torch.Tensor, epoch: int, image_size: int | None = None) -> PolicyDraw:
+        """The draw for ``indices`` (computed on this augmenter's device)."""
+        indices = torch.as_tensor(indices, dtype=torch.int64).to(self.device)
+        return sample_draw(self.policy, seed=self.seed, epoch=epoch, indices=indices, image_size=image_size)
+
+    def __call__(self, images_uint8: torch.Tensor, indices: torch.Tensor, epoch: int) -> torch.Tensor:
+        """uint8 [B,3,H,H] (+ int64 [B] dataset indices) -> float32 [B,3,S,S] in [0, 1] on ``device``."""
+        images = images_uint8.to(self.device, non_blocking=True)
+        with torch.no_grad():
+            draw = self.draw(indices, epoch, image_size=images.shape[-1])
+            return apply_draw_float(images, self.policy, draw)
+
+    def __repr__(self) -> str:
+        return f"BatchAugmenter(policy={self.policy.name!r}, seed={self.seed}, device={str(self.device)!r})"
+
+
+__all__ = ["apply_draw", "apply_draw_float", "BatchAugmenter", "APPLIERS", "adjust_brightness", "adjust_contrast",
+           "adjust_saturation", "adjust_hue", "grayscale", "gaussian_kernels", "to_float", "to_uint8"]
