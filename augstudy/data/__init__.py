@@ -1,0 +1,32 @@
+"""Datasets in one form: ``uint8 [N, 3, 64, 64]`` images, int64 labels, class names, conversions.
+
+::
+
+    from augstudy.data import load_dataset, resolve_data_path
+    ds = load_dataset("data/tiny-imagenet-200")      # decodes once, then memory-maps the cache
+    ds.train_images.shape                             # torch.Size([100000, 3, 64, 64]), uint8
+
+Sources (detected from the folder): Tiny ImageNet's official layout, image folders
+(``train/<class>/``, ``val/<class>/``), IDX files (MNIST, Fashion-MNIST) and CIFAR-10/100
+pickles.  ``ImageDataset`` and ``load_dataset`` import torch, so they are loaded lazily:
+``from augstudy.data import resolve_data_path`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from augstudy.data.paths import DEFAULT_DATA_DIRS, EMBEDDED_DATASET, resolve_data_path
+
+_LAZY = {"ImageDataset": "augstudy.data.dataset", "load_dataset": "augstudy.data.dataset",
+         "DEFAULT_IMAGE_SIZE": "augstudy.data.dataset"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'augstudy.data' has no attribute {name!r}")
+
+
+__all__ = ["ImageDataset", "load_dataset", "resolve_data_path", "DEFAULT_DATA_DIRS", "EMBEDDED_DATASET",
+           "DEFAULT_IMAGE_SIZE"]
