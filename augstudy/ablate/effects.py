@@ -125,15 +125,15 @@ def _run_metric(run: Any, metric_name: str) -> float:
 
 
 def _stability(epochs: Sequence[Mapping]) -> float:
-    """Std (population) of val accuracy over the second half of training; fraction; nan if no epochs.
+    """Std (ddof=1) of val accuracy over the second half of training (epochs > last/2); fraction.
 
     The report's own selection rule: prefer the run whose val accuracy held steady
-    over the second half, not only the one with the highest peak.
+    over the second half, not only the one with the highest peak.  nan when the
+    second half has fewer than 2 epochs.
     """
     accs = _val_accs(epochs)
-    if not accs:
-        return math.nan
-    return float(np.std(accs[len(accs) // 2:]))
+    second_half = accs[len(accs) // 2:]
+    return float(np.std(second_half, ddof=1)) if len(second_half) >= 2 else math.nan
 
 
 def _gen_gap(epochs: Sequence[Mapping]) -> float:
