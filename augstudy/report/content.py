@@ -1,0 +1,364 @@
+"""What the report says, independent of how it is written (HTML or Markdown).
+
+:func:`study_content` turns a loaded :class:`~augstudy.report.load.Study` into a
+:class:`ReportContent`: header facts, formatted tables whose cells carry a
+significance class, PNG figures and findings.  ``html.py`` and ``markdown.py``
+only lay it out, so both formats always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from augstudy.report import figures
+from augstudy.report.load import Study, parse_bool
+from augstudy.report.warnings import Finding, collect_findings
+
+#: per-arm count of classes listed as most hurt / most helped
+TOP_CLASSES = 5
+
+# Cell classes: the renderers map them to colours (HTML) or markers (Markdown).
+BETTER, WORSE, NOISE, BASELINE = "better", "worse", "noise", "baseline"
+
+
+@dataclass
+class Table:
+    """A formatted table: ``rows`` of cell texts, ``row_classes`` one of BETTER/WORSE/NOISE/BASELINE/"" per row."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    row_classes: list[str] = field(default_factory=list)
+    table_id: str = ""
+    caption: str = ""
+
+
+@dataclass
+class Figure:
+    """A PNG figure; ``stem`` names its file in ``report_files/``."""
+
+    stem: str
+    title: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """One report section (an entry of the table of contents)."""
+
+    anchor: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    #: subsections: (heading, paragraphs, tables, figures) blocks, e.g. one per arm
+    blocks: list["Section"] = field(default_factory=list)
+
+
+@dataclass
+class ReportContent:
+    title: str
+    subtitle: str
+    notice: str | None
+    facts: list[tuple[str, str]]
+    sections: list[Section]
+
+    def figures(self) -> list[Figure]:
+        """Every figure, in reading order (blocks included)."""
+        out: list[Figure] = []
+        for section in self.sections:
+            out.extend(section.figures)
+            for block in section.blocks:
+                out.extend(block.figures)
+        return out
+
+
+# -- number formatting ---------------------------------------------------------
+def _num(value) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def fmt_signed(value, digits: int = 2) -> str:
+    """``+2.79`` / ``-0.10`` / ``inf``; blank for missing."""
+    v = _num(value)
+    if v is None:
+        return ""
+    if math.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    return f"{v:+.{digits}f}"
+
+
+def fmt_fixed(value, digits: int = 2) -> str:
+    v = _num(value)
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def fmt_p(value) -> str:
+    """p-values and probabilities with 3 significant digits (``0.25``, ``0.0014``)."""
+    v = _num(value)
+    return "" if v is None else f"{v:.3g}"
+
+
+def fmt_int(value) -> str:
+    v = _num(value)
+    return "" if v is None else str(int(v))
+
+
+def fmt_seconds(value) -> str:
+    v = _num(value)
+    if v is None:
+        return "?"
+    hours, rest = divmod(int(round(v)), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def effect_verdict(row: dict) -> str:
+    """The effects.csv ``verdict`` when present, else better/worse/within noise from ``significant``."""
+    given = row.get("verdict")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    if parse_bool(row.get("significant")):
+        effect = _num(row.get("effect_mean")) or 0.0
+        return "better" if effect > 0 else "worse"
+    return "within noise"
+
+
+def verdict_class(row: dict) -> str:
+    """BETTER (significant, effect > 0), WORSE (significant, effect < 0) or NOISE."""
+    if parse_bool(row.get("significant")):
+        return BETTER if (_num(row.get("effect_mean")) or 0.0) > 0 else WORSE
+    return NOISE
+
+
+def ranked_effects(effects: pd.DataFrame) -> list[dict]:
+    """effects.csv rows ordered by ``rank`` (unranked last, then by effect)."""
+    rows = effects.to_dict("records")
+    return sorted(rows, key=lambda r: (_num(r.get("rank")) is None, _num(r.get("rank")) or 0,
+                                       -(_num(r.get("effect_mean")) or 0.0)))
+
+
+EFFECT_TABLE_COLUMNS = ["Rank", "Arm", "Effect (pts)", "95% CI low", "95% CI high", "p-value", "P(improve)",
+                        "Seeds", "Metric mean", "Metric sd", "Verdict"]
+
+
+def effect_table(effects: pd.DataFrame, arms: pd.DataFrame | None, baseline: str | None,
+                 label=lambda row: str(row["arm"])) -> Table:
+    """The ranked effect table: effects.csv's numbers formatted, baseline reference row first."""
+    rows, classes = [], []
+    if baseline is not None and arms is not None and len(arms) and baseline in set(arms["arm"]):
+        b = arms[arms["arm"] == baseline].iloc[0].to_dict()
+        rows.append(["", f"{baseline} (baseline)", "0 (ref.)", "", "", "", "", fmt_int(b.get("n_seeds")),
+                     fmt_fixed(b.get("metric_mean")), fmt_fixed(b.get("metric_std")), "baseline"])
+        classes.append(BASELINE)
+    for row in ranked_effects(effects):
+        verdict = effect_verdict(row)
+        rows.append([fmt_int(row.get("rank")), label(row), fmt_signed(row.get("effect_mean")),
+                     fmt_signed(row.get("ci_low")), fmt_signed(row.get("ci_high")), fmt_p(row.get("p_value")),
+                     fmt_p(row.get("p_improve")), fmt_int(row.get("n_seeds")), fmt_fixed(row.get("metric_mean")),
+                     fmt_fixed(row.get("metric_std")), verdict])
+        classes.append(verdict_class(row))
+    return Table(EFFECT_TABLE_COLUMNS, rows, classes, table_id="effects-table")
+
+
+def noise_floor_facts(study: Study) -> list[tuple[str, str]]:
+    """(label, value) pairs for study.json's ``noise_floor`` (the stats engine's keys)."""
+    floor = study.meta.get("noise_floor") or {}
+    facts = []
+    if "baseline_std" in floor:
+        facts.append(("Baseline std across seeds", f"{fmt_fixed(floor['baseline_std'])} pts"))
+    if "sd_diff" in floor:
+        source = f" ({floor['sd_diff_source']})" if floor.get("sd_diff_source") else ""
+        facts.append(("Std of paired differences", f"{fmt_fixed(floor['sd_diff'])} pts{source}"))
+    mde = floor.get("mde", floor.get("min_detectable_effect"))
+    if mde is not None:
+        power = _num(floor.get("power"))
+        at = f" at {int(power * 100)}% power" if power else ""
+        facts.append(("Minimum detectable effect", f"{fmt_fixed(mde)} pts{at}, {fmt_int(floor.get('n_seeds'))} seeds"))
+    p_floor = floor.get("p_floor", floor.get("p_value_floor"))
+    if p_floor is not None:
+        facts.append(("p-value floor (exact sign-flip)", fmt_p(p_floor)))
+    if floor.get("ci_method"):
+        facts.append(("Interval", f"95% {floor['ci_method']}"))
+    return facts
+
+
+def _header_facts(study: Study) -> list[tuple[str, str]]:
+    meta = study.meta
+    versions = meta.get("versions") or {}
+    seeds = study.seeds
+    return [
+        ("Factor", study.factor),
+        ("Dataset", f"{study.dataset} ({fmt_int(meta.get('n_train')) or '?'} train / "
+                    f"{fmt_int(meta.get('n_val')) or '?'} val, {len(study.class_names) or '?'} classes)"),
+        ("Device", str(meta.get("device", "?"))),
+        ("Seeds", f"{', '.join(str(s) for s in seeds)} ({len(seeds)} paired)" if seeds else "?"),
+        ("Budget", str(meta.get("budget", "?"))),
+        ("Metric", study.metric),
+        ("Baseline arm", str(study.baseline_arm)),
+        ("Wall time", fmt_seconds(meta.get("wall_s"))),
+        ("Runs", f"{study.finished_runs} of {study.expected_runs} finished"),
+        ("Git commit", str(meta.get("git_commit") or "unknown")),
+        ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "unknown"),
+        ("Created / updated", f"{meta.get('created', '?')} / {meta.get('updated', '?')}"),
+    ]
+
+
+def _summary_table(study: Study, per_seed: pd.DataFrame) -> Table:
+    """Stability and generalization gap per arm (mean ± sd over seeds, points)."""
+    from augstudy.report.summary import arm_summary
+
+    summary = arm_summary(study)
+    rows = []
+    for row in summary.to_dict("records"):
+        rows.append([row["arm"], fmt_int(row["n_seeds"]), fmt_fixed(row["final_val_acc_mean"]),
+                     f"{fmt_fixed(row['stability_mean'])} ± {fmt_fixed(row['stability_sd'])}".rstrip(" ±"),
+                     f"{fmt_fixed(row['gen_gap_mean'])} ± {fmt_fixed(row['gen_gap_sd'])}".rstrip(" ±")])
+    classes = [BASELINE if r[0] == study.baseline_arm else "" for r in rows]
+    return Table(["Arm", "Seeds", "Final val acc (%)", "Stability: sd of val acc, 2nd half (pts)",
+                  "Gen. gap: train - val acc (pts)"], rows, classes, table_id="stability-table",
+                 caption="Mean ± sd over finished seeds (diverged, failed and running runs left out); "
+                         "lower stability = steadier training.")
+
+
+def _class_rows(frame: pd.DataFrame) -> list[list[str]]:
+    return [[str(r["class_name"]), fmt_signed(r["effect_mean"]), f"[{fmt_signed(r['ci_low'])}, {fmt_signed(r['ci_high'])}]",
+             fmt_p(r["p_value"]), fmt_p(r["q_value"]), "yes" if parse_bool(r["significant"]) else "no"]
+            for r in frame.to_dict("records")]
+
+
+CLASS_TABLE_COLUMNS = ["Class", "Change (pts)", "95% CI", "p", "BH q", "Significant"]
+
+
+def _per_class_section(study: Study) -> Section:
+    from augstudy.report.per_class import most_changed, per_class_effects_table
+
+    section = Section("per-class", "Per-class effects")
+    per_class = per_class_effects_table(study)
+    if not len(per_class):
+        section.paragraphs.append("No per-class effects yet: they need class_metrics.csv and at least two "
+                                  "seeds finished in both an arm and the baseline.")
+        return section
+    n_classes = per_class["class_index"].nunique()
+    arms = [a for a in study.arm_names if a in set(per_class["arm"])]
+    section.paragraphs.append(
+        f"Change in each class's val accuracy vs the baseline (paired seeds, last epoch, points), {n_classes} classes. "
+        "p-values are sign-flip tests per class; q-values are Benjamini-Hochberg corrected over the classes "
+        "of each arm; a class is significant when q < 0.05 and its 95% interval excludes 0.")
+    n_pairs = int(per_class["n_seeds"].max())
+    if n_pairs < 6:
+        section.paragraphs.append(
+            f"With {n_pairs} paired seeds the smallest possible p-value is {fmt_p(2 / 2 ** n_pairs)}, so no single "
+            "class can be significant after correction; read the changes as hints, and add seeds to confirm them.")
+    section.figures.append(Figure(
+        "per_class_heatmap", "Per-class accuracy change", figures.class_heatmap(per_class, arms),
+        "Arms x classes; red = the arm lowers the class's accuracy, blue = raises it; colour centred at 0."))
+    for arm in arms:
+        hurt, helped = most_changed(per_class, arm, TOP_CLASSES)
+        block = Section(f"per-class-{_slug(arm)}", arm)
+        block.tables.append(Table(CLASS_TABLE_COLUMNS, _class_rows(hurt),
+                                  [WORSE if parse_bool(s) else NOISE for s in hurt["significant"]],
+                                  table_id=f"hurt-{_slug(arm)}", caption=f"Most hurt classes ({len(hurt)})"))
+        block.tables.append(Table(CLASS_TABLE_COLUMNS, _class_rows(helped),
+                                  [BETTER if parse_bool(s) else NOISE for s in helped["significant"]],
+                                  table_id=f"helped-{_slug(arm)}", caption=f"Most helped classes ({len(helped)})"))
+        section.blocks.append(block)
+    return section
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "arm"
+
+
+def _preview_section(study: Study, render_missing: bool) -> Section:
+    from augstudy.report.previews import preview_arms, preview_png
+
+    section = Section("previews", "Policy previews")
+    arms = preview_arms(study)
+    if not arms:
+        section.paragraphs.append("No arm of this study changes the augmentation policy.")
+        return section
+    section.paragraphs.append("Real images (rows) and augmented draws (columns) of each arm that changes augmentation.")
+    for arm in arms:
+        block = Section(f"preview-{_slug(arm)}", arm)
+        png, note = preview_png(study, arm, render_missing=render_missing)
+        if png is None:
+            block.paragraphs.append(f"no preview ({note})")
+        else:
+            block.figures.append(Figure(f"preview_{_slug(arm)}", f"Preview: {arm}", png, note))
+        section.blocks.append(block)
+    return section
+
+
+def study_content(study: Study, *, render_missing_previews: bool = True) -> ReportContent:
+    """Build the whole report for one study (figures rendered here, as PNG bytes)."""
+    from augstudy.report.summary import per_seed_summary
+
+    arms = study.arm_names
+    palette = figures.arm_palette(arms, study.baseline_arm)
+    sections: list[Section] = []
+
+    findings = collect_findings(study)
+    warn = Section("warnings", "Warnings", findings=findings)
+    if not findings:
+        warn.paragraphs.append("Nothing to warn about: every run finished, no effect is underpowered.")
+    sections.append(warn)
+
+    effects = Section("effects", "Ranked effects")
+    if len(study.effects):
+        effects.paragraphs.append(
+            f"Effect = arm minus baseline in accuracy points of {study.metric}, paired by seed. "
+            "Green: significantly better; red: significantly worse; grey: within noise (the interval includes 0).")
+        effects.tables.append(effect_table(study.effects, study.arms, study.baseline_arm))
+        floor = noise_floor_facts(study)
+        if floor:
+            effects.tables.append(Table(["Noise floor", "Value"], [list(f) for f in floor], table_id="noise-floor",
+                                        caption="Effects smaller than the minimum detectable effect cannot be "
+                                                "told apart from seed noise with this many seeds."))
+        effects.figures.append(Figure("forest", "Forest plot", figures.forest_plot(
+            study.effects, palette, metric=study.metric), "One row per arm: effect and 95% interval; the vertical "
+            "line is no effect. Filled markers are significant."))
+    else:
+        effects.paragraphs.append("No effects yet (effects.csv is missing): they are computed once the baseline and "
+                                  "an arm have two finished seeds each.")
+    sections.append(effects)
+
+    curves = Section("curves", "Learning curves")
+    if len(study.epochs):
+        curves.paragraphs.append("Mean over seeds per epoch; the band spans the minimum to the maximum seed. "
+                                 "Each arm has the same colour in every figure.")
+        curves.figures.append(Figure("learning_curves", "Learning curves",
+                                     figures.learning_curves(study.epochs, arms, palette)))
+    else:
+        curves.paragraphs.append("No epochs recorded yet (epochs.csv is missing).")
+    sections.append(curves)
+
+    stability = Section("stability", "Stability and generalization gap")
+    per_seed = per_seed_summary(study)
+    if len(per_seed):
+        stability.tables.append(_summary_table(study, per_seed))
+        stability.figures.append(Figure("stability", "Stability and generalization gap",
+                                        figures.stability_plot(per_seed, arms, palette),
+                                        "Dots: seeds; bar: mean over seeds."))
+    else:
+        stability.paragraphs.append("No epochs recorded yet.")
+    sections.append(stability)
+
+    sections.append(_per_class_section(study))
+    sections.append(_preview_section(study, render_missing_previews))
+
+    return ReportContent(
+        title=f"Ablation report: {study.factor} on {study.dataset}",
+        subtitle=f"{study.path}",
+        notice=study.progress_notice(),
+        facts=_header_facts(study),
+        sections=sections,
+    )

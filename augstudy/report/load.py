@@ -1,0 +1,231 @@
+"""Read a study directory's plain files (the contract in ARCHITECTURE.md "Study directory").
+
+The report never opens ``study.sqlite``: it reads only what ``augstudy ablate``
+re-exports atomically after every epoch (``study.json``, ``runs.csv``,
+``epochs.csv``, ``class_metrics.csv``, ``effects.csv``, ``arms.csv``,
+``previews/<arm>.png``).  A study that is still running has some of these
+missing or partial; :class:`Study` keeps what exists and records what is missing
+so the report can say so instead of failing.
+
+Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
+[0, 1]; effects in ``effects.csv`` are accuracy points (100 x fraction).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from augstudy.errors import UserError
+
+#: the CSV files of a study directory and the columns the report relies on
+CSV_FILES: dict[str, tuple[str, ...]] = {
+    "runs": ("arm", "seed", "status"),
+    "epochs": ("arm", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"),
+    "class_metrics": ("arm", "seed", "epoch", "class_index", "val_acc"),
+    "effects": ("arm", "effect_mean", "ci_low", "ci_high", "p_value"),
+    "arms": ("arm",),
+}
+
+#: run statuses that mean "this run will produce no more epochs"
+FINISHED_STATUSES = ("done", "diverged", "failed")
+
+_TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
+
+
+def parse_bool(value) -> bool:
+    """``True``/``"true"``/``"1"``/``1.0`` -> True; blanks, NaN and anything else -> False."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value == value and bool(value)  # NaN != NaN
+    return str(value).strip().lower() in _TRUE_STRINGS
+
+
+@dataclass
+class Study:
+    """Everything the report needs from one study directory.
+
+    DataFrames are empty (with no columns) when their file is missing; ``missing``
+    lists those file names.  ``arm_names`` keeps study.json's order, baseline first.
+    """
+
+    path: Path
+    meta: dict
+    runs: pd.DataFrame
+    epochs: pd.DataFrame
+    class_metrics: pd.DataFrame
+    effects: pd.DataFrame
+    arms: pd.DataFrame
+    missing: list[str] = field(default_factory=list)
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    def factor(self) -> str:
+        return str(self.meta.get("factor", self.path.name))
+
+    @property
+    def dataset(self) -> str:
+        return str(self.meta.get("dataset", "?"))
+
+    @property
+    def metric(self) -> str:
+        return str(self.meta.get("metric", "?"))
+
+    @property
+    def seeds(self) -> list[int]:
+        if self.meta.get("seeds"):
+            return [int(s) for s in self.meta["seeds"]]
+        return sorted(int(s) for s in self.runs["seed"].unique()) if len(self.runs) else []
+
+    @property
+    def baseline_arm(self) -> str | None:
+        if self.meta.get("baseline_arm"):
+            return str(self.meta["baseline_arm"])
+        for arm in self.arm_specs:
+            if arm.get("is_baseline"):
+                return str(arm["arm"])
+        return None
+
+    @property
+    def arm_specs(self) -> list[dict]:
+        """study.json's ``arms`` entries (``arm, factor, level, is_baseline, config, config_hash, policy``)."""
+        return list(self.meta.get("arms") or [])
+
+    def arm_spec(self, arm: str) -> dict:
+        for spec in self.arm_specs:
+            if spec.get("arm") == arm:
+                return spec
+        return {}
+
+    @property
+    def baseline_config_hash(self) -> str | None:
+        spec = self.arm_spec(self.baseline_arm) if self.baseline_arm else {}
+        return spec.get("config_hash")
+
+    @property
+    def arm_names(self) -> list[str]:
+        """Every arm, baseline first, then study.json's order, then any extra arms the CSVs mention."""
+        names = [str(a["arm"]) for a in self.arm_specs if "arm" in a]
+        for frame in (self.runs, self.epochs, self.effects, self.arms):
+            if "arm" in frame.columns:
+                names.extend(str(a) for a in frame["arm"].unique())
+        ordered = list(dict.fromkeys(names))
+        base = self.baseline_arm
+        if base in ordered:
+            ordered.remove(base)
+            ordered.insert(0, base)
+        return ordered
+
+    @property
+    def class_names(self) -> list[str]:
+        names = self.meta.get("class_names")
+        if names:
+            return [str(n) for n in names]
+        if len(self.class_metrics) and "class_name" in self.class_metrics.columns:
+            pairs = self.class_metrics[["class_index", "class_name"]].drop_duplicates().sort_values("class_index")
+            return [str(n) for n in pairs["class_name"]]
+        return []
+
+    # -- progress -----------------------------------------------------------------
+    @property
+    def expected_runs(self) -> int:
+        """Runs the study will have when complete: arms x seeds (or runs.csv rows if study.json lacks them)."""
+        n = len(self.arm_specs) * len(self.meta.get("seeds") or [])
+        return n or len(self.runs)
+
+    @property
+    def finished_runs(self) -> int:
+        if not len(self.runs):
+            return 0
+        return int(self.runs["status"].isin(FINISHED_STATUSES).sum())
+
+    @property
+    def done_runs(self) -> int:
+        if not len(self.runs):
+            return 0
+        return int((self.runs["status"] == "done").sum())
+
+    @property
+    def is_complete(self) -> bool:
+        """True when study.json says so, or every expected run has finished and effects exist."""
+        if "complete" in self.meta:
+            return parse_bool(self.meta["complete"])
+        return self.expected_runs > 0 and self.finished_runs >= self.expected_runs and "effects.csv" not in self.missing
+
+    def progress_notice(self) -> str | None:
+        """One sentence for an unfinished study, e.g. "3 of 12 runs finished; effects are provisional"; None when complete."""
+        if self.is_complete:
+            return None
+        parts = [f"{self.finished_runs} of {self.expected_runs} runs finished"]
+        if "effects.csv" in self.missing:
+            parts.append("no effects computed yet (effects.csv is missing)")
+        else:
+            parts.append("effects are provisional")
+        running = int((self.runs["status"] == "running").sum()) if len(self.runs) else 0
+        if running:
+            parts.append(f"{running} running now")
+        return "; ".join(parts)
+
+    # -- files --------------------------------------------------------------------
+    def preview_path(self, arm: str) -> Path | None:
+        """``previews/<arm>.png`` if it exists (arm names are used verbatim as file stems)."""
+        candidate = self.path / "previews" / f"{arm}.png"
+        return candidate if candidate.is_file() else None
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read one contract CSV; a missing file gives an empty frame, a malformed one a UserError."""
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a readable CSV ({exc}); rerun 'augstudy ablate' to re-export it") from None
+    absent = [c for c in required if c not in frame.columns]
+    if absent:
+        raise UserError(
+            f"{path}: missing column(s) {', '.join(absent)}; it was written by an incompatible "
+            f"augstudy version, rerun 'augstudy ablate' to re-export it"
+        )
+    if "arm" in frame.columns:
+        frame["arm"] = frame["arm"].astype(str)
+    return frame
+
+
+def load_study(study_dir: str | Path) -> Study:
+    """Load a (finished or still running) study directory.
+
+    Raises :class:`UserError` when the directory or its ``study.json`` is missing
+    or unreadable; missing CSVs are recorded in ``Study.missing``, not errors.
+    """
+    path = Path(study_dir)
+    if not path.exists():
+        raise UserError(f"{path}: no such study directory; run 'augstudy ablate FACTOR --out {path}' first")
+    if not path.is_dir():
+        raise UserError(f"{path}: not a directory; pass a study directory written by 'augstudy ablate'")
+    meta_path = path / "study.json"
+    if not meta_path.is_file():
+        raise UserError(f"{path}: not a study directory (no study.json); run 'augstudy ablate FACTOR --out {path}' first")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{meta_path}: not valid JSON ({exc}); rerun 'augstudy ablate' to rewrite it") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{meta_path}: expected a JSON object at the top level; rerun 'augstudy ablate' to rewrite it")
+
+    frames: dict[str, pd.DataFrame] = {}
+    missing: list[str] = []
+    for name, required in CSV_FILES.items():
+        csv_path = path / f"{name}.csv"
+        frames[name] = _read_csv(csv_path, required)
+        if not csv_path.is_file():
+            missing.append(csv_path.name)
+    return Study(path=path, meta=meta, missing=missing, **frames)

@@ -1,0 +1,150 @@
+"""Things a reader of the report must not miss, as plain-text findings.
+
+Each finding is a :class:`Finding` (kind, arm or None, one-sentence message).
+Kinds: ``progress`` (unfinished study), ``underpowered`` (an effect within noise
+and how many seeds would settle it), ``diverged`` / ``failed`` (runs listed),
+``grayscale-noop`` (saturation/hue/grayscale ops on a grayscale dataset change
+nothing), ``data-check`` (findings from ``augstudy data check`` in study.json).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from augstudy.report.load import Study, parse_bool
+
+#: above this share of single-channel images a dataset counts as grayscale
+GRAYSCALE_THRESHOLD = 0.99
+
+#: (op name, parameter) pairs that do nothing on an image with R == G == B; None = the whole op
+_COLOR_ONLY = {
+    "ColorJitter": ("saturation", "hue"),
+    "Saturation": None,
+    "Hue": None,
+    "HueSaturationValue": None,
+    "RandomGrayscale": None,
+    "ToGray": None,
+    "ChannelShuffle": None,
+    "RGBShift": None,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    arm: str | None
+    message: str
+
+
+def _is_set(value) -> bool:
+    """A jitter parameter is "on" when it is a nonzero number or a range that is not the identity."""
+    if value is None:
+        return False
+    if isinstance(value, (list, tuple)):
+        # albumentations-style ranges: (0.8, 1.2) saturation or (-0.5, 0.5) hue; identity is (1, 1) or (0, 0)
+        return len(value) == 2 and value[0] != value[1]
+    try:
+        return float(value) != 0.0
+    except (TypeError, ValueError):
+        return False
+
+
+def color_only_ops(policy: dict | None) -> list[str]:
+    """Descriptions of the ops/fields of ``policy`` that cannot change a grayscale image,
+    e.g. ``["ColorJitter saturation=0.4", "ColorJitter hue=0.1"]``."""
+    found: list[str] = []
+    for spec in (policy or {}).get("ops", []) or []:
+        if not isinstance(spec, dict):
+            continue
+        name = str(spec.get("op", ""))
+        if name not in _COLOR_ONLY or float(spec.get("p", 1.0) or 0.0) == 0.0:
+            continue
+        fields = _COLOR_ONLY[name]
+        # augstudy's Policy.to_dict() keeps parameters flat beside "op" and "p"; accept a nested "params" too
+        params = spec.get("params") if isinstance(spec.get("params"), dict) else spec
+        if fields is None:
+            found.append(name)
+        else:
+            found.extend(f"{name} {f}={params[f]}" for f in fields if _is_set(params.get(f)))
+    return found
+
+
+def dataset_is_grayscale(study: Study) -> bool:
+    """study.json's ``grayscale_fraction`` when present, else a dataset name containing "mnist"."""
+    fraction = study.meta.get("grayscale_fraction")
+    if fraction is not None:
+        try:
+            return float(fraction) >= GRAYSCALE_THRESHOLD
+        except (TypeError, ValueError):
+            pass
+    return "mnist" in study.dataset.lower()
+
+
+def _number(value) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def collect_findings(study: Study) -> list[Finding]:
+    """Every finding for ``study``, in reading order (progress, runs, power, data)."""
+    findings: list[Finding] = []
+    notice = study.progress_notice()
+    if notice:
+        findings.append(Finding("progress", None, notice[0].upper() + notice[1:] + "."))
+
+    if len(study.runs):
+        for row in study.runs.itertuples():
+            status = str(row.status)
+            if status == "diverged":
+                epoch = _number(getattr(row, "diverged_epoch", None))
+                at = f" at epoch {int(epoch)}" if epoch is not None else ""
+                findings.append(Finding("diverged", row.arm, f"{row.arm} seed {row.seed} diverged{at} "
+                                        "(non-finite loss); it is left out of the effects."))
+            elif status == "failed":
+                findings.append(Finding("failed", row.arm, f"{row.arm} seed {row.seed} failed; see the run log "
+                                        "and rerun 'augstudy ablate' to retry it."))
+
+    if len(study.effects):
+        for row in study.effects.to_dict("records"):
+            within = parse_bool(row.get("within_noise")) or not parse_bool(row.get("significant"))
+            needed = _number(row.get("seeds_needed"))
+            if not within:
+                continue
+            n = int(_number(row.get("n_seeds")) or 0)
+            effect = _number(row.get("effect_mean"))
+            what = f"effect {effect:+.2f} pts is within noise" if effect is not None else "effect is within noise"
+            if needed is not None and needed > n:
+                settle = f"about {int(math.ceil(needed))} seeds would settle it (has {n})"
+            else:
+                settle = f"more seeds would settle it (has {n})"
+            findings.append(Finding("underpowered", row["arm"], f"{row['arm']}: {what}; {settle}."))
+
+    if dataset_is_grayscale(study):
+        for spec in study.arm_specs:
+            ops = color_only_ops(spec.get("policy"))
+            if ops:
+                findings.append(Finding(
+                    "grayscale-noop", spec.get("arm"),
+                    f"{spec.get('arm')}: {', '.join(ops)} change nothing on grayscale {study.dataset} "
+                    "(R = G = B); any effect of this arm comes from its other ops or from noise."))
+
+    for item in study.meta.get("data_check") or []:
+        findings.append(Finding("data-check", None, format_data_check(item)))
+    return findings
+
+
+def format_data_check(item) -> str:
+    """One line for a data-check finding: a string as is, a dict as "[severity] check: message"."""
+    if not isinstance(item, dict):
+        return str(item)
+    severity = item.get("severity") or item.get("level")
+    check = item.get("check") or item.get("name") or item.get("kind")
+    message = item.get("message") or item.get("msg") or item.get("detail")
+    if message is None:
+        message = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("severity", "level", "check", "name", "kind"))
+    prefix = f"[{severity}] " if severity else ""
+    return f"{prefix}{check}: {message}" if check else f"{prefix}{message}"
