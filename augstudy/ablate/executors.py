@@ -1,0 +1,128 @@
+"""Executors: who trains a study's runs.  The interface, and the in-process local executor.
+
+For whoever adds an executor (e.g. ``augstudy/ablate/ray_executor.py``)::
+
+    class Executor(Protocol):
+        def run(self, jobs: list[RunJob], context: StudyContext,
+                on_epoch: Callable[[RunJob, EpochResult, dict | None], None],
+                on_done: Callable[[RunJob, RunOutcome], None]) -> None: ...
+
+- ``jobs``: every run of the study that is not finished yet, in the study's order
+  (seed-major: every arm of seed 0, then seed 1, ...).  It sizes progress and
+  parallelism; it is NOT permission to train them.
+- Work is pulled with ``context.claim_next()``: it atomically claims the next
+  runnable job in the study store (other processes share the study), loads nothing
+  heavy, and returns a :class:`RunJob` with ``start_epoch`` and ``checkpoint_path``
+  filled in (resume), or ``None`` when nothing is left for this process.  With
+  ``wait=True`` (the default) it waits while other processes still train runs and
+  returns ``None`` only when the study is finished.  A job that is claimed must end
+  in exactly one ``on_done`` call; ``context.release(job)`` gives it back unfinished
+  (e.g. on Ctrl-C) so a rerun resumes it.
+- The job is trained by :func:`augstudy.ablate.train.train_run`, a pure function::
+
+      train_run(job.config, data, job.seed, device, checkpoint=context.load_checkpoint(job),
+                on_epoch=lambda result, state: ..., on_step=...)
+
+  where ``data = context.train_data(job.config)`` (a :class:`TrainData` of CPU tensors;
+  ``train_run`` moves it to ``device``).  A remote worker may rebuild the same
+  ``TrainData`` itself or receive it by value.
+- The driver (the runner) is the only writer of the study directory:
+  ``on_epoch(job, result, checkpoint_state)`` must be called in the driver process for
+  every finished epoch, in order, with the dict ``train_run`` passed to its own
+  ``on_epoch`` (``None`` for a diverged epoch); the driver saves the checkpoint
+  atomically, writes the epoch rows in one transaction and re-exports the CSVs.
+  ``on_done(job, outcome)`` records the run's end (``outcome.status`` in done |
+  diverged | failed; ``failed`` carries ``outcome.error``, one line).
+- ``context.on_step(1)`` after each optimizer step drives the study's progress bar
+  (optional for remote executors; call it with a whole epoch's steps instead).
+- ``context.heartbeat_run(job)`` marks which run this process is training so its claim
+  stays fresh (the runner refreshes heartbeats from a background thread).
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from augstudy.ablate.train import EpochResult, RunOutcome, train_run
+from augstudy.errors import UserError
+
+
+@dataclass
+class RunJob:
+    """One (arm config, seed) run to train.  ``start_epoch``: epochs already done (resume from
+    ``checkpoint_path``); ``epochs``: total epochs; ``steps_per_epoch``: optimizer steps per epoch."""
+
+    run_id: str
+    arm: str
+    level: str
+    seed: int
+    config: dict
+    config_hash: str
+    epochs: int
+    steps_per_epoch: int
+    start_epoch: int = 0
+    checkpoint_path: Path | None = None
+
+
+OnEpoch = Callable[[RunJob, EpochResult, "dict | None"], None]
+OnDone = Callable[[RunJob, RunOutcome], None]
+
+
+class StudyContext(Protocol):
+    """What an executor may ask of the running study (implemented by the runner)."""
+
+    device: str
+
+    def claim_next(self, wait: bool = True) -> RunJob | None: ...
+
+    def release(self, job: RunJob) -> None: ...
+
+    def load_checkpoint(self, job: RunJob) -> dict | None: ...
+
+    def train_data(self, config: dict): ...
+
+    def on_step(self, n: int) -> None: ...
+
+    def heartbeat_run(self, job: RunJob | None) -> None: ...
+
+
+class Executor(Protocol):
+    def run(self, jobs: list[RunJob], context: StudyContext, on_epoch: OnEpoch, on_done: OnDone) -> None: ...
+
+
+def failure_outcome(job: RunJob, exc: BaseException) -> RunOutcome:
+    """A ``failed`` outcome whose ``error`` is one line naming the exception."""
+    message = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return RunOutcome("failed", job.start_epoch, None, 0.0, [], error=message)
+
+
+class LocalExecutor:
+    """Trains claimed runs one after another in this process, on ``context.device``."""
+
+    def __init__(self, debug: bool = False):
+        self.debug = debug
+
+    def run(self, jobs: list[RunJob], context: StudyContext, on_epoch: OnEpoch, on_done: OnDone) -> None:
+        while (job := context.claim_next()) is not None:
+            context.heartbeat_run(job)
+            try:
+                outcome = train_run(job.config, context.train_data(job.config), job.seed, context.device,
+                                    checkpoint=context.load_checkpoint(job),
+                                    on_epoch=lambda result, state, job=job: on_epoch(job, result, state),
+                                    on_step=context.on_step)
+            except (KeyboardInterrupt, UserError):
+                context.release(job)
+                raise
+            except Exception as exc:  # noqa: BLE001 - one failed run must not end the study
+                if self.debug:
+                    traceback.print_exc()
+                outcome = failure_outcome(job, exc)
+            finally:
+                context.heartbeat_run(None)
+            on_done(job, outcome)
+
+
+__all__ = ["RunJob", "StudyContext", "Executor", "LocalExecutor", "OnEpoch", "OnDone", "failure_outcome"]

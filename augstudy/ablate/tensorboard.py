@@ -1,0 +1,65 @@
+"""TensorBoard event files of a study: ``OUT/tb/<arm>/seed<k>/`` with exactly four scalar tags.
+
+Tags (the report's): ``Accuracy/train``, ``Accuracy/val`` (fractions in [0, 1]) and
+``Loss/train``, ``Loss/val`` (mean cross-entropy, nats), one point per epoch (step =
+epoch, from 1).  Events are appended by ``torch.utils.tensorboard.SummaryWriter`` and
+flushed after every epoch; a resumed run appends to a new event file in the same
+folder, starting at the first epoch it trains, so no epoch is logged twice.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+#: tag -> EpochResult attribute
+TAGS = {"Accuracy/train": "train_acc", "Accuracy/val": "val_acc", "Loss/train": "train_loss", "Loss/val": "val_loss"}
+
+
+def run_log_dir(out_dir: str | Path, arm: str, seed: int) -> Path:
+    """``OUT/tb/<arm>/seed<k>`` (a ``/`` in an arm name becomes ``_``)."""
+    return Path(out_dir) / "tb" / arm.replace("/", "_") / f"seed{seed}"
+
+
+class TensorBoardLog:
+    """One SummaryWriter per (arm, seed), opened on first use."""
+
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
+        self._writers: dict[tuple[str, int], object] = {}
+
+    def log_epoch(self, arm: str, seed: int, result) -> None:
+        """Write the four tags of one :class:`~augstudy.ablate.train.EpochResult` and flush.
+        Non-finite values (a diverged epoch) are skipped: TensorBoard plots them badly."""
+        writer = self._writers.get((arm, seed))
+        if writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(log_dir=str(run_log_dir(self.out_dir, arm, seed)))
+            self._writers[(arm, seed)] = writer
+        for tag, attr in TAGS.items():
+            value = float(getattr(result, attr))
+            if math.isfinite(value):
+                writer.add_scalar(tag, value, global_step=result.epoch)
+        writer.flush()
+
+    def close_run(self, arm: str, seed: int) -> None:
+        writer = self._writers.pop((arm, seed), None)
+        if writer is not None:
+            writer.close()
+
+    def close(self) -> None:
+        for key in list(self._writers):
+            self.close_run(*key)
+
+
+def read_scalars(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar tag in ``log_dir`` -> ``[(step, value), ...]`` (via TensorBoard's EventAccumulator)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(log_dir))
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+__all__ = ["TAGS", "TensorBoardLog", "run_log_dir", "read_scalars"]

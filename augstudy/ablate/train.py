@@ -1,0 +1,406 @@
+"""One training run of the fixed CNN: GPU-first, airbench-style, the same code on CPU.
+
+:func:`train_run` is a pure function of ``(config, data, seed, device, checkpoint)``:
+everything random is keyed by the run seed, so a run is reproduced exactly on the
+same device, resumed exactly from a checkpoint, and *paired* across arms:
+
+- initialization: ``torch.manual_seed(derive_seed(seed, "init"))`` right before the
+  model is built on the CPU (then moved), so every arm with the same architecture
+  starts from the same weights on every device;
+- data order: a permutation drawn on the CPU from
+  ``torch.Generator().manual_seed(derive_seed(seed, "order", epoch))`` and then moved,
+  identical across devices and arms (a batch_size arm batches the same permutation
+  differently);
+- augmentation: :class:`augstudy.policy.BatchAugmenter` keyed by (seed, epoch, sample
+  index), the index being the image's position in the full dataset;
+- dropout masks: the global RNG reseeded with ``derive_seed(seed, "dropout", epoch)``
+  at the start of every epoch (so a resumed epoch replays them too).
+
+The whole (subset of the) dataset lives on the training device as uint8; a batch is
+an index slice of the permutation, augmented in one batched call on that device, then
+normalized with the train set's per-channel mean/std. On CUDA the step runs under
+bf16 autocast with channels_last and ``cudnn.benchmark``; on the CPU autocast is
+disabled (fp32).  There are no DataLoader workers and no per-image Python.
+
+Units: losses are mean cross-entropy (nats) per example; accuracies are fractions
+in [0, 1]; ``lr`` is the learning rate in use at the end of the epoch; ``wall_s``
+is seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from augstudy.errors import UserError
+
+#: checkpoint layout version (bump when the dict below changes)
+CHECKPOINT_FORMAT = 1
+
+
+def derive_seed(seed: int, *keys) -> int:
+    """A 63-bit seed that is a pure function of ``seed`` and ``keys`` (stable across processes,
+    unlike Python's salted ``hash``)."""
+    text = "/".join(map(str, (seed, *keys)))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & (2**63 - 1)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> cuda if available else cpu; ``cuda``/``cuda:K`` without CUDA -> UserError."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu or auto")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UserError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here (cuda:0..)")
+        return dev
+    if name == "cpu":
+        return torch.device("cpu")
+    raise UserError(f"--device {name}: must be auto, cpu, cuda or cuda:K")
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class TrainData:
+    """The tensors one run trains and evaluates on (all on one device).
+
+    ``train_images``: uint8 ``[N, 3, H, W]``; ``train_labels``: int64 ``[N]``;
+    ``train_indices``: int64 ``[N]`` each image's index in the full dataset (keys its
+    augmentation draws; kept on the CPU); ``val_images``: uint8 ``[M, 3, H, W]``;
+    ``val_labels``: int64 ``[M]``.
+    """
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    train_indices: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    num_classes: int
+
+    def to(self, device: torch.device) -> "TrainData":
+        return TrainData(self.train_images.to(device), self.train_labels.to(device), self.train_indices.cpu(),
+                         self.val_images.to(device), self.val_labels.to(device), self.num_classes)
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_labels.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_labels.shape[0])
+
+
+def stratified_subset(labels: torch.Tensor, size: int | float | None, seed: int) -> torch.Tensor:
+    """Sorted int64 indices of a class-stratified subset of ``labels`` (int64 ``[N]``).
+
+    ``size``: None = all, int = that many, float in (0, 1] = that fraction.  Each class
+    keeps its share (largest remainders get the leftover slots); which images is drawn
+    from a generator keyed by ``seed`` only, so every arm and run seed sees the same subset.
+    """
+    n = int(labels.shape[0])
+    if size is None:
+        return torch.arange(n)
+    want = int(round(size * n)) if isinstance(size, float) else int(size)
+    want = max(1, min(want, n))
+    if want == n:
+        return torch.arange(n)
+    gen = torch.Generator().manual_seed(derive_seed(seed, "subset"))
+    classes, counts = torch.unique(labels.cpu(), return_counts=True)
+    exact = counts.double() * want / n
+    take = exact.floor().long()
+    leftover = want - int(take.sum())
+    if leftover > 0:
+        order = torch.argsort(exact - take.double(), descending=True, stable=True)
+        take[order[:leftover]] += 1
+    chosen = []
+    for c, k in zip(classes.tolist(), take.tolist()):
+        members = torch.nonzero(labels.cpu() == c).flatten()
+        chosen.append(members[torch.randperm(len(members), generator=gen)[:k]])
+    return torch.sort(torch.cat(chosen)).values
+
+
+def prepare_train_data(dataset, config: dict) -> TrainData:
+    """Cut the budget's subsets out of an ``ImageDataset`` (see ``augstudy.data``), on the CPU."""
+    data_cfg = config["data"]
+    tr = stratified_subset(dataset.train_labels, data_cfg.get("train_subset"), data_cfg.get("subset_seed", 0))
+    va = stratified_subset(dataset.val_labels, data_cfg.get("val_subset"), data_cfg.get("subset_seed", 0) + 1)
+    return TrainData(dataset.train_images[tr].contiguous(), dataset.train_labels[tr].long(), tr.long(),
+                     dataset.val_images[va].contiguous(), dataset.val_labels[va].long(),
+                     int(dataset.num_classes))
+
+
+def channel_stats(images_uint8: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std (float32 ``[3]``, in [0, 1] units) of uint8 ``[N, 3, H, W]``,
+    accumulated in float64 chunks so no full float copy of the dataset is made."""
+    total = torch.zeros(3, dtype=torch.float64, device=images_uint8.device)
+    total_sq = torch.zeros_like(total)
+    count = 0
+    for start in range(0, images_uint8.shape[0], chunk):
+        x = images_uint8[start:start + chunk].to(torch.float64) / 255.0
+        total += x.sum(dim=(0, 2, 3))
+        total_sq += (x * x).sum(dim=(0, 2, 3))
+        count += x.shape[0] * x.shape[2] * x.shape[3]
+    mean = total / count
+    std = (total_sq / count - mean * mean).clamp_min(1e-12).sqrt()
+    return mean.float(), std.clamp_min(1e-3).float()
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The training permutation (int64 ``[n]``, on the CPU) of ``epoch`` (1-based) for run ``seed``."""
+    gen = torch.Generator().manual_seed(derive_seed(seed, "order", epoch))
+    return torch.randperm(n, generator=gen)
+
+
+def iter_train_batches(data: TrainData, augmenter, seed: int, epoch: int, batch_size: int,
+                       device: torch.device):
+    """Yield ``(images float32 [B, 3, S, S] in [0, 1], labels int64 [B], dataset indices int64 [B] CPU)``
+    for one epoch: slices of :func:`epoch_order`, augmented as one batch on ``device``.
+    The last batch may be smaller (every image is seen once per epoch)."""
+    order_cpu = epoch_order(seed, epoch, data.n_train)
+    order_dev = order_cpu.to(device)
+    for start in range(0, data.n_train, batch_size):
+        pos = order_dev[start:start + batch_size]
+        indices = data.train_indices[order_cpu[start:start + batch_size]]
+        images = augmenter(data.train_images[pos], indices, epoch)
+        yield images, data.train_labels[pos], indices
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    return math.ceil(n_train / batch_size)
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class EpochResult:
+    """One finished epoch (``epoch`` counts from 1).  ``class_correct``/``class_total``: per-class
+    val counts (``class_total`` = val images of that class)."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    wall_s: float
+    class_correct: list[int] = field(default_factory=list)
+    class_total: list[int] = field(default_factory=list)
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.train_loss) and math.isfinite(self.val_loss)
+
+    @property
+    def class_acc(self) -> list[float]:
+        return [c / t if t else float("nan") for c, t in zip(self.class_correct, self.class_total)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended: ``status`` is ``done``, ``diverged`` (loss NaN/inf at ``diverged_epoch``) or
+    ``failed`` (set by an executor when training raised; ``error`` is one line)."""
+
+    status: str
+    epochs_done: int
+    diverged_epoch: int | None
+    wall_s: float
+    history: list[EpochResult]
+    error: str | None = None
+
+
+# ----------------------------------------------------------------------------- model and optimizer
+def build_run_model(config: dict, num_classes: int, seed: int, device: torch.device) -> nn.Module:
+    """The config's CNN, initialized from ``derive_seed(seed, "init")`` on the CPU, then moved to
+    ``device`` in channels_last layout."""
+    from augstudy.models import build_model
+
+    m = config["model"]
+    torch.manual_seed(derive_seed(seed, "init"))
+    model = build_model(m["name"], num_classes=num_classes, dropout=m["dropout"], bn_order=m["bn_order"],
+                        activation=m["activation"])
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def effective_lr(config: dict) -> float:
+    """``optimizer.lr`` is per 256 examples: the lr in use is ``lr * batch_size / 256``."""
+    return config["optimizer"]["lr"] * config["train"]["batch_size"] / 256.0
+
+
+def build_optimizer(config: dict, model: nn.Module) -> torch.optim.Optimizer:
+    o = config["optimizer"]
+    lr = effective_lr(config)
+    if o["name"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=o["momentum"], nesterov=o["nesterov"],
+                               weight_decay=o["weight_decay"])
+    if o["name"] == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=o["weight_decay"])
+    raise ValueError(f"unknown optimizer {o['name']!r}")
+
+
+def lr_factor(schedule: dict, step: int, total_steps: int) -> float:
+    """Multiplier of the peak lr after ``step`` optimizer steps (0..total_steps)."""
+    if schedule["name"] == "constant":
+        return 1.0
+    warmup = int(round(schedule.get("warmup", 0.0) * total_steps))
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule["name"] == "warmup_linear":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_scheduler(config: dict, optimizer, total_steps: int):
+    schedule = dict(config["schedule"])
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total_steps))
+
+
+# ----------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.Tensor, batch_size: int,
+             device: torch.device) -> tuple[float, float, list[int], list[int]]:
+    """Eval-mode val loss (mean CE), accuracy (fraction) and per-class correct/total counts."""
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros(data.num_classes, dtype=torch.int64, device=device)
+    total = torch.bincount(data.val_labels, minlength=data.num_classes)
+    for start in range(0, data.n_val, batch_size):
+        x = data.val_images[start:start + batch_size].float().div_(255.0)
+        x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+        y = data.val_labels[start:start + batch_size]
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(x)
+        loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").double()
+        hit = logits.argmax(1) == y
+        correct += torch.bincount(y[hit], minlength=data.num_classes)
+    n = max(1, data.n_val)
+    return float(loss_sum) / n, float(correct.sum()) / n, correct.tolist(), total.tolist()
+
+
+# ----------------------------------------------------------------------------- training
+def _cpu_state(obj):
+    """A deep copy of a state dict with every tensor on the CPU (so checkpoints load anywhere)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu_state(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_state(v) for v in obj)
+    return obj
+
+
+def make_augmenter(config: dict, seed: int, device: torch.device):
+    """The batched engine for the config's resolved policy: ``(uint8 [B,3,H,W], indices [B], epoch)
+    -> float32 [B,3,S,S] in [0, 1]``."""
+    from augstudy.policy import BatchAugmenter, load_policy
+
+    policy = load_policy(config["augment"]["policy"])
+    return BatchAugmenter(policy, seed=seed, device=device)
+
+
+def train_run(config: dict, data: TrainData, seed: int, device: str | torch.device = "cpu", *,
+              start_epoch: int = 0, checkpoint: dict | None = None,
+              on_epoch: Callable[[EpochResult, dict | None], None] | None = None,
+              on_step: Callable[[int], None] | None = None,
+              augmenter=None) -> RunOutcome:
+    """Train ``config``'s CNN on ``data`` for run ``seed``; return how it ended.
+
+    ``checkpoint``: a dict from a previous ``on_epoch`` (resume after its ``epoch``;
+    ``start_epoch`` is then taken from it).  ``on_epoch(result, checkpoint_state)`` is
+    called after every epoch with the epoch's metrics and the state to persist (model,
+    optimizer, scheduler, epoch, history; all tensors on the CPU) -- or ``None`` for a
+    diverged epoch.  ``on_step(1)`` is called after every optimizer step (progress bars).
+    ``augmenter`` overrides the policy's BatchAugmenter (tests only).
+    A loss that turns NaN/inf ends the run with status ``diverged`` at that epoch.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    data = data.to(device)
+    if data.n_train < 2:
+        raise UserError(f"only {data.n_train} train image(s) after subsetting; use a larger budget or dataset")
+    train_cfg = config["train"]
+    batch_size, epochs = train_cfg["batch_size"], train_cfg["epochs"]
+    total_steps = epochs * steps_per_epoch(data.n_train, batch_size)
+
+    model = build_run_model(config, data.num_classes, seed, device)
+    optimizer = build_optimizer(config, model)
+    scheduler = build_scheduler(config, optimizer, total_steps)
+    history: list[EpochResult] = []
+    if checkpoint is not None:
+        if checkpoint.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"checkpoint format {checkpoint.get('format')} != {CHECKPOINT_FORMAT}")
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        history = [EpochResult(**h) for h in checkpoint["history"]]
+        start_epoch = int(checkpoint["epoch"])
+    augmenter = augmenter or make_augmenter(config, seed, device)
+    mean, std = (t.to(device).view(1, 3, 1, 1) for t in channel_stats(data.train_images))
+    criterion = nn.CrossEntropyLoss(label_smoothing=config["optimizer"]["label_smoothing"])
+    run_start = time.perf_counter()
+    wall_before = sum(h.wall_s for h in history)
+
+    for epoch in range(start_epoch + 1, epochs + 1):
+        t0 = time.perf_counter()
+        torch.manual_seed(derive_seed(seed, "dropout", epoch))
+        model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        for images, labels, _ in iter_train_batches(data, augmenter, seed, epoch, batch_size, device):
+            x = ((images - mean) / std).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = model(x)
+                loss = criterion(logits.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach().double() * labels.shape[0]
+            correct += (logits.detach().argmax(1) == labels).sum()
+            if on_step is not None:
+                on_step(1)
+        train_loss = float(loss_sum) / data.n_train
+        train_acc = float(correct) / data.n_train
+        if math.isfinite(train_loss):
+            val_loss, val_acc, class_correct, class_total = evaluate(
+                model, data, mean, std, train_cfg["eval_batch_size"], device)
+        else:  # weights are NaN/inf already: evaluating would only repeat it
+            val_loss, val_acc = float("nan"), float("nan")
+            class_correct, class_total = [0] * data.num_classes, torch.bincount(
+                data.val_labels, minlength=data.num_classes).tolist()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc,
+                             float(optimizer.param_groups[0]["lr"]), time.perf_counter() - t0,
+                             class_correct, class_total)
+        history.append(result)
+        if not result.finite:
+            if on_epoch is not None:
+                on_epoch(result, None)
+            return RunOutcome("diverged", epoch, epoch, wall_before + time.perf_counter() - run_start, history)
+        if on_epoch is not None:
+            state = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "seed": seed,
+                     "model": _cpu_state(model.state_dict()), "optimizer": _cpu_state(optimizer.state_dict()),
+                     "scheduler": scheduler.state_dict(), "history": [h.to_dict() for h in history]}
+            on_epoch(result, state)
+    return RunOutcome("done", epochs, None, wall_before + time.perf_counter() - run_start, history)
+
+
+__all__ = [
+    "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "stratified_subset",
+    "derive_seed", "resolve_device", "epoch_order", "iter_train_batches", "channel_stats", "evaluate",
+    "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "make_augmenter",
+]

@@ -1,0 +1,57 @@
+"""``augstudy ablate FACTOR``: a paired-seed ablation of the fixed CNN, ranked effects, resumable.
+
+Thin: parses options and calls :func:`augstudy.ablate.runner.run_study` (heavy imports
+happen inside the command, so ``--help`` is instant).
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("ablate")
+@click.argument("factor", required=False)
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Paired seeds per arm (seeds 0..N-1); rerun with more to extend a study.")
+@click.option("--budget", default="smoke", show_default=True,
+              help="Budget from ablations/baseline.yaml: smoke (minutes on a CPU), short, full (the whole recipe).")
+@click.option("--data", "data", default=None,
+              help="Dataset folder (default: data/tiny-imagenet-200 if present, else the embedded fashion-mnist-mini).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (cuda if available, else cpu), cpu, cuda or cuda:K.")
+@click.option("--metric", type=click.Choice(["last3", "best", "final"]), default="last3", show_default=True,
+              help="Per-run metric: mean val accuracy of the last 3 epochs, the best epoch, or the final epoch.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Study folder (default: reports/<factor>-<dataset>/).")
+@click.option("--list", "list_only", is_flag=True, help="List the factors, their levels and budgets, then exit.")
+@click.option("--no-report", is_flag=True, help="Do not build report.html/report.md at the end (default: build it).")
+@click.option("--specs", type=click.Path(file_okay=False), default=None,
+              help="Folder of study specs (default: the repo's ablations/, or $AUGSTUDY_ABLATIONS_DIR).")
+@click.option("--prune-checkpoints", is_flag=True,
+              help="Delete a run's checkpoint once it finished (default: keep the last-epoch checkpoint).")
+def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, no_report, specs,
+                   prune_checkpoints) -> None:
+    """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
+
+    \b
+    Prints the ranked effect table (accuracy points vs the baseline arm, 95% CI, p-value)
+    and writes study.sqlite, runs/epochs/class_metrics/effects CSVs, tb/ and checkpoints/
+    to the study folder.  Rerunning the same command resumes: finished runs are skipped,
+    an interrupted run continues from its last epoch.  Two processes (e.g. --device cuda:0
+    and --device cuda:1) may work on one study at once.
+    """
+    from augstudy.errors import UserError
+
+    if list_only:
+        from augstudy.ablate.spec import format_factor_list
+
+        click.echo(format_factor_list(specs))
+        return
+    if not factor:
+        raise UserError("missing FACTOR: name a factor (see `augstudy ablate --list`) or `all`")
+    from augstudy.ablate.runner import run_study
+
+    result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
+                       report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints, echo=click.echo)
+    if result.counts.get("failed"):
+        raise SystemExit(1)
