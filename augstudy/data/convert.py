@@ -116,7 +116,8 @@ def pil_to_chw(image, size: int, counts: Counter,
         counts[CENTER_CROP.format(w=w0, h=h0, s=min(w0, h0))] += 1
     if image.size != (size, size):
         image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-        s0 = min(w0, h0)
+    s0 = min(w0, h0)
+    if s0 != size:  # counted against the size on disk, even when JPEG draft did part of the shrinking
         counts[RESIZE.format(w=s0, h=s0, size=size)] += 1
 
     hwc = np.asarray(image, dtype=np.uint8)
