@@ -184,7 +184,8 @@ def describe_op(op) -> str:
 def describe_policy(policy) -> str:
     """``light: RandomCrop(size=64, padding=4) · HorizontalFlip p=0.5`` (``none`` when no ops)."""
     ops = " · ".join(describe_op(op) for op in policy.ops) or "no ops (identity)"
-    return f"{policy.name}: {ops}"
+    whole_p = float(getattr(policy, "p", 1.0))
+    return f"{policy.name}: {ops}" + (f" (whole policy p={whole_p:g})" if whole_p < 1.0 else "")
 
 
 def safe_name(name: str) -> str:
@@ -210,11 +211,12 @@ def preview_json_path(png_path: str | Path) -> Path:
 # Sampling and applying draws
 # --------------------------------------------------------------------------------------------
 
-def _sample(policy, seed: int, epoch: int, indices: list[int]):
+def _sample(policy, seed: int, epoch: int, indices: list[int], input_side: int):
+    """The draw of ``indices`` (dataset indices into the split) at ``epoch``; ``input_side``: image px."""
     from augstudy.policy import sample_draw
 
     return sample_draw(policy, seed=int(seed), epoch=int(epoch),
-                       indices=torch.tensor(indices, dtype=torch.int64), image_size=policy.image_size)
+                       indices=torch.tensor(indices, dtype=torch.int64), image_size=int(input_side))
 
 
 def _apply(images: torch.Tensor, policy, draw) -> torch.Tensor:
@@ -246,10 +248,14 @@ def _draw_from_record(jsonable):
 
 def _prefix(obj, k: int):
     """``obj`` (a Policy or PolicyDraw) with only its first ``k`` ops."""
+    changes = {"ops": list(obj.ops[:k])}
+    if isinstance(getattr(obj, "names", None), list):  # PolicyDraw's per-op names
+        changes["names"] = list(obj.names[:k])
     if dataclasses.is_dataclass(obj):
-        return dataclasses.replace(obj, ops=list(obj.ops[:k]))
+        return dataclasses.replace(obj, **changes)
     clone = copy.copy(obj)
-    clone.ops = list(obj.ops[:k])
+    for name, value in changes.items():
+        setattr(clone, name, value)
     return clone
 
 
@@ -327,7 +333,7 @@ def _build(mode: str, policies: list, dataset, *, n: int, draws: int, seed: int,
     applied = []
     for p_index, policy in enumerate(policies):
         if stored_draws is None:
-            draw_objs = [_sample(policy, seed, e, indices) for e in epochs]
+            draw_objs = [_sample(policy, seed, e, indices, images.shape[-1]) for e in epochs]
         else:
             draw_objs = [_draw_from_record(j) for j in stored_draws[p_index]]
         if mode == "per-op":

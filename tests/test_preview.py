@@ -154,7 +154,8 @@ def test_draw_columns_match_sample_draw_per_image(dataset):
     for row, index in enumerate(built.record["indices"]):
         image = dataset.val_images[index : index + 1]
         for d in range(2):
-            draw = sample_draw(policy, seed=4, epoch=7 + d, indices=torch.tensor([index]), image_size=policy.image_size)
+            draw = sample_draw(policy, seed=4, epoch=7 + d, indices=torch.tensor([index]),
+                               image_size=image.shape[-1])
             expected = pv.to_display_uint8(apply_draw(image, policy, draw))[0]
             assert torch.equal(built.columns[1 + d].images[row], expected)
     assert torch.equal(built.columns[0].images, dataset.val_images[torch.tensor(built.record["indices"])])

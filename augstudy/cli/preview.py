@@ -50,6 +50,8 @@ def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch
     """Write a PNG grid of dataset images and their augmented draws, plus a JSON that replays it."""
     from augstudy.errors import UserError
 
+    if out is not None and not out.lower().endswith(".png"):
+        raise UserError(f"--out {out}: the preview is a PNG; use a path ending in .png")
     if replay is not None:
         given = [name for name in _FRESH_OPTIONS
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
@@ -88,8 +90,9 @@ def _load(data):
     from augstudy.data import load_dataset, resolve_data_path
 
     path, message = resolve_data_path(data)
-    click.echo(message, err=True)
-    return load_dataset(path)
+    dataset = load_dataset(path)
+    click.echo(message, err=True)  # after loading, so a bad path shows only the one-line error
+    return dataset
 
 
 def _replay(replay: str, data, out) -> None:
