@@ -171,13 +171,15 @@ def test_percentile_bootstrap_would_be_far_too_liberal_at_3_seeds():
 def test_bca_path_error_rate_and_power():
     """BCa from 10 seeds: placebo rate stays bounded; a 3-sd effect is found > 90% of the time.
 
-    BCa at 10-12 seeds is mildly liberal (about 10% false positives measured over
-    2,000 studies, vs 5% nominal): the bound here guards against gross errors.
+    BCa alone at 10-12 seeds is liberal (about 8-10% false positives); requiring the exact
+    sign-flip test to agree brings the placebo rate back to about 5%.
     """
     rng = np.random.default_rng(21)
-    placebo = sum(stats.paired_effect(rng.normal(0.0, 1.0, 12), n_boot=2000, seed=k)["significant"]
-                  for k in range(200)) / 200
-    assert placebo < 0.15, placebo
+    effects = [stats.paired_effect(rng.normal(0.0, 1.0, 12), n_boot=2000, seed=k) for k in range(400)]
+    placebo = sum(e["significant"] for e in effects) / len(effects)
+    bca_alone = sum(stats.excludes_zero(e["ci_low"], e["ci_high"]) for e in effects) / len(effects)
+    assert 0.02 <= placebo <= 0.07, placebo
+    assert bca_alone >= placebo
     power = sum(stats.paired_effect(rng.normal(3.0, 1.0, 10), n_boot=2000, seed=k)["significant"]
                 for k in range(100)) / 100
     assert power > 0.90, power
