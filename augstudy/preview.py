@@ -46,10 +46,12 @@ SPLITS = ("val", "train")
 DPI = 100
 CELL_IN = 1.0            # one image cell (square)
 CELL_GAP_IN = 0.06       # gap between cells
-NOTE_IN = 0.16           # extra height per row when cells carry a note (per-op: applied/skipped)
+NOTE_IN = 0.22           # extra height per row when cells carry a 2-line note (per-op: applied/skipped)
 ROW_LABEL_IN = 1.3       # left margin holding the class name of each row
 MARGIN_IN = 0.12         # right and bottom margins
-HEADER_IN = 0.22         # column header line
+HEADER_IN = 0.22         # column header block of one line
+HEADER_LINE_IN = 0.11    # each further header line
+HEADER_CHARS = 17        # headers longer than this break after "<step>:" (per-op: "+1:\nRandomResizedCrop")
 GROUP_IN = 0.22          # policy group header line (compare)
 TITLE_LINE_IN = 0.17     # one line of the wrapped title
 TITLE_CHARS_PER_IN = 15  # wrap width of the title at its font size
@@ -461,21 +463,39 @@ def _title_lines(title: str, width_in: float) -> list[str]:
     return lines
 
 
-def figure_layout(rows: int, cols: int, title: str, has_notes: bool = False, has_groups: bool = False) -> dict:
+def header_text(header: str) -> str:
+    """A column header as drawn: long ones break after their ``"+k:"`` step prefix."""
+    return header.replace(": ", ":\n", 1) if len(header) > HEADER_CHARS else header
+
+
+def note_text(note: str) -> str:
+    """A cell note as drawn, on two lines: ``"ColorJitter\n(skipped, p=0.5)"``."""
+    return note.replace(" (", "\n(", 1)
+
+
+def figure_layout(rows: int, cols: int, title: str, has_notes: bool = False, has_groups: bool = False,
+                  header_lines: int = 1) -> dict:
     """Figure size and margins in inches; the PNG is ``round(width*DPI) x round(height*DPI)`` pixels."""
     row_in = CELL_IN + CELL_GAP_IN + (NOTE_IN if has_notes else 0.0)
     width = ROW_LABEL_IN + cols * (CELL_IN + CELL_GAP_IN) + MARGIN_IN
     lines = _title_lines(title, width)
-    top = len(lines) * TITLE_LINE_IN + 0.1 + HEADER_IN + (GROUP_IN if has_groups else 0.0)
+    header_in = HEADER_IN + (header_lines - 1) * HEADER_LINE_IN
+    top = len(lines) * TITLE_LINE_IN + 0.1 + header_in + (GROUP_IN if has_groups else 0.0)
     height = top + rows * row_in + MARGIN_IN
-    return {"width": width, "height": height, "top": top, "row_in": row_in, "title_lines": lines}
+    return {"width": width, "height": height, "top": top, "row_in": row_in, "title_lines": lines,
+            "header_in": header_in}
+
+
+def _layout_for(preview: Preview) -> dict:
+    rows, cols = preview.shape
+    header_lines = max(header_text(c.header).count("\n") + 1 for c in preview.columns)
+    return figure_layout(rows, cols, preview.title, any(c.notes for c in preview.columns),
+                         any(c.group for c in preview.columns), header_lines)
 
 
 def figure_pixels(preview: Preview) -> tuple[int, int]:
     """(width, height) in pixels of the PNG :func:`write_preview` makes for ``preview``."""
-    rows, cols = preview.shape
-    layout = figure_layout(rows, cols, preview.title, any(c.notes for c in preview.columns),
-                           any(c.group for c in preview.columns))
+    layout = _layout_for(preview)
     return round(layout["width"] * DPI), round(layout["height"] * DPI)
 
 
@@ -494,7 +514,7 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
     has_notes = any(c.notes for c in preview.columns)
     groups = [c.group for c in preview.columns]
     has_groups = any(groups)
-    layout = figure_layout(rows, cols, preview.title, has_notes, has_groups)
+    layout = _layout_for(preview)
     width, height, row_in = layout["width"], layout["height"], layout["row_in"]
     palette = sns.color_palette("deep")
     style = {**sns.axes_style("white"), **sns.plotting_context("paper"), "font.size": 7}
@@ -521,17 +541,18 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
                         spine.set_color(group_colors.get(column.group, "0.6"))
                     if column.notes:
                         skipped = "skipped" in column.notes[r]
-                        ax.set_title(column.notes[r], fontsize=5.5 if len(column.notes[r]) <= 26 else 4.8, pad=1.5,
+                        ax.set_title(note_text(column.notes[r]), fontsize=5.5, pad=1.5, linespacing=1.1,
                                      color=palette[3] if skipped else "0.15")
                     if r == 0:
                         header_y = (height - layout["top"] + 0.04) / height
-                        fig.text((x0 + CELL_IN / 2) / width, header_y, column.header, ha="center", va="bottom",
-                                 fontsize=6.5, fontweight="bold")
+                        fig.text((x0 + CELL_IN / 2) / width, header_y, header_text(column.header), ha="center",
+                                 va="bottom", fontsize=6.5, fontweight="bold", linespacing=1.1)
                     if c == 0:
                         ax.set_ylabel(preview.row_labels[r], rotation=0, ha="right", va="center", fontsize=7,
                                       labelpad=4)
             if has_groups:
-                _draw_group_headers(fig, preview.columns, group_colors, width, height, layout["top"])
+                _draw_group_headers(fig, preview.columns, group_colors, width, height, layout["top"],
+                                    layout["header_in"])
             with atomic_path(out_path) as tmp:
                 fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
         finally:
@@ -539,7 +560,8 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
     return out_path
 
 
-def _draw_group_headers(fig, columns, group_colors, width: float, height: float, top: float) -> None:
+def _draw_group_headers(fig, columns, group_colors, width: float, height: float, top: float,
+                        header_in: float) -> None:
     """One coloured label per policy, centred over its run of columns (compare mode)."""
     start = 0
     while start < len(columns):
@@ -549,7 +571,7 @@ def _draw_group_headers(fig, columns, group_colors, width: float, height: float,
             end += 1
         if group:
             x_mid = ROW_LABEL_IN + (start + end + 1) / 2 * (CELL_IN + CELL_GAP_IN) - CELL_GAP_IN / 2
-            fig.text(x_mid / width, (height - top + HEADER_IN + 0.02) / height, f"policy {group}",
+            fig.text(x_mid / width, (height - top + header_in + 0.02) / height, f"policy {group}",
                      ha="center", va="bottom", fontsize=7.5, fontweight="bold", color=group_colors[group])
         start = end + 1
 
