@@ -72,7 +72,7 @@ def _fmt(value: Any) -> str:
 class Field:
     """One parameter of an op.
 
-    kind: ``int`` | ``float`` | ``range`` (``[low, high]``) | ``scalar_or_range``
+    kind: ``int`` | ``float`` | ``range`` (``[low, high]``) | ``pair`` (``[a, b]``) | ``scalar_or_range``
     (``x`` or ``[low, high]``) | ``choice`` | ``triple`` (three floats, one per channel).
     ``low``/``high`` bound every number in the value.
     """
@@ -106,6 +106,10 @@ class Field:
             return value
         if self.kind == "range":
             return self._range(value)
+        if self.kind == "pair":
+            if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
+                raise FieldError(f"must be a pair of numbers [a, b], got {value!r}")
+            return [self._number(v) for v in value]
         if self.kind == "scalar_or_range":
             if _is_number(value):  # the shorthand x means [-x, x] or [1-x, 1+x]: x itself is >= 0
                 return self._number(value, low=max(0.0, self.low if self.low is not None else 0.0))
@@ -242,7 +246,7 @@ OPS: dict[str, OpSchema] = {
             "random rotation, translation and scale about the centre (bilinear, `fill` outside)",
             (
                 Field("degrees", "scalar_or_range", 0.0, "d -> angle in [-d, d] degrees", -180.0, 180.0),
-                Field("translate", "range", [0.0, 0.0], "[a, b]: |dx| <= a*width, |dy| <= b*height", 0.0, 1.0),
+                Field("translate", "pair", [0.0, 0.0], "[a, b]: |dx| <= a*width, |dy| <= b*height", 0.0, 1.0),
                 Field("scale", "range", [1.0, 1.0], "zoom factor range", 0.0, 10.0, positive=True),
                 _FILL,
             ),

@@ -173,6 +173,9 @@ def _check_sequence(policy: Policy, source: str) -> None:
         where = f"{source}: op {i + 1} ({spec.op})"
         if schema.must_be_last and i != len(policy.ops) - 1:
             raise UserError(f"{where}: must be the last op (its output leaves [0, 1]); move it to the end")
+        if schema.output_size is not None and sizes[i + 1] != sizes[i] and spec.p < 1.0:
+            raise UserError(f"{where}: field 'p' must be 1 when the op changes the image size "
+                            f"({sizes[i]} -> {sizes[i + 1]}); set p: 1.0 or size: {sizes[i]}")
         if schema.check_size is not None:
             problem = schema.check_size(spec.params, sizes[i])
             if problem:
