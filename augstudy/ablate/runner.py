@@ -222,6 +222,13 @@ class Study:
         if self._heartbeat is not None:
             self._heartbeat.run_id = job.run_id if job else None
 
+    def refresh_claims(self, jobs: list[RunJob]) -> None:
+        """Refresh now the heartbeat of every run in ``jobs``: an executor training several runs at
+        once (the Ray executor) calls this every ``HEARTBEAT_EVERY_S``; the background thread
+        keeps only the one run of ``heartbeat_run`` fresh."""
+        for job in jobs:
+            self.store.heartbeat(job.run_id)
+
     # -- driver callbacks -------------------------------------------------------------
     def on_epoch(self, job: RunJob, result: EpochResult, state: dict | None) -> None:
         checkpoint = None
