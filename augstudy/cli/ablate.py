@@ -29,8 +29,19 @@ import click
               help="Folder of study specs (default: the repo's ablations/, or $AUGSTUDY_ABLATIONS_DIR).")
 @click.option("--prune-checkpoints", is_flag=True,
               help="Delete a run's checkpoint once it finished (default: keep the last-epoch checkpoint).")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Who trains the runs: local (this process, one after another) or ray "
+                                      "(Ray tasks, several at once; needs pip install 'augstudy[ray]').")
+@click.option("--ray-address", default=None,
+              help="With --executor ray: a running cluster (`auto`, or HOST:PORT of its head); "
+                   "default: start a local Ray instance on this machine.")
+@click.option("--gpus-per-run", type=click.FloatRange(min=0), default=None,
+              help="With --executor ray: GPUs each run asks for, fractions share a GPU "
+                   "(default: 1 on a CUDA study, 0 on a CPU one).")
+@click.option("--max-retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="With --executor ray: resubmissions of a run whose worker died, from its last checkpoint.")
 def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, no_report, specs,
-                   prune_checkpoints) -> None:
+                   prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
     \b
@@ -49,9 +60,13 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
         return
     if not factor:
         raise UserError("missing FACTOR: name a factor (see `augstudy ablate --list`) or `all`")
+    from augstudy.ablate.ray_executor import make_executor
     from augstudy.ablate.runner import run_study
 
+    executor = make_executor(executor_name, address=ray_address, gpus_per_run=gpus_per_run,
+                             max_retries=max_retries, echo=click.echo)
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
-                       report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints, echo=click.echo)
+                       report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
+                       executor=executor, echo=click.echo)
     if result.counts.get("failed"):
         raise SystemExit(1)
