@@ -1,0 +1,276 @@
+"""``augstudy data check``: a dataset sanity report that names every file involved.
+
+::
+
+    from augstudy.data.check import check_dataset, format_report
+    report = check_dataset("data/tiny-imagenet-200")
+    print(format_report(report)); report.exit_code      # 0 clean / warnings only, 1 errors
+
+Works on a Tiny-ImageNet tree, an image-folder tree (``train/<class>/``, ``val/<class>/``), IDX
+files and CIFAR pickles.  Findings (see :mod:`augstudy.data.check_layout`,
+:mod:`augstudy.data.check_pixels`):
+
+=========================  ========  ===================================================
+kind                       severity  meaning
+=========================  ========  ===================================================
+missing_wnids, ...         error     layout: wnids.txt / val_annotations.txt problems,
+                                     unlisted or empty classes, empty splits
+undecodable                error     PIL ``verify()`` or full ``load()`` failed
+leak_exact                 error     a val image is pixel-identical to a train image
+non_rgb                    warning   mode is not RGB (L, CMYK, P, RGBA, ...), per mode
+size                       warning   not image_size x image_size, per size
+imbalance                  warning   class count < 0.5x or > 2x its split's median
+duplicate_train/_val       warning   identical images inside one split
+near_duplicate             warning   val image close to a train image (cosine rule)
+normalize_stats            info      train per-channel mean/std in [0, 1] units
+=========================  ========  ===================================================
+
+A path that cannot be read at all (missing, not a folder, no known layout) raises
+:class:`UserError` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from augstudy.data.check_findings import Finding, sort_findings
+from augstudy.data.check_pixels import DEFAULT_NEAR_THRESHOLD, PixelTable
+from augstudy.errors import UserError
+
+#: the side every image should have (the project's models take 64x64 RGB)
+EXPECTED_SIZE = 64
+_MODE_NAMES = {"L": "grayscale", "LA": "grayscale + alpha", "1": "1-bit", "P": "palette", "PA": "palette + alpha",
+               "RGBA": "RGB + alpha", "CMYK": "CMYK", "YCbCr": "YCbCr", "I": "32-bit integer",
+               "I;16": "16-bit grayscale", "F": "float"}
+
+
+@dataclass
+class CheckReport:
+    """The outcome of :func:`check_dataset`."""
+
+    dataset: str
+    path: Path
+    layout: str
+    findings: list[Finding]
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no errors (warnings allowed), 1 when errors were found."""
+        return 1 if self.n_errors else 0
+
+    def to_dict(self) -> dict:
+        """``{"dataset", "path", "layout", "findings": [{"kind", "severity", "files", "message", "count"}],
+        "stats", "errors", "warnings", "exit_code"}``: JSON-ready."""
+        return {"dataset": self.dataset, "path": str(self.path), "layout": self.layout,
+                "findings": [f.to_dict() for f in self.findings], "stats": self.stats,
+                "errors": self.n_errors, "warnings": self.n_warnings, "exit_code": self.exit_code}
+
+
+def _unreadable(path: Path) -> UserError | None:
+    if not path.exists():
+        return UserError(f"{path}: no such folder; pass --data PATH to a dataset folder or fetch one with "
+                         f"'augstudy data fetch tiny-imagenet'", exit_code=2)
+    if not path.is_dir():
+        return UserError(f"{path}: is a file, not a dataset folder; pass --data PATH to the folder", exit_code=2)
+    if not os.access(path, os.R_OK | os.X_OK):
+        return UserError(f"{path}: cannot be read (permission denied); fix its permissions", exit_code=2)
+    return None
+
+
+def check_dataset(path: str | os.PathLike, *, near_threshold: float = DEFAULT_NEAR_THRESHOLD,
+                  image_size: int = EXPECTED_SIZE, workers: int | None = None, progress: bool = True) -> CheckReport:
+    """Run every check on the dataset at ``path``; see the module docstring for the findings.
+
+    ``near_threshold``: cosine similarity (in (0, 1]) at or above which a val/train thumbnail pair
+    is reported as a near-duplicate.  ``workers``: decode processes (default: all CPUs).
+    """
+    from augstudy.data.check_arrays import detect_array_layout
+    from augstudy.data.check_layout import detect_tree_layout
+
+    if not 0.0 < near_threshold <= 1.0:
+        raise UserError(f"--near-threshold: must be in (0, 1], got {near_threshold}")
+    root = Path(path)
+    problem = _unreadable(root)
+    if problem:
+        raise problem
+    started = time.perf_counter()
+    tree_layout = detect_tree_layout(root)
+    if tree_layout:
+        report = _check_tree(root, tree_layout, near_threshold, image_size, workers, progress)
+    else:
+        array_layout = detect_array_layout(root)
+        if array_layout is None:
+            raise UserError(f"{root}: no recognisable dataset layout; expected Tiny ImageNet (wnids.txt, train/, "
+                            f"val/), an image folder (train/<class>/, val/<class>/), IDX files or CIFAR "
+                            f"batches", exit_code=2)
+        report = _check_arrays(root, array_layout, near_threshold)
+    report.stats["seconds"] = round(time.perf_counter() - started, 2)
+    return report
+
+
+def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int, workers: int | None,
+                progress: bool) -> CheckReport:
+    from augstudy.data.check_decode import decode_files
+    from augstudy.data.check_layout import scan_tree
+    from augstudy.data.check_pixels import mean_std_from_hist
+
+    scan = scan_tree(root, layout)
+    is_val = np.array([s == "val" for s in scan.splits], bool)
+    decoded = decode_files(root, scan.files, [not v for v in is_val], workers=workers, progress=progress)
+    findings = list(scan.findings)
+    if decoded.errors:
+        bad = sorted(decoded.errors)
+        findings.append(Finding("undecodable", "error", [scan.files[i] for i in bad],
+                                f"{len(bad)} image(s) cannot be decoded (corrupt, truncated or not an image); "
+                                f"re-download or delete them",
+                                details={"reasons": {scan.files[i]: decoded.errors[i] for i in bad}}))
+    findings += _mode_and_size_findings(scan.files, decoded.modes, decoded.sizes, decoded.ok, image_size)
+    table = PixelTable(scan.files, is_val, np.array(scan.labels, np.int64), decoded.ok, decoded.digests,
+                       decoded.thumbs)
+    mean, std, _ = mean_std_from_hist(decoded.train_hist)
+
+    def class_label(split: str, name: str) -> str:
+        if layout == "tiny-imagenet":
+            return f"train/{name}/images/" if split == "train" else f"val/images/ (class {name})"
+        return f"{split}/{name}/"
+
+    modes = Counter(m for m, ok in zip(decoded.modes, decoded.ok) if ok)
+    sizes = Counter(f"{w}x{h}" for (w, h), ok in zip(decoded.sizes.tolist(), decoded.ok) if ok)
+    return _finish(root, layout, scan.class_names, table, findings, mean, std, near_threshold, class_label,
+                   {"modes": dict(modes), "sizes": dict(sizes)})
+
+
+def _mode_and_size_findings(files: list[str], modes: list[str], sizes: np.ndarray, ok: np.ndarray,
+                            image_size: int) -> list[Finding]:
+    by_mode: dict[str, list[str]] = {}
+    by_size: dict[str, list[str]] = {}
+    for i in np.flatnonzero(ok):
+        if modes[i] != "RGB":
+            by_mode.setdefault(modes[i], []).append(files[i])
+        w, h = (int(v) for v in sizes[i])
+        if (w, h) != (image_size, image_size):
+            by_size.setdefault(f"{w}x{h}", []).append(files[i])
+    out = []
+    for mode, names in sorted(by_mode.items(), key=lambda kv: -len(kv[1])):
+        out.append(Finding("non_rgb", "warning", names,
+                           f"{len(names)} image(s) are mode {mode} ({_MODE_NAMES.get(mode, 'not RGB')}), not RGB; "
+                           f"the loader converts them to 3 channels", details={"mode": mode}))
+    for size, names in sorted(by_size.items(), key=lambda kv: -len(kv[1])):
+        out.append(Finding("size", "warning", names,
+                           f"{len(names)} image(s) are {size}, not {image_size}x{image_size}; the loader resizes them",
+                           details={"size": size}))
+    return out
+
+
+def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport:
+    from augstudy.data.check_arrays import array_features, load_arrays
+    from augstudy.data.check_pixels import mean_std_from_hist
+
+    arrays = load_arrays(root, layout)
+    findings = list(arrays.findings)
+    names, is_val, labels, digests, thumbs = [], [], [], [], []
+    hist = np.zeros((3, 256), np.int64)
+    shapes = {}
+    for split in ("train", "val"):
+        if split not in arrays.images:
+            continue
+        images = arrays.images[split]
+        shapes[split] = list(images.shape)
+        if len(images) == 0:
+            findings.append(Finding("empty_split", "error", [split], f"the {split} split has no images"))
+            continue
+        d, t, h = array_features(images)
+        names += [f"{split}[{i}]" for i in range(len(images))]
+        is_val += [split == "val"] * len(images)
+        labels.append(arrays.labels[split])
+        digests += d
+        thumbs.append(t)
+        if split == "train":
+            hist += h
+    n = len(names)
+    table = PixelTable(names, np.array(is_val, bool), np.concatenate(labels) if labels else np.zeros(0, np.int64),
+                       np.ones(n, bool), digests, np.concatenate(thumbs) if thumbs else np.zeros((0, 256), np.uint8))
+    mean, std, _ = mean_std_from_hist(hist)
+    channels = {s: v[1] for s, v in shapes.items()}
+    note = " (1-channel source counted as 3 equal channels, as the loader replicates it)" \
+        if 1 in channels.values() else ""
+    return _finish(root, layout, arrays.class_names, table, findings, mean, std, near_threshold,
+                   lambda split, name: f"{split}[class {name}]", {"array_shapes": shapes}, note)
+
+
+def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, findings: list[Finding],
+            mean: list[float], std: list[float], near_threshold: float, class_label, extra: dict,
+            stats_note: str = "") -> CheckReport:
+    from augstudy.data.check_pixels import (balance_findings, class_counts, duplicate_findings,
+                                            near_duplicate_findings, stats_finding)
+
+    counts = class_counts(table, class_names)
+    findings += balance_findings(counts, class_label)
+    findings += duplicate_findings(table, class_names)
+    near, near_summary = near_duplicate_findings(table, near_threshold)
+    findings += near
+    n_train_ok = int((table.ok & ~table.is_val).sum())
+    findings.append(stats_finding(mean, std, n_train_ok, stats_note))
+    stats = {
+        "n_train": int((~table.is_val).sum()), "n_val": int(table.is_val.sum()), "n_classes": len(class_names),
+        "n_decoded": int(table.ok.sum()),
+        "train_mean": [round(v, 6) for v in mean], "train_std": [round(v, 6) for v in std],
+        "units": "per-channel RGB in [0, 1]", **extra,
+        "near_duplicates": near_summary, "class_counts": counts,
+    }
+    return CheckReport(root.resolve().name, root, layout, sort_findings(findings), stats)
+
+
+# ----------------------------------------------------------------------------------------------
+# the readable table
+
+def format_report(report: CheckReport, examples: int = 3) -> str:
+    """One line per finding (severity, kind, count, message) plus up to ``examples`` files, then a
+    stats block and a one-line verdict."""
+    lines = [f"data check: {report.dataset} ({report.layout}) at {report.path}",
+             f"{report.stats.get('n_train', 0)} train / {report.stats.get('n_val', 0)} val items, "
+             f"{report.stats.get('n_classes', 0)} classes", ""]
+    width = max([len(f.kind) for f in report.findings] + [4])
+    lines.append(f"{'SEVERITY':<8}  {'KIND':<{width}}  {'COUNT':>6}  MESSAGE")
+    for f in report.findings:
+        lines.append(f"{f.severity.upper():<8}  {f.kind:<{width}}  {f.count:>6}  {f.message}")
+        shown = f.files[:examples]
+        if shown:
+            more = f" ... and {len(f.files) - len(shown)} more (all in --json)" if len(f.files) > len(shown) else ""
+            reasons = f.details.get("reasons", {})
+            listed = ", ".join(f"{name} [{reasons[name]}]" if name in reasons else name for name in shown)
+            lines.append(f"{'':<8}  {'':<{width}}  {'':>6}    e.g. {listed}{more}")
+    s = report.stats
+    lines += ["", "stats:",
+              f"  train mean (R, G, B) = {tuple(s.get('train_mean', []))}, std = {tuple(s.get('train_std', []))}"
+              f"  ({s.get('units', '')})"]
+    if "modes" in s:
+        lines.append(f"  modes: {s['modes']}   sizes: {s['sizes']}")
+    if "array_shapes" in s:
+        lines.append(f"  arrays [N, C, H, W]: {s['array_shapes']}")
+    near = s.get("near_duplicates", {})
+    if near:
+        lines.append(f"  near-duplicates: {near.get('rule')}; {near.get('pairs', 0)} pair(s), "
+                     f"{near.get('skipped_flat', 0)} flat image(s) skipped")
+    lines.append(f"  checked in {s.get('seconds', 0):.1f} s")
+    verdict = "FAILED" if report.n_errors else "OK"
+    lines.append(f"\n{verdict}: {report.n_errors} error(s), {report.n_warnings} warning(s)")
+    return "\n".join(lines)
+
+
+__all__ = ["check_dataset", "format_report", "CheckReport", "Finding", "DEFAULT_NEAR_THRESHOLD", "EXPECTED_SIZE"]
