@@ -129,9 +129,12 @@ def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int,
     from augstudy.data.check_layout import scan_tree
     from augstudy.data.check_pixels import mean_std_from_hist
 
+    t0 = time.perf_counter()
     scan = scan_tree(root, layout)
     is_val = np.array([s == "val" for s in scan.splits], bool)
+    t1 = time.perf_counter()
     decoded = decode_files(root, scan.files, [not v for v in is_val], workers=workers, progress=progress)
+    timings = {"scan_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}
     findings = list(scan.findings)
     if decoded.errors:
         bad = sorted(decoded.errors)
@@ -152,7 +155,7 @@ def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int,
     modes = Counter(m for m, ok in zip(decoded.modes, decoded.ok) if ok)
     sizes = Counter(f"{w}x{h}" for (w, h), ok in zip(decoded.sizes.tolist(), decoded.ok) if ok)
     return _finish(root, layout, scan.class_names, table, findings, mean, std, near_threshold, class_label,
-                   {"modes": dict(modes), "sizes": dict(sizes)})
+                   {"modes": dict(modes), "sizes": dict(sizes), "timings": timings})
 
 
 def _mode_and_size_findings(files: list[str], modes: list[str], sizes: np.ndarray, ok: np.ndarray,
@@ -221,9 +224,11 @@ def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, 
 
     counts = class_counts(table, class_names)
     findings += balance_findings(counts, class_label)
+    t0 = time.perf_counter()
     findings += duplicate_findings(table, class_names)
     near, near_summary = near_duplicate_findings(table, near_threshold)
     findings += near
+    extra.setdefault("timings", {})["duplicates_s"] = round(time.perf_counter() - t0, 2)
     n_train_ok = int((table.ok & ~table.is_val).sum())
     findings.append(stats_finding(mean, std, n_train_ok, stats_note))
     stats = {
@@ -239,6 +244,20 @@ def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, 
 # ----------------------------------------------------------------------------------------------
 # the readable table
 
+def _example_items(finding: Finding) -> list[str]:
+    """What the table lists for a finding: pairs / groups where the finding has them, else files
+    (with the decoder's reason for undecodable ones)."""
+    details = finding.details
+    if finding.kind == "near_duplicate":
+        return [f"{p['val']} ~ {p['train']} ({p['cosine']:.4f})" for p in details["pairs"]]
+    if "pairs" in details:
+        return [" = ".join(pair) for pair in details["pairs"]]
+    if "groups" in details:
+        return [" = ".join(group) for group in details["groups"]]
+    reasons = details.get("reasons", {})
+    return [f"{name} [{reasons[name]}]" if name in reasons else name for name in finding.files]
+
+
 def format_report(report: CheckReport, examples: int = 3) -> str:
     """One line per finding (severity, kind, count, message) plus up to ``examples`` files, then a
     stats block and a one-line verdict."""
@@ -249,12 +268,11 @@ def format_report(report: CheckReport, examples: int = 3) -> str:
     lines.append(f"{'SEVERITY':<8}  {'KIND':<{width}}  {'COUNT':>6}  MESSAGE")
     for f in report.findings:
         lines.append(f"{f.severity.upper():<8}  {f.kind:<{width}}  {f.count:>6}  {f.message}")
-        shown = f.files[:examples]
-        if shown:
-            more = f" ... and {len(f.files) - len(shown)} more (all in --json)" if len(f.files) > len(shown) else ""
-            reasons = f.details.get("reasons", {})
-            listed = ", ".join(f"{name} [{reasons[name]}]" if name in reasons else name for name in shown)
-            lines.append(f"{'':<8}  {'':<{width}}  {'':>6}    e.g. {listed}{more}")
+        items = _example_items(f)
+        if items:
+            shown = items[:examples]
+            more = f" ... and {len(items) - len(shown)} more (all in --json)" if len(items) > len(shown) else ""
+            lines.append(f"{'':<8}  {'':<{width}}  {'':>6}    e.g. {', '.join(shown)}{more}")
     s = report.stats
     lines += ["", "stats:",
               f"  train mean (R, G, B) = {tuple(s.get('train_mean', []))}, std = {tuple(s.get('train_std', []))}"

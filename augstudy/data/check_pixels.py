@@ -120,8 +120,9 @@ def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[F
     pairs = [(table.names[val_idx[h]], table.names[train_idx[nearest[h, 0]]], round(float(cosine[h]), 4)) for h in hits]
     files = [name for v, t, _ in pairs for name in (v, t)]
     finding = Finding("near_duplicate", "warning", files,
-                      f"{len(pairs)} val image(s) nearly duplicate a train image ({NEAR_RULE.format(t=threshold)}); "
-                      f"likely the same photo re-encoded, resized or brightened: review them",
+                      f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= {threshold:g} "
+                      f"of mean-centred 16x16 grayscale thumbnails): the same photo re-encoded, resized or "
+                      f"brightened? review them",
                       count=len(pairs), details={"pairs": [{"val": v, "train": t, "cosine": c} for v, t, c in pairs]})
     return [finding], summary
 
