@@ -152,19 +152,21 @@ _JITTER_NEUTRAL = (1.0, 1.0, 1.0, 0.0)
 
 
 def _color_jitter(x, params, fields, size):
-    """Each sample runs the four steps in its own ``order``: step k applies, to every sample,
-    the sub-op that sample has at position k (neutral factors are skipped per sample)."""
+    """Each sample runs the four steps in its own ``order``: at step k, sub-op j runs on the
+    samples whose ``order[:, k] == j`` only (neutral factors skipped), so every sample pays for
+    one pass of each sub-op."""
     factors = [_per_sample(fields, name, x, _JITTER_NEUTRAL[i]) for i, name in enumerate(JITTER_FIELDS)]
     order = fields.get("order")
     order = (torch.arange(4).expand(x.shape[0], 4) if order is None else order).to(x.device)
-    out = x
+    applied = _mask(fields, x).view(-1)
+    out = x.clone()
     for position in range(4):
-        sub_op = order[:, position]
         for index in range(4):
-            chosen = (sub_op == index) & (factors[index] != _JITTER_NEUTRAL[index])
-            if bool(chosen.any()):
-                out = torch.where(chosen.view(-1, 1, 1, 1), _jitter_step(index, out, factors[index]), out)
-    return _where(fields, out, x)
+            chosen = applied & (order[:, position] == index) & (factors[index] != _JITTER_NEUTRAL[index])
+            rows = chosen.nonzero().view(-1)
+            if rows.numel():
+                out.index_copy_(0, rows, _jitter_step(index, out.index_select(0, rows), factors[index][rows]))
+    return out
 
 
 def _random_erasing(x, params, fields, size):
