@@ -541,17 +541,17 @@ def _rgb255(color) -> tuple[int, int, int]:
 
 
 def render_png(preview: Preview, out_path: str | Path) -> Path:
-    """Draw ``preview`` with matplotlib (Agg, seaborn look) and write the PNG atomically.
+    """Draw ``preview`` with matplotlib (Agg canvas, seaborn look) and write the PNG atomically.
 
     The image grid is one pixel-exact ``figimage``; titles, headers, notes and row labels are
-    figure text.  The PNG carries no software/date metadata so equal inputs give identical bytes.
+    figure text.  The figure is drawn on an Agg canvas without pyplot, so no global backend or
+    figure registry is touched (safe inside notebooks and worker processes).  The PNG carries
+    no software/date metadata so equal inputs give identical bytes.
     """
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows, cols = preview.shape
     has_notes = any(c.notes for c in preview.columns)
     groups = [c.group for c in preview.columns]
     layout = _layout_for(preview)
@@ -570,30 +570,28 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
         return x_px / width_px, 1 - y_from_top_px / height_px
 
     out_path = Path(out_path)
-    with plt.rc_context(rc):
-        fig = plt.figure(figsize=(width, height), dpi=DPI)
-        try:
-            fig.figimage(canvas, xo=left_px, yo=height_px - top_px - canvas.shape[0], origin="upper")
-            fig.text(*at(8, 6), "\n".join(layout["title_lines"]), ha="left", va="top", fontsize=7.5,
-                     linespacing=1.25)
-            for c, column in enumerate(preview.columns):
-                x_mid = left_px + c * (cell + gap) + cell / 2
-                fig.text(*at(x_mid, top_px - 4), header_text(column.header), ha="center", va="bottom",
-                         fontsize=6.5, fontweight="bold", linespacing=1.1)
-                for r, note in enumerate(column.notes or []):
-                    fig.text(*at(x_mid, top_px + r * row_px + note_px - 2), note_text(note), ha="center",
-                             va="bottom", fontsize=5.5, linespacing=1.1,
-                             color=palette[2] if "skipped" in note else "0.15")
-            for r, label in enumerate(preview.row_labels):
-                fig.text(*at(left_px - 6, top_px + r * row_px + note_px + cell / 2), label, ha="right",
-                         va="center", fontsize=7)
-            if any(groups):
-                _draw_group_headers(fig, preview.columns, group_colors, width, height, layout["top"],
-                                    layout["header_in"])
-            with atomic_path(out_path) as tmp:
-                fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-        finally:
-            plt.close(fig)
+    with matplotlib.rc_context(rc):
+        fig = Figure(figsize=(width, height), dpi=DPI)
+        FigureCanvasAgg(fig)
+        fig.figimage(canvas, xo=left_px, yo=height_px - top_px - canvas.shape[0], origin="upper")
+        fig.text(*at(8, 6), "\n".join(layout["title_lines"]), ha="left", va="top", fontsize=7.5,
+                 linespacing=1.25)
+        for c, column in enumerate(preview.columns):
+            x_mid = left_px + c * (cell + gap) + cell / 2
+            fig.text(*at(x_mid, top_px - 4), header_text(column.header), ha="center", va="bottom",
+                     fontsize=6.5, fontweight="bold", linespacing=1.1)
+            for r, note in enumerate(column.notes or []):
+                fig.text(*at(x_mid, top_px + r * row_px + note_px - 2), note_text(note), ha="center",
+                         va="bottom", fontsize=5.5, linespacing=1.1,
+                         color=palette[2] if "skipped" in note else "0.15")
+        for r, label in enumerate(preview.row_labels):
+            fig.text(*at(left_px - 6, top_px + r * row_px + note_px + cell / 2), label, ha="right",
+                     va="center", fontsize=7)
+        if any(groups):
+            _draw_group_headers(fig, preview.columns, group_colors, width, height, layout["top"],
+                                layout["header_in"])
+        with atomic_path(out_path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
     return out_path
 
 

@@ -241,6 +241,26 @@ def test_tiny_imagenet_tree(tmp_path):
     assert train.exit_code == 0, train.output
 
 
+@pytest.mark.parametrize("layout", ["image-folder", "idx", "cifar"])
+def test_other_dataset_layouts_render_and_replay(layout, tmp_path):
+    from augstudy.data import load_dataset
+    from augstudy.data import synthetic
+
+    root = tmp_path / layout
+    if layout == "image-folder":
+        synthetic.make_image_folder_tree(root, n_classes=3, train_per_class=2, val_per_class=2)
+    elif layout == "idx":
+        synthetic.make_idx_dataset(root, n_train=6, n_val=6, n_classes=3)
+    else:
+        synthetic.write_cifar_pickles(root, per_batch=2, n_test=6, n_classes=3)
+    dataset = load_dataset(root, progress=False)
+    png = pv.render_preview_grid("light", dataset, tmp_path / "out.png", n=3, draws=1, seed=2)
+    record = pv.load_record(pv.preview_json_path(png))
+    assert record["data_path"] == str(root.resolve()) and sorted(record["labels"]) == [0, 1, 2]
+    replayed = pv.build_replay(record)
+    assert torch.equal(replayed.columns[1].images, pv.build_grid("light", dataset, n=3, draws=1, seed=2).columns[1].images)
+
+
 # ---------------------------------------------------------------------------------- bad input
 
 def test_bad_input_is_one_line(tmp_path):
