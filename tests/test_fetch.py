@@ -387,3 +387,25 @@ def test_killed_extraction_leftover_is_cleaned_next_time(server, monkeypatch, tm
     (stale / "tiny-imagenet-200").mkdir(parents=True)  # what a kill -9 during extraction leaves
     fetch_dataset("tiny-imagenet", root)
     assert leftovers(root) == ["tiny-imagenet-200"]
+
+
+def test_cifar_tar_gz_download_with_recorded_md5_only(server, monkeypatch, tmp_path):
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name in DATASETS["cifar10"].required:
+            blob = os.urandom(300)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tf.addfile(info, io.BytesIO(blob))
+    payload = buf.getvalue()
+    server.files["/cifar-10-python.tar.gz"] = payload
+    spec = DATASETS["cifar10"]
+    remote = replace(spec.files[0], url=server.url + "/cifar-10-python.tar.gz", size=len(payload), sha256=None,
+                     md5=hashlib.md5(payload).hexdigest())
+    monkeypatch.setitem(DATASETS, "cifar10", replace(spec, files=(remote,)))
+    result = fetch_dataset("cifar10", tmp_path / "data")
+    assert result.path == tmp_path / "data" / "cifar-10-batches-py"
+    assert sorted(p.name for p in result.path.iterdir()) == sorted(spec.required)
+    assert "md5 verified" in result.checks[0]

@@ -374,24 +374,28 @@ def _check_idx_folder(folder: Path, spec: DatasetSource) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 # extraction and promotion into place
 
-def _safe_extract_zip(archive: Path, dest: Path) -> None:
+def _safe_extract_zip(archive: Path, dest: Path, show_progress: bool) -> None:
+    from augstudy.progress import progress
+
     dest_resolved = dest.resolve()
     with zipfile.ZipFile(archive) as zf:
-        for member in zf.infolist():
+        members = zf.infolist()
+        for member in members:
             target = (dest / member.filename).resolve()
             if not target.is_relative_to(dest_resolved):
                 raise UserError(f"{archive}: member '{member.filename}' would land outside the dataset folder; "
                                 f"refusing to extract this archive")
-        zf.extractall(dest)
+        for member in progress(members, desc="extract", unit="file", disable=None if show_progress else True):
+            zf.extract(member, dest)
 
 
-def extract_archive(archive: Path, dest: Path) -> None:
+def extract_archive(archive: Path, dest: Path, progress: bool = True) -> None:
     """Extract a zip, tar(.gz/.bz2/.xz) or single-file ``.gz`` into the folder ``dest``.
 
     The kind is recognised from the content, not the name (downloads end in ``.part``).
     """
     if zipfile.is_zipfile(archive):
-        _safe_extract_zip(archive, dest)
+        _safe_extract_zip(archive, dest, progress)
         return
     try:
         is_tar = tarfile.is_tarfile(archive)
@@ -399,8 +403,12 @@ def extract_archive(archive: Path, dest: Path) -> None:
         is_tar = False
     if is_tar:
         try:
+            from augstudy.progress import progress as progress_bar
+
             with tarfile.open(archive) as tf:
-                tf.extractall(dest, filter="data")
+                # the "data" filter refuses absolute paths, links out of dest and device files
+                members = progress_bar(tf, desc="extract", unit="file", disable=None if progress else True)
+                tf.extractall(dest, members=members, filter="data")
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise UserError(f"{archive}: cannot extract ({exc}); fetch it again or pass --from a good copy") from None
         return
@@ -499,12 +507,13 @@ def fetch_dataset(name: str, root: str | os.PathLike = "data", *, source: str | 
     if source is None and spec.local_default and Path(spec.local_default).is_dir():
         source = spec.local_default
     if source is not None and not _is_url(str(source)):
-        return _fetch_local(spec, Path(source), target, root, sha256)
+        return _fetch_local(spec, Path(source), target, root, sha256, progress)
     return _fetch_remote(spec, None if source is None else str(source), target, root, sha256, retries,
                          timeout, progress)
 
 
-def _fetch_local(spec: DatasetSource, source: Path, target: Path, root: Path, sha256: str | None) -> FetchResult:
+def _fetch_local(spec: DatasetSource, source: Path, target: Path, root: Path, sha256: str | None,
+                 progress: bool) -> FetchResult:
     if not source.exists():
         raise UserError(f"--from {source}: no such file or folder; pass an archive, a dataset folder or a URL")
     checks: list[str] = []
@@ -528,7 +537,7 @@ def _fetch_local(spec: DatasetSource, source: Path, target: Path, root: Path, sh
                 checks.append(verify_file(source, official, sha256=sha256, label=str(source), remove_on_mismatch=False))
             else:
                 checks.append(f"{source}: not verified (no published checksum for this file; pass --sha256 to verify)")
-            extract_archive(source, staging)
+            extract_archive(source, staging, progress)
             if spec.layout == "gz-files":
                 checks += _check_idx_folder(_dataset_root_in(staging, spec), spec)
         _promote(staging, spec, target, f"--from {source}")
@@ -559,7 +568,7 @@ def _fetch_remote(spec: DatasetSource, mirror: str | None, target: Path, root: P
         parts.append((remote, part))
     with _Staging(root, spec) as staging:
         if spec.layout == "archive":
-            extract_archive(parts[0][1], staging)
+            extract_archive(parts[0][1], staging, progress)
         else:
             for remote, part in parts:
                 shutil.copyfile(part, staging / remote.filename)
