@@ -91,6 +91,24 @@ def _flip(x, spec, fields, dim):
     return torch.where(_mask4(fields["apply"]), x.flip(dim), x)
 
 
+def crop_windows(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, size: int) -> torch.Tensor:
+    """Per-image ``size`` x ``size`` windows at (top, left) of a contiguous [B,C,H,W] batch.
+
+    Index arithmetic, no per-image Python: an overlapping view of the flat buffer whose row k is
+    the ``size`` elements starting at k, and one ``index_select`` of the B*C*size window rows
+    (each a contiguous run of memory).  About 10x faster than two ``gather`` calls on CPU.
+    """
+    x = x.contiguous()
+    b, c, h, w = x.shape
+    flat = x.reshape(-1)
+    windows = flat.as_strided((flat.numel() - size + 1, size), (1, 1))
+    dev = x.device
+    plane = (torch.arange(b, device=dev)[:, None] * c + torch.arange(c, device=dev)[None, :]) * (h * w)  # [B, C]
+    row = (top[:, None] + torch.arange(size, device=dev)[None, :]) * w + left[:, None]  # [B, S]
+    start = plane[:, :, None] + row[:, None, :]
+    return windows.index_select(0, start.reshape(-1)).view(b, c, size, size)
+
+
 def _random_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     size, pad = spec.params["size"], spec.params["padding"]
     side = x.shape[-1]
@@ -103,12 +121,7 @@ def _random_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     centre = min(max(centre, 0), side + 2 * pad - size)
     top = torch.where(fields["apply"], fields["top"], centre)
     left = torch.where(fields["apply"], fields["left"], centre)
-    b, c, hp, wp = x.shape
-    steps = torch.arange(size, device=x.device)
-    rows = (top[:, None] + steps).view(b, 1, size, 1).expand(b, c, size, wp)
-    x = x.gather(2, rows)
-    cols = (left[:, None] + steps).view(b, 1, 1, size).expand(b, c, size, size)
-    return x.gather(3, cols)
+    return crop_windows(x, top, left, size)
 
 
 def _affine_theta(angle, tx, ty, scale, side: int) -> torch.Tensor:
@@ -172,22 +185,43 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
     return (GRAY_WEIGHTS[0] * r + GRAY_WEIGHTS[1] * g + GRAY_WEIGHTS[2] * b).unsqueeze(1)
 
 
+def brightness_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """In place: x * factor, clamped to [0, 1]; x float [N,3,H,W], factor [N]."""
+    return x.mul_(factor.view(-1, 1, 1, 1)).clamp_(0.0, 1.0)
+
+
+def contrast_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """In place: blend with the per-image mean of the grayscale image (torchvision), clamp to [0, 1]."""
+    f = factor.view(-1, 1, 1, 1)
+    mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+    return x.mul_(f).add_((1.0 - f) * mean).clamp_(0.0, 1.0)
+
+
+def saturation_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """In place: blend with the grayscale image (torchvision), clamp to [0, 1]."""
+    f = factor.view(-1, 1, 1, 1)
+    gray = grayscale(x).mul_(1.0 - f)
+    return x.mul_(f).add_(gray).clamp_(0.0, 1.0)
+
+
+def hue_(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """In place: :func:`adjust_hue`."""
+    return x.copy_(adjust_hue(x, shift))
+
+
 def adjust_brightness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-    """x * factor, clamped to [0, 1]; factor [B]."""
-    return (x * factor.view(-1, 1, 1, 1)).clamp_(0.0, 1.0)
+    """x * factor, clamped to [0, 1]; x float [N,3,H,W] in [0, 1], factor [N]; returns a new tensor."""
+    return brightness_(x.clone(), factor)
 
 
 def adjust_contrast(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-    """Blend with the per-image mean of the grayscale image (torchvision), clamp to [0, 1]."""
-    f = factor.view(-1, 1, 1, 1)
-    mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
-    return (x * f + (1.0 - f) * mean).clamp_(0.0, 1.0)
+    """torchvision's adjust_contrast on a batch with per-image factors [N]; returns a new tensor."""
+    return contrast_(x.clone(), factor)
 
 
 def adjust_saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-    """Blend with the grayscale image (torchvision), clamp to [0, 1]."""
-    f = factor.view(-1, 1, 1, 1)
-    return (x * f + (1.0 - f) * grayscale(x)).clamp_(0.0, 1.0)
+    """torchvision's adjust_saturation on a batch with per-image factors [N]; returns a new tensor."""
+    return saturation_(x.clone(), factor)
 
 
 # closed-form HSV -> RGB "hue curves", channel = clamp(slope * |h6 - centre| + offset, 0, 1), h6 in [0, 6)
@@ -199,26 +233,28 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
     Hue in sixths ``h6`` follows torchvision's ``_rgb2hsv``; ``_hsv2rgb`` is evaluated in closed form
     without materializing S and V: ``channel = min + chroma * curve(h6)``, where ``v = max`` and
-    ``v * s = chroma = max - min``.  About 20 elementwise passes instead of torchvision's ~60.
+    ``v * s = chroma = max - min``.  Branches are float masks (``torch.where`` and bool arithmetic
+    are several times slower on CPU).  Matches torchvision to ~1e-6.
     """
     r, g, b = x.unbind(1)
-    maxc, minc = torch.aminmax(x, dim=1)
+    maxc, minc = x.amax(1), x.amin(1)
     chroma = maxc - minc
-    is_r = maxc == r
-    is_g = (maxc == g) & ~is_r
-    numerator = torch.where(is_r, g - b, torch.where(is_g, b - r, r - g))
-    sector = torch.where(is_r, 0.0, torch.where(is_g, 2.0, 4.0))
-    # grey pixels (chroma 0) have numerator 0: divide by 1 instead of 0 (torchvision does the same)
-    h6 = numerator / torch.where(chroma == 0, 1.0, chroma) + sector
-    h6 = torch.remainder(h6 + (6.0 * shift).view(-1, 1, 1).to(x.dtype), 6.0)
+    is_r = (maxc == r).to(x.dtype)
+    is_g = (maxc == g).to(x.dtype).mul_(1.0 - is_r)
+    is_b = 1.0 - is_r - is_g
+    numerator = (g - b).mul_(is_r).addcmul_(b - r, is_g).addcmul_(r - g, is_b)
+    # grey pixels (chroma 0) have numerator 0, so any positive divisor gives torchvision's hue 0
+    h6 = numerator.div_(chroma.clamp_min(1e-12)).add_(is_g, alpha=2.0).add_(is_b, alpha=4.0)
+    h6.add_((6.0 * shift).to(x.dtype).view(-1, 1, 1))
+    h6.sub_(torch.floor(h6 * (1.0 / 6.0)).mul_(6.0))  # wrap into [0, 6)
     curves = torch.tensor(_HUE_CURVES, dtype=x.dtype, device=x.device)
     slope, centre, offset = (curves[:, i].view(1, 3, 1, 1) for i in range(3))
-    curve = torch.abs(h6.unsqueeze(1) - centre).mul_(slope).add_(offset).clamp_(0.0, 1.0)
-    return torch.addcmul(minc.unsqueeze(1), chroma.unsqueeze(1), curve)
+    curve = (h6.unsqueeze(1) - centre).abs_().mul_(slope).add_(offset).clamp_(0.0, 1.0)
+    return curve.mul_(chroma.unsqueeze(1)).add_(minc.unsqueeze(1))
 
 
-_ADJUSTMENTS = (("brightness", adjust_brightness), ("contrast", adjust_contrast),
-                ("saturation", adjust_saturation), ("hue", adjust_hue))
+#: in-place adjustments in torchvision's numbering (the draw's ``order`` values 0..3)
+_ADJUSTMENTS = (("brightness", brightness_), ("contrast", contrast_), ("saturation", saturation_), ("hue", hue_))
 
 
 def _is_identity(name: str, value) -> bool:
@@ -228,25 +264,38 @@ def _is_identity(name: str, value) -> bool:
 
 
 def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
+    """Per-image factors, per-image random order, no per-image Python.
+
+    The applied images are sorted once by their whole permutation (key o0*64 + o1*16 + o2*4 + o3),
+    so at step k the images sharing order[:, :k+1] form contiguous slices: each adjustment runs in
+    place on a slice view (at most 4 + 12 + 24 + 24 slices, whatever the batch size), and one
+    index_copy_ puts the images back.  An adjustment whose range is the identity is skipped.
+    """
     apply, order = fields["apply"], fields["order"]
-    active = [j for j, (name, _) in enumerate(_ADJUSTMENTS) if not _is_identity(name, spec.params[name])]
-    if not active or not bool(apply.any()):
+    active = {j for j, (name, _) in enumerate(_ADJUSTMENTS) if not _is_identity(name, spec.params[name])}
+    if not active:
         return x
-    x = x.clone()
-    all_apply = bool(apply.all())
+    key = order[:, 0] * 64 + order[:, 1] * 16 + order[:, 2] * 4 + order[:, 3]
+    key = torch.where(apply, key, 256)  # unapplied images sort last and are left out
+    sorted_key, perm = torch.sort(key, stable=True)
+    n_applied = int(apply.sum())
+    if n_applied == 0:
+        return x
+    perm, sorted_key = perm[:n_applied], sorted_key[:n_applied]
+    xs = x.index_select(0, perm)
+    factors = {name: fields[name].index_select(0, perm).to(x.dtype) for name, _ in _ADJUSTMENTS}
     for step in range(4):
-        slot = order[:, step]
-        for j in active:
-            name, fn = _ADJUSTMENTS[j]
-            chosen = slot == j if all_apply else (slot == j) & apply
-            idx = chosen.nonzero().squeeze(1)
-            if idx.numel() == 0:
-                continue
-            if idx.numel() == x.shape[0]:
-                x = fn(x, fields[name])
-            else:
-                x.index_copy_(0, idx, fn(x.index_select(0, idx), fields[name].index_select(0, idx)))
-    return x
+        prefix = torch.div(sorted_key, 4 ** (3 - step), rounding_mode="floor")
+        _, counts = torch.unique_consecutive(prefix, return_counts=True)
+        ends = counts.cumsum(0)
+        starts = ends - counts
+        which = (prefix.index_select(0, starts) % 4).tolist()  # the adjustment at this step, per slice
+        for begin, end, j in zip(starts.tolist(), ends.tolist(), which):
+            if j in active:
+                name, fn = _ADJUSTMENTS[j]
+                fn(xs[begin:end], factors[name][begin:end])
+    out = x.clone() if n_applied < x.shape[0] else torch.empty_like(x)
+    return out.index_copy_(0, perm, xs)
 
 
 def _random_grayscale(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
@@ -389,4 +438,4 @@ class BatchAugmenter:
 
 
 __all__ = ["apply_draw", "apply_draw_float", "BatchAugmenter", "APPLIERS", "adjust_brightness", "adjust_contrast",
-           "adjust_saturation", "adjust_hue", "grayscale", "gaussian_kernels", "to_float", "to_uint8"]
+           "adjust_saturation", "adjust_hue", "grayscale", "gaussian_kernels", "crop_windows", "to_float", "to_uint8"]
