@@ -220,13 +220,20 @@ def _summary_table(study: Study, per_seed: pd.DataFrame) -> Table:
     rows = []
     for row in summary.to_dict("records"):
         rows.append([row["arm"], fmt_int(row["n_seeds"]), fmt_fixed(row["final_val_acc_mean"]),
-                     f"{fmt_fixed(row['stability_mean'])} ± {fmt_fixed(row['stability_sd'])}".rstrip(" ±"),
-                     f"{fmt_fixed(row['gen_gap_mean'])} ± {fmt_fixed(row['gen_gap_sd'])}".rstrip(" ±")])
+                     _mean_sd(row["stability_mean"], row["stability_sd"]),
+                     _mean_sd(row["gen_gap_mean"], row["gen_gap_sd"])])
     classes = [BASELINE if r[0] == study.baseline_arm else "" for r in rows]
     return Table(["Arm", "Seeds", "Final val acc (%)", "Stability: sd of val acc, 2nd half (pts)",
                   "Gen. gap: train - val acc (pts)"], rows, classes, table_id="stability-table",
                  caption="Mean ± sd over finished seeds (diverged, failed and running runs left out); "
                          "lower stability = steadier training.")
+
+
+def _mean_sd(mean, sd) -> str:
+    """``3.59 ± 0.13``; ``3.59`` with one seed; ``n/a`` when unknown."""
+    if _num(mean) is None:
+        return "n/a"
+    return f"{fmt_fixed(mean)} ± {fmt_fixed(sd)}" if _num(sd) is not None else fmt_fixed(mean)
 
 
 def _class_rows(frame: pd.DataFrame) -> list[list[str]]:

@@ -8,6 +8,7 @@ stability plot.  Accuracies and effects are drawn in points (100 x fraction).
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,8 @@ def learning_curves(epochs: pd.DataFrame, arms: list[str], palette: dict[str, st
     """2x2 panels (Accuracy/train, Accuracy/val, Loss/train, Loss/val) of the mean over seeds
     per epoch, with a band from the minimum to the maximum seed."""
     plt, sns = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     for ax, (column, tag, is_acc) in zip(axes.flat, _CURVES):
         for arm in arms:
@@ -115,8 +118,11 @@ def learning_curves(epochs: pd.DataFrame, arms: list[str], palette: dict[str, st
                 values[column] = values[column] * 100
             grouped = values.groupby("epoch")[column].agg(["mean", "min", "max"]).reset_index()
             color = palette.get(arm)
-            ax.plot(grouped["epoch"], grouped["mean"], color=color, lw=1.8, label=arm)
+            ax.plot(grouped["epoch"], grouped["mean"], color=color, lw=1.8, label=arm,
+                    marker="o" if len(grouped) <= 12 else None, ms=3.5)  # markers keep 1-epoch runs visible
             ax.fill_between(grouped["epoch"], grouped["min"], grouped["max"], color=color, alpha=0.18, lw=0)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(tag, loc="left", fontsize=10)
         ax.set_ylabel("accuracy (%)" if is_acc else "cross-entropy loss")
         if column.endswith("loss"):
@@ -144,6 +150,9 @@ def stability_plot(per_seed: pd.DataFrame, arms: list[str], palette: dict[str, s
         data = per_seed[per_seed["arm"].isin(present)].dropna(subset=[column])
         sns.stripplot(data=data, x=column, y="arm", hue="arm", order=present, palette=palette, ax=ax,
                       size=6, jitter=0.12, legend=False)
+        if not len(data):
+            ax.text(0.5, 0.5, "n/a: needs 2+ epochs in the second half" if column == "stability" else "n/a",
+                    transform=ax.transAxes, ha="center", va="center", color="#59636e")
         means = data.groupby("arm")[column].mean()
         for y, arm in enumerate(present):
             if arm in means:
@@ -181,11 +190,14 @@ def class_heatmap(per_class: pd.DataFrame, arms: list[str], max_classes: int = H
     sig = sub.assign(sig=sub["significant"].map(parse_bool)).pivot_table(
         index="arm", columns="class_index", values="sig", aggfunc="max").reindex(index=present, columns=classes)
     annot = values.map(lambda v: f"{v:+.1f}" if np.isfinite(v) else "") + sig.map(lambda s: "*" if s else "")
-    limit = float(np.nanmax(np.abs(values.to_numpy()))) if values.size else 1.0
+    finite = np.abs(values.to_numpy())[np.isfinite(values.to_numpy())]
+    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0  # all-zero changes: a neutral map
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(classes) + 2.5), 0.5 * len(present) + 2.2))
-    sns.heatmap(values, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot=annot.to_numpy(), fmt="",
-                annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white", ax=ax,
-                cbar_kws={"label": "change in class val acc (pts)", "shrink": 0.8})
+    with warnings.catch_warnings():  # seaborn 0.13 calls matplotlib's deprecated Colormap.set_bad
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        sns.heatmap(values, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot=annot.to_numpy(), fmt="",
+                    annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white", ax=ax,
+                    cbar_kws={"label": "change in class val acc (pts)", "shrink": 0.8})
     ax.set_xticklabels([str(n) for n in names], rotation=60, ha="right", fontsize=8)
     ax.set_yticklabels(present, rotation=0)
     ax.set_xlabel("")

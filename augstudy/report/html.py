@@ -66,6 +66,7 @@ tr.baseline td { background: var(--blue-bg); font-style: italic; }
 .badge.baseline { background: #54aeff; color: #fff; }
 figure { margin: 14px 0 18px; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+figure.preview img { max-width: 560px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; max-width: 880px; }
 ul.findings { list-style: none; padding: 0; margin: 8px 0; }
 ul.findings li { padding: 6px 10px; margin: 4px 0; border-left: 4px solid #afb8c1; background: var(--grey-bg);
@@ -120,7 +121,8 @@ def render_table(table: Table) -> str:
 
 def render_figure(fig: Figure) -> str:
     caption = f"<figcaption>{_e(fig.caption)}</figcaption>" if fig.caption else ""
-    return f'<figure><img alt="{_e(fig.title)}" src="{data_uri(fig.png)}">{caption}</figure>'
+    cls = ' class="preview"' if fig.stem.startswith("preview_") else ""
+    return f'<figure{cls}><img alt="{_e(fig.title)}" src="{data_uri(fig.png)}">{caption}</figure>'
 
 
 def render_findings(findings: list[Finding]) -> str:

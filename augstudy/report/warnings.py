@@ -116,7 +116,10 @@ def collect_findings(study: Study) -> list[Finding]:
                 continue
             n = int(_number(row.get("n_seeds")) or 0)
             effect = _number(row.get("effect_mean"))
-            what = f"effect {effect:+.2f} pts is within noise" if effect is not None else "effect is within noise"
+            verdict = row.get("verdict") if isinstance(row.get("verdict"), str) and row["verdict"] else "within noise"
+            if verdict == "inconclusive":  # the stats engine's word for "not significant, but above the MDE"
+                verdict = "inconclusive (not significant)"
+            what = f"effect {effect:+.2f} pts is {verdict}" if effect is not None else f"effect is {verdict}"
             if needed is not None and needed > n:
                 settle = f"about {int(math.ceil(needed))} seeds would settle it (has {n})"
             else:
@@ -127,9 +130,10 @@ def collect_findings(study: Study) -> list[Finding]:
         for spec in study.arm_specs:
             ops = color_only_ops(spec.get("policy"))
             if ops:
+                label = f"{spec.get('arm')} (baseline)" if spec.get("arm") == study.baseline_arm else spec.get("arm")
                 findings.append(Finding(
                     "grayscale-noop", spec.get("arm"),
-                    f"{spec.get('arm')}: {', '.join(ops)} change nothing on grayscale {study.dataset} "
+                    f"{label}: {', '.join(ops)} change nothing on grayscale {study.dataset} "
                     "(R = G = B); any effect of this arm comes from its other ops or from noise."))
 
     for item in study.meta.get("data_check") or []:

@@ -1,0 +1,474 @@
+"""augstudy report: content checked against the study files, not against hard-coded output.
+
+Study directories come from ``report_study_factory.make_study`` (synthetic, contract format,
+effects computed by the real statistics engine) and, in one slow test, from a real tiny
+``run_study``.  HTML is parsed with the standard library's HTMLParser.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from augstudy.errors import UserError
+from augstudy.report import build_report, compare_studies, output_paths
+from report_study_factory import make_study
+
+
+# ----------------------------------------------------------------------------- helpers
+class ReportParser(HTMLParser):
+    """Collects tables (by id: list of rows of cell texts, with each row's class), images,
+    hrefs, element ids and tag names."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[tuple[str, list[str]]]] = {}
+        self.headers: dict[str, list[str]] = {}
+        self.images: list[str] = []
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+        self._table = None
+        self._row = None
+        self._cell = None
+        self._anon = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag in ("a", "link") and "href" in a:
+            self.hrefs.append(a["href"])
+        if tag == "table":
+            self._anon += 1
+            self._table = a.get("id") or f"table{self._anon}"
+            self.tables[self._table] = []
+            self.headers[self._table] = []
+        elif tag == "tr" and self._table:
+            self._row = (a.get("class", ""), [])
+        elif tag in ("td", "th") and self._table:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            if tag == "th":
+                self.headers[self._table].append(text)
+            elif self._row is not None:
+                self._row[1].append(text)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._row[1]:
+                self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html(path: Path) -> ReportParser:
+    parser = ReportParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def decode_png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()  # raises on a truncated or corrupt file
+    assert image.format == "PNG"
+    assert image.width > 20 and image.height > 20
+    return image
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    return make_study(tmp_path_factory.mktemp("study") / "augment-fmnist", diverged=None,
+                      data_check=[{"severity": "warning", "check": "duplicates", "message": "3 train images repeat in val"}])
+
+
+@pytest.fixture(scope="module")
+def rendered(study) -> dict[str, Path]:
+    return build_report(study, render_missing_previews=False)
+
+
+# ----------------------------------------------------------------------------- full study
+def test_report_files_default_paths(study, rendered):
+    assert rendered["html"] == study / "report.html"
+    assert rendered["md"] == study / "report.md"
+    assert rendered["files_dir"] == study / "report_files"
+    assert not list(study.glob(".*.tmp")), "atomic writes left temporaries behind"
+
+
+def test_effect_table_has_every_arm_with_the_numbers_of_effects_csv(study, rendered):
+    page = parse_html(rendered["html"])
+    header = page.headers["effects-table"]
+    rows = {cells[header.index("Arm")]: (cls, cells) for cls, cells in page.tables["effects-table"]}
+    effects = read_csv(study / "effects.csv")
+    assert len(effects) == 3
+    for row in effects:
+        assert row["arm"] in rows, f"arm {row['arm']} missing from the HTML table"
+        cls, cells = rows[row["arm"]]
+        for column, csv_key, tol in (("Effect (pts)", "effect_mean", 0.005), ("95% CI low", "ci_low", 0.005),
+                                     ("95% CI high", "ci_high", 0.005), ("p-value", "p_value", 1e-3),
+                                     ("P(improve)", "p_improve", 1e-3), ("Metric mean", "metric_mean", 0.005)):
+            shown = float(cells[header.index(column)])
+            assert shown == pytest.approx(float(row[csv_key]), abs=tol), (row["arm"], column)
+        assert int(cells[header.index("Rank")]) == int(row["rank"])
+        assert int(cells[header.index("Seeds")]) == int(row["n_seeds"])
+        # colour class follows significance and sign
+        expected = "noise" if row["significant"] != "True" else ("better" if float(row["effect_mean"]) > 0 else "worse")
+        assert cls == expected, (row["arm"], cls)
+        if row["within_noise"] == "True":
+            assert "within noise" in cells[header.index("Verdict")]
+    # ranked order: rank 1 first after the baseline reference row
+    ranks = [cells[0] for _, cells in page.tables["effects-table"]]
+    assert ranks[0] == "" and ranks[1:] == sorted(ranks[1:], key=int)
+    assert "baseline" in page.tables["effects-table"][0][0]
+
+
+def test_noise_floor_and_header(study, rendered):
+    import json
+
+    meta = json.loads((study / "study.json").read_text())
+    page = parse_html(rendered["html"])
+    floor = {cells[0]: cells[1] for _, cells in page.tables["noise-floor"]}
+    assert floor["Baseline std across seeds"].startswith(f"{meta['noise_floor']['baseline_std']:.2f}")
+    assert floor["Minimum detectable effect"].startswith(f"{meta['noise_floor']['mde']:.2f}")
+    assert floor["p-value floor (exact sign-flip)"] == "0.25"
+    text = " ".join(page.text)
+    for fact in (meta["factor"], meta["dataset"], meta["git_commit"], "torch 2.14.1", "final_val_acc", "5m 12s"):
+        assert fact in text
+
+
+def test_every_image_is_an_embedded_decodable_png(rendered):
+    page = parse_html(rendered["html"])
+    # forest, curves, stability, heatmap, two stored previews ("heavy" has none: rendering is off)
+    assert len(page.images) == 6
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        decode_png(base64.b64decode(src.split(",", 1)[1], validate=True))
+    text = rendered["html"].read_text()
+    assert "no preview" in text
+
+
+def test_html_is_self_contained_with_working_toc(rendered):
+    page = parse_html(rendered["html"])
+    html_text = rendered["html"].read_text()
+    assert "script" not in page.tags and "link" not in page.tags and "iframe" not in page.tags
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html_text)
+    assert "@import" not in html_text and "url(" not in html_text
+    anchors = [h[1:] for h in page.hrefs if h.startswith("#")]
+    assert {"effects", "curves", "stability", "per-class", "previews", "warnings"} <= set(anchors)
+    assert all(a in page.ids for a in anchors), "a table-of-contents link points nowhere"
+
+
+def test_per_class_section_has_bh_q_values_matching_the_statistics(study, rendered):
+    from augstudy.ablate.stats import per_class_effects
+
+    page = parse_html(rendered["html"])
+    assert "per-class" in page.ids
+    # recompute the crop arm's per-class effects straight from class_metrics.csv
+    rows = read_csv(study / "class_metrics.csv")
+    last = max(int(r["epoch"]) for r in rows)
+    acc: dict[str, dict[int, np.ndarray]] = {}
+    for r in rows:
+        if int(r["epoch"]) == last:
+            acc.setdefault(r["arm"], {}).setdefault(int(r["seed"]), np.zeros(10))[int(r["class_index"])] = float(r["val_acc"])
+    expected = {e["class"]: e for e in per_class_effects(acc["augment=crop"], acc["augment=none"],
+                                                         [f"class_{i:03d}" for i in range(10)])}
+    hurt = page.tables["hurt-augment-crop"]
+    helped = page.tables["helped-augment-crop"]
+    header = page.headers["hurt-augment-crop"]
+    assert "BH q" in header
+    assert hurt, "crop hurts class_000 in the synthetic study"
+    assert hurt[0][1][0] == "class_000"  # the most hurt class first
+    for _, cells in hurt + helped:
+        truth = expected[cells[0]]
+        assert float(cells[header.index("Change (pts)")]) == pytest.approx(truth["effect_mean"], abs=0.005)
+        assert float(cells[header.index("BH q")]) == pytest.approx(truth["q_value"], abs=1e-3)
+        assert float(cells[header.index("BH q")]) >= float(cells[header.index("p")]) - 1e-9
+        assert cells[header.index("Significant")] == ("yes" if truth["significant"] else "no")
+    md = rendered["md"].read_text()
+    assert "## Per-class effects" in md and "BH q" in md
+
+
+def test_markdown_links_existing_pngs(rendered):
+    md = rendered["md"].read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == 6
+    for link in links:
+        assert link.startswith("report_files/")
+        path = rendered["md"].parent / link
+        assert path.is_file(), link
+        decode_png(path.read_bytes())
+    assert "▲ better" in md and "▼ worse" in md and "· within noise" in md
+
+
+def test_warnings_name_underpowered_grayscale_and_data_check(rendered):
+    md = rendered["md"].read_text()
+    assert re.search(r"underpowered\*\*: augment=jitter: effect [-+]\d+\.\d\d pts is within noise; about \d+ seeds", md)
+    assert "grayscale-noop**: augment=jitter: ColorJitter saturation=0.4, ColorJitter hue=0.1" in md
+    assert "crop: RandomCrop" not in md  # geometric ops are not flagged
+    assert "[warning] duplicates: 3 train images repeat in val" in md
+
+
+# ----------------------------------------------------------------------------- partial and odd studies
+def test_partial_study_reports_what_is_missing(tmp_path):
+    study = make_study(tmp_path / "running", finished_runs=5, diverged=("crop", 1))
+    paths = build_report(study, render_missing_previews=False)
+    html_text = paths["html"].read_text()
+    md = paths["md"].read_text()
+    for text in (html_text, md):
+        assert "5 of 12 runs finished; effects are provisional" in text
+        assert "augment=crop seed 1 diverged at epoch 4" in text
+    page = parse_html(paths["html"])
+    assert "notice" in page.ids
+    for src in page.images:
+        decode_png(base64.b64decode(src.split(",", 1)[1]))
+
+
+def test_study_without_effects_yet(tmp_path):
+    study = make_study(tmp_path / "early", finished_runs=1)
+    assert not (study / "effects.csv").exists()
+    paths = build_report(study, fmt="html", render_missing_previews=False)
+    assert set(paths) == {"html"}
+    text = paths["html"].read_text()
+    assert "1 of 12 runs finished; no effects computed yet (effects.csv is missing)" in text
+    assert "No per-class effects yet" in text
+
+
+def test_grayscale_check_uses_fraction_and_dataset_name(tmp_path):
+    import json
+
+    from augstudy.report.load import load_study
+    from augstudy.report.warnings import collect_findings
+
+    study = make_study(tmp_path / "rgb", dataset="tiny-imagenet-200", previews=False)
+    kinds = {f.kind for f in collect_findings(load_study(study))}
+    assert "grayscale-noop" not in kinds
+    meta = json.loads((study / "study.json").read_text())
+    meta["grayscale_fraction"] = 1.0
+    (study / "study.json").write_text(json.dumps(meta))
+    found = [f for f in collect_findings(load_study(study)) if f.kind == "grayscale-noop"]
+    assert [f.arm for f in found] == ["augment=jitter"]
+
+
+def test_many_classes_heatmap_shows_the_most_changed(tmp_path):
+    from augstudy.report.figures import class_heatmap, select_heatmap_classes
+    from augstudy.report.load import load_study
+    from augstudy.report.per_class import per_class_effects_table
+
+    study = load_study(make_study(tmp_path / "wide", n_classes=200, epochs=2, previews=False))
+    per_class = per_class_effects_table(study)
+    assert per_class["class_index"].nunique() == 200
+    shown = select_heatmap_classes(per_class, 30)
+    assert len(shown) == 30 and shown == sorted(shown)
+    biggest = per_class.loc[per_class["effect_mean"].abs().idxmax(), "class_index"]
+    assert biggest in shown
+    decode_png(class_heatmap(per_class, study.arm_names))
+
+
+def test_stored_previews_are_embedded_and_missing_ones_rendered(tmp_path, repo_root):
+    import json
+
+    from augstudy.report.load import load_study
+    from augstudy.report.previews import preview_arms, preview_png
+
+    path = make_study(tmp_path / "prev", n_classes=10, epochs=2)
+    study = load_study(path)
+    assert preview_arms(study) == ["augment=crop", "augment=jitter", "augment=heavy"]
+    png, note = preview_png(study, "augment=crop")
+    assert png == (path / "previews" / "augment=crop.png").read_bytes()
+    png, note = preview_png(study, "augment=heavy", render_missing=False)
+    assert png is None and "missing" in note
+    # dataset_path of the synthetic study is relative: point it at the embedded dataset
+    meta = json.loads((path / "study.json").read_text())
+    meta["dataset_path"] = str(repo_root / "data" / "fashion-mnist-mini")
+    (path / "study.json").write_text(json.dumps(meta))
+    png, note = preview_png(load_study(path), "augment=heavy")
+    assert png is not None, note
+    decode_png(png)
+    meta["dataset_path"] = str(tmp_path / "nowhere")
+    (path / "study.json").write_text(json.dumps(meta))
+    png, note = preview_png(load_study(path), "augment=heavy")
+    assert png is None and "not found" in note
+
+
+# ----------------------------------------------------------------------------- outputs and atomicity
+def test_out_and_format_options(tmp_path, study):
+    assert output_paths(study, None, "both") == {"html": study / "report.html", "md": study / "report.md"}
+    assert output_paths(study, tmp_path / "r.md", "both") == {"html": tmp_path / "r.html", "md": tmp_path / "r.md"}
+    assert output_paths(study, tmp_path / "r.html", "html") == {"html": tmp_path / "r.html"}
+    with pytest.raises(UserError, match="--format"):
+        output_paths(study, None, "pdf")
+    with pytest.raises(UserError, match="is a directory"):
+        output_paths(study, tmp_path, "both")
+    paths = build_report(study, out=tmp_path / "notes" / "dropout.md", fmt="md", render_missing_previews=False)
+    assert set(paths) == {"md", "files_dir"}
+    assert paths["files_dir"] == tmp_path / "notes" / "dropout_files"
+    assert "](dropout_files/forest.png)" in paths["md"].read_text()
+
+
+def test_crash_while_rendering_keeps_the_old_report(tmp_path, monkeypatch):
+    import augstudy.report.html as report_html
+
+    study = make_study(tmp_path / "s", previews=False, epochs=2)
+    first = build_report(study, fmt="html", render_missing_previews=False)["html"]
+    before = first.read_bytes()
+
+    def boom(content):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(report_html, "render_html", boom)
+    with pytest.raises(RuntimeError):
+        build_report(study, fmt="html", render_missing_previews=False)
+    assert first.read_bytes() == before
+    assert not [p for p in study.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bad_study_dirs_are_one_line_user_errors(tmp_path):
+    with pytest.raises(UserError, match=r"no such study directory; run 'augstudy ablate"):
+        build_report(tmp_path / "missing")
+    with pytest.raises(UserError, match=r"not a study directory \(no study.json\); run 'augstudy ablate"):
+        build_report(tmp_path)
+    (tmp_path / "study.json").write_text("{not json")
+    with pytest.raises(UserError, match="study.json: not valid JSON"):
+        build_report(tmp_path)
+    (tmp_path / "study.json").write_text("{}")
+    (tmp_path / "runs.csv").write_text("arm,seed\nx,0\n")
+    with pytest.raises(UserError, match=r"runs.csv: missing column\(s\) status"):
+        build_report(tmp_path)
+
+
+# ----------------------------------------------------------------------------- compare
+def test_compare_puts_all_arms_on_one_table(tmp_path):
+    a = make_study(tmp_path / "augment", seed=1, previews=False, epochs=3)
+    b = make_study(tmp_path / "dropout", factor="dropout", seed=2, previews=False, epochs=3,
+                   arms=[("0.3", 0.0, None), ("0.5", -1.0, None), ("0.0", 0.5, None)])
+    paths = compare_studies([a, b], tmp_path / "both.html")
+    page = parse_html(paths["html"])
+    header = page.headers["effects-table"]
+    shown = {cells[header.index("Arm")]: cells for _, cells in page.tables["effects-table"]}
+    expected = read_csv(a / "effects.csv") + read_csv(b / "effects.csv")
+    for row in expected:
+        assert float(shown[row["arm"]][header.index("Effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
+    ranks = [int(shown[r["arm"]][0]) for r in sorted(expected, key=lambda r: -float(r["effect_mean"]))]
+    assert ranks == list(range(1, len(expected) + 1))
+    assert len(page.images) == 1  # one forest plot
+    decode_png(base64.b64decode(page.images[0].split(",", 1)[1]))
+    assert (tmp_path / "both.md").is_file()
+
+
+def test_compare_refuses_different_baselines(tmp_path):
+    a = make_study(tmp_path / "a", previews=False, epochs=2)
+    b = make_study(tmp_path / "b", previews=False, epochs=2, baseline_hash="other")
+    c = make_study(tmp_path / "c", previews=False, epochs=2, dataset="tiny-imagenet-200")
+    with pytest.raises(UserError, match=r"baseline config_hash differs \(base0001 vs other\)"):
+        compare_studies([a, b], tmp_path / "x.html")
+    with pytest.raises(UserError, match=r"dataset differs \(fashion-mnist-mini vs tiny-imagenet-200\)"):
+        compare_studies([a, c], tmp_path / "x.html")
+    with pytest.raises(UserError, match="two or more"):
+        compare_studies([a], tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_report_in_process(cli_runner, tmp_path):
+    study = make_study(tmp_path / "s", previews=False, epochs=2)
+    result = cli_runner("report", str(study), "--no-render-previews")
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote {study / 'report.html'}" in result.stdout
+    assert f"wrote {study / 'report.md'}" in result.stdout
+    for row in read_csv(study / "effects.csv"):
+        assert re.search(rf"^{row['rank']}\s+{re.escape(row['arm'])}\s+{re.escape(format(float(row['effect_mean']), '+.2f'))}\s",
+                         result.stdout, re.M)
+    md_only = cli_runner("report", str(study), "--format", "md", "--out", str(tmp_path / "o.md"),
+                         "--no-render-previews")
+    assert md_only.exit_code == 0 and (tmp_path / "o.md").is_file() and not (tmp_path / "o.html").exists()
+
+
+def test_cli_errors_are_one_line(cli_runner, tmp_path):
+    a = make_study(tmp_path / "a", previews=False, epochs=2)
+    b = make_study(tmp_path / "b", previews=False, epochs=2, baseline_hash="zzz")
+    cases = [
+        (("report", str(tmp_path / "nope")), "no such study directory; run 'augstudy ablate"),
+        (("report", str(tmp_path)), "not a study directory (no study.json)"),
+        (("report",), "missing STUDY_DIR"),
+        (("report", str(a), str(b)), "add --compare"),
+        (("report", "--compare", str(a), str(b)), "baseline config_hash differs"),
+    ]
+    for args, message in cases:
+        result = cli_runner(*args)
+        assert result.exit_code != 0, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_console_script(run_console, tmp_path):
+    study = make_study(tmp_path / "s", previews=False, epochs=2)
+    ok = run_console("report", str(study), "--format", "html", "--no-render-previews")
+    assert ok.returncode == 0, ok.stderr
+    assert (study / "report.html").is_file() and not (study / "report.md").exists()
+    bad = run_console("report", str(tmp_path / "missing"))
+    assert bad.returncode != 0
+    assert bad.stderr.strip().startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+    helped = run_console("report", "--help")
+    assert helped.returncode == 0 and "--compare" in helped.stdout
+
+
+def test_cli_module_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, augstudy.cli.report; "
+            "print(sorted(m for m in ('torch','numpy','pandas','matplotlib','scipy','seaborn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- real study
+@pytest.mark.slow
+def test_real_tiny_study_renders(tmp_path, mini_dataset):
+    """A real (tiny) flip ablation by the runner, rendered by its own end-of-study build_report call."""
+    from augstudy.ablate.runner import run_study
+
+    # one optimizer step per run: the fixed 25.9 M-parameter CNN is the slow part on 2 cores
+    tiny = {"data": {"train_subset": 16, "val_subset": 20}, "train": {"epochs": 1, "batch_size": 16,
+                                                                      "eval_batch_size": 20}}
+    out = tmp_path / "flip"
+    result = run_study("flip", seeds=2, budget="smoke", dataset=mini_dataset, device="cpu", out=out,
+                       budget_override=tiny, prune_checkpoints=True, echo=lambda *_: None)
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    page = parse_html(out / "report.html")
+    header = page.headers["effects-table"]
+    shown = {cells[header.index("Arm")]: cells for _, cells in page.tables["effects-table"]}
+    effects = read_csv(out / "effects.csv")
+    assert effects
+    for row in effects:
+        assert float(shown[row["arm"]][header.index("Effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
+    for src in page.images:
+        decode_png(base64.b64decode(src.split(",", 1)[1]))
+    assert len(page.images) >= 4  # forest, curves, stability, heatmap (+ previews the runner wrote)
+    assert result.complete
