@@ -173,8 +173,8 @@ class StudyStore:
                 row = rows.get(run_id)
                 if row is None:
                     continue
-                if row["status"] == "running" and row["claimed_by"] != self.worker and not claim_is_dead(
-                        row["claimed_by"], row["heartbeat"], now, self.stale_s):
+                if row["status"] == "running" and (row["claimed_by"] == self.worker or not claim_is_dead(
+                        row["claimed_by"], row["heartbeat"], now, self.stale_s)):
                     continue
                 cur = db.execute(
                     "UPDATE runs SET status='running', claimed_by=?, heartbeat=?, device=?, updated=? "
