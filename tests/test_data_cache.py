@@ -162,9 +162,9 @@ def test_cache_location_overrides_and_read_only_fallback(tiny_imagenet_tree, tmp
     # a root we may not write to (simulated: tests may run as root, which ignores permissions)
     import augstudy.data.cache as cache
 
-    real_access = os.access
-    monkeypatch.setattr(cache.os, "access", lambda p, mode: False if str(p).startswith(str(tiny_imagenet_tree))
-                        else real_access(p, mode))
+    real_writable = cache._writable
+    monkeypatch.setattr(cache, "_writable", lambda p: False if str(p).startswith(str(tiny_imagenet_tree))
+                        else real_writable(p))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     ds = _load(tiny_imagenet_tree)
     assert ds.cache_path.is_relative_to(tmp_path / "xdg" / "augstudy")

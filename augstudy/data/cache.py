@@ -48,8 +48,7 @@ def fingerprint(scan: SourceScan, image_size: int) -> str:
     cache format version and the image size."""
     h = hashlib.sha256()
     h.update(f"augstudy-cache v{CACHE_FORMAT_VERSION} {scan.kind} size={image_size}\n".encode())
-    for f in sorted(scan.files, key=lambda f: f.rel):
-        h.update(f"{f.rel}\t{f.size}\t{f.mtime_ns}\n".encode())
+    h.update("".join(f"{rel}\t{size}\t{mtime_ns}\n" for rel, size, mtime_ns in sorted(scan.files)).encode())
     return h.hexdigest()
 
 
@@ -62,7 +61,7 @@ def _user_cache_home() -> Path:
 
 
 def _writable(folder: Path) -> bool:
-    """True when a file can be created in ``folder`` (creating it if needed)."""
+    """True when a file can be created in ``folder`` (creating it if needed, as the cache will)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-probe-{uuid.uuid4().hex}"
@@ -85,7 +84,7 @@ def cache_location(root: Path, image_size: int, cache_dir: str | os.PathLike | N
     if cache_dir:
         return Path(cache_dir).expanduser() / f"{root.resolve().name}-{_root_hash(root)}" / size_dir
     in_root = root / IN_ROOT_CACHE_NAME
-    if in_root.is_dir() and os.access(in_root, os.W_OK) or not in_root.exists() and os.access(root, os.W_OK):
+    if _writable(in_root):  # a real probe: os.access says yes to root even on a read-only mount
         return in_root / size_dir
     return _user_cache_home() / _root_hash(root) / size_dir
 

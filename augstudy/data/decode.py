@@ -33,7 +33,7 @@ def default_workers() -> int:
     return max(1, min(16, os.cpu_count() or 1))
 
 
-def decode_one(path: Path, size: int, counts: Counter) -> tuple[np.ndarray, bool]:
+def decode_one(path: str | Path, size: int, counts: Counter) -> tuple[np.ndarray, bool]:
     """Decode one file to ``uint8 [3, size, size]``; returns ``(array, was_grayscale)``.
 
     Raises :class:`UserError` naming the file when it cannot be decoded.
@@ -52,7 +52,7 @@ def decode_one(path: Path, size: int, counts: Counter) -> tuple[np.ndarray, bool
         raise UserError(f"{path}: cannot decode image ({exc}); delete or replace the file") from None
 
 
-def decode_files(paths: Sequence[Path], out: np.ndarray, size: int, log: ConversionLog,
+def decode_files(paths: Sequence[str | Path], out: np.ndarray, size: int, log: ConversionLog,
                  show_progress: bool = True, desc: str = "decode", workers: int | None = None) -> None:
     """Decode ``paths[i]`` into ``out[i]`` (``uint8 [N, 3, size, size]``), counting conversions in ``log``.
 

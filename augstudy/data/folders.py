@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augstudy.data.sources import SourceScan, list_images, load_file_split
+from augstudy.data.sources import SourceScan, list_images_in, load_file_split
 from augstudy.errors import UserError
 
 KIND = "image-folder"
@@ -43,11 +43,12 @@ def scan(root: Path) -> SourceScan:
     plan, files = {}, []
     for split, folder in (("train", root / "train"), ("val", val_root)):
         paths_all, labels_all = [], []
-        for class_dir in _class_dirs(folder):
+        class_dirs = _class_dirs(folder)
+        for class_dir in class_dirs:
             if class_dir.name not in index:
                 raise UserError(f"{class_dir}: class '{class_dir.name}' has no train/{class_dir.name}/ folder; "
                                 f"every {folder.name}/ class must also exist in train/")
-            paths, stats = list_images(class_dir, root)
+        for class_dir, (paths, stats) in zip(class_dirs, list_images_in(class_dirs, root)):
             paths_all += paths
             labels_all += [index[class_dir.name]] * len(paths)
             files += stats

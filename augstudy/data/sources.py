@@ -35,13 +35,10 @@ class Allocate(Protocol):
 LoadSplit = Callable[["SourceScan", str, int, Allocate, ConversionLog, bool], None]
 
 
-@dataclass
-class FileStat:
-    """One source file as the fingerprint sees it (no contents read)."""
-
-    rel: str        # path relative to the dataset root, "/"-separated
-    size: int       # bytes
-    mtime_ns: int   # modification time, nanoseconds
+#: one source file as the fingerprint sees it, no contents read:
+#: (path relative to the dataset root, "/"-separated; size in bytes; mtime in nanoseconds).
+#: A plain tuple: 110,000 of them are built on every load, so construction cost matters.
+FileStat = tuple[str, int, int]
 
 
 @dataclass
@@ -62,31 +59,34 @@ def stat_files(root: Path, paths: list[Path]) -> list[FileStat]:
     out = []
     for p in paths:
         st = p.stat()
-        out.append(FileStat(p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+        out.append((p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
     return out
 
 
-def list_images(folder: Path, root: Path) -> tuple[list[Path], list[FileStat]]:
-    """Image files directly in ``folder`` (sorted by name) with their fingerprint entries.
+def list_images(folder: Path, root: Path) -> tuple[list[str], list[FileStat]]:
+    """Image files directly in ``folder`` (sorted by name): their paths (``str``) and fingerprint entries.
 
-    Uses ``os.scandir``: one directory read plus one ``stat`` per file, never the contents,
-    so 110,000 files take well under a second.
+    Uses ``os.scandir``: one directory read plus one ``stat`` per file, never the contents.
+    Paths stay strings (building 110,000 ``Path`` objects costs seconds), so listing the
+    110,000 files of Tiny ImageNet takes well under a second.
     """
-    entries = []
     with os.scandir(folder) as it:
-        for entry in it:
-            if entry.name.startswith("."):
-                continue
-            if os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
-                entries.append(entry)
+        entries = [e for e in it if e.name[e.name.rfind("."):].lower() in IMAGE_EXTENSIONS
+                   and not e.name.startswith(".") and e.is_file()]
     entries.sort(key=lambda e: e.name)
-    rel_folder = folder.relative_to(root).as_posix()
-    paths, stats = [], []
-    for entry in entries:
-        st = entry.stat()
-        paths.append(Path(entry.path))
-        stats.append(FileStat(f"{rel_folder}/{entry.name}", st.st_size, st.st_mtime_ns))
-    return paths, stats
+    prefix = folder.relative_to(root).as_posix() + "/"
+    stats = [(prefix + e.name, (st := e.stat()).st_size, st.st_mtime_ns) for e in entries]
+    return [e.path for e in entries], stats
+
+
+def list_images_in(folders: list[Path], root: Path) -> list[tuple[list[str], list[FileStat]]]:
+    """:func:`list_images` for many folders, in threads (``stat`` releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(folders) < 8:
+        return [list_images(f, root) for f in folders]
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        return list(pool.map(lambda f: list_images(f, root), folders))
 
 
 def load_file_split(scan: SourceScan, split: str, image_size: int, allocate: Allocate,
@@ -125,4 +125,4 @@ def detect_source(root: Path):
 
 
 __all__ = ["SPLITS", "IMAGE_EXTENSIONS", "FileStat", "SourceScan", "Allocate", "stat_files",
-           "list_images", "load_file_split", "detect_source", "source_modules"]
+           "list_images", "list_images_in", "load_file_split", "detect_source", "source_modules"]

@@ -15,9 +15,10 @@ would); the class name is the first comma-separated name in ``words.txt``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from augstudy.data.sources import SourceScan, list_images, load_file_split, stat_files
+from augstudy.data.sources import SourceScan, list_images, list_images_in, load_file_split, stat_files
 from augstudy.errors import UserError
 
 KIND = "tiny-imagenet"
@@ -85,11 +86,11 @@ def scan(root: Path) -> SourceScan:
     class_names = read_class_names(root, wnids)
 
     train_paths, train_labels, files = [], [], []
-    for wnid in wnids:
-        folder = root / "train" / wnid / "images"
+    folders = [root / "train" / wnid / "images" for wnid in wnids]
+    for folder in folders:
         if not folder.is_dir():
             raise UserError(f"{folder}: missing; every wnid in wnids.txt needs train/<wnid>/images/*.JPEG")
-        paths, stats = list_images(folder, root)
+    for wnid, (paths, stats) in zip(wnids, list_images_in(folders, root)):
         train_paths += paths
         train_labels += [index[wnid]] * len(paths)
         files += stats
@@ -103,12 +104,13 @@ def scan(root: Path) -> SourceScan:
     paths, stats = list_images(val_folder, root)
     val_paths, val_labels = [], []
     for p, st in zip(paths, stats):
-        if p.name not in annotations:
+        name = os.path.basename(p)
+        if name not in annotations:
             raise UserError(f"{p}: not listed in val/val_annotations.txt; add its line or remove the file")
         val_paths.append(p)
-        val_labels.append(annotations[p.name])
+        val_labels.append(annotations[name])
         files.append(st)
-    missing = set(annotations) - {p.name for p in val_paths}
+    missing = set(annotations) - {os.path.basename(p) for p in val_paths}
     if missing:
         first = sorted(missing)[0]
         raise UserError(f"{root / 'val' / 'val_annotations.txt'}: lists {len(missing)} file(s) missing "
