@@ -74,7 +74,7 @@ def compare_content(studies: list[Study]) -> ReportContent:
     for study in studies:
         facts = noise_floor_facts(study)
         if facts:
-            overview.tables.append(Table(["Noise floor", "Value"], [list(f) for f in facts],
+            overview.tables.append(Table(["Noise floor", "Value"], [list(f) for f in facts], key_value=True,
                                          caption=f"{study.factor} ({study.path})"))
 
     effects = Section("effects", "Ranked effects across studies")

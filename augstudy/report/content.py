@@ -33,6 +33,8 @@ class Table:
     row_classes: list[str] = field(default_factory=list)
     table_id: str = ""
     caption: str = ""
+    #: a two-column label/value table: values are left-aligned even when numeric
+    key_value: bool = False
 
 
 @dataclass
@@ -147,7 +149,7 @@ def ranked_effects(effects: pd.DataFrame) -> list[dict]:
 
 
 EFFECT_TABLE_COLUMNS = ["Rank", "Arm", "Effect (pts)", "95% CI low", "95% CI high", "p-value", "P(improve)",
-                        "Seeds", "Metric mean", "Metric sd", "Verdict"]
+                        "Seeds", "Metric mean (%)", "Metric sd (pts)", "Verdict"]
 
 
 def effect_table(effects: pd.DataFrame, arms: pd.DataFrame | None, baseline: str | None,
@@ -328,6 +330,7 @@ def study_content(study: Study, *, render_missing_previews: bool = True) -> Repo
         floor = noise_floor_facts(study)
         if floor:
             effects.tables.append(Table(["Noise floor", "Value"], [list(f) for f in floor], table_id="noise-floor",
+                                        key_value=True,
                                         caption="Effects smaller than the minimum detectable effect cannot be "
                                                 "told apart from seed noise with this many seeds."))
         effects.figures.append(Figure("forest", "Forest plot", figures.forest_plot(

@@ -51,10 +51,12 @@ def _png(fig) -> bytes:
 
 def arm_palette(arms: list[str], baseline: str | None = None) -> dict[str, str]:
     """Arm -> hex colour: the baseline dark grey, the others from seaborn's colorblind
-    palette (without its grey) in the given order, then husl hues beyond ten arms."""
+    palette (without green, vermilion and grey) in the given order, then husl hues beyond seven arms."""
     import seaborn as sns
 
-    base_colors = [c for i, c in enumerate(sns.color_palette("colorblind", 10).as_hex()) if i != 7]
+    # colorblind palette without its green, vermilion and grey: green/red mean better/worse in the
+    # tables and grey is the baseline, so no arm may look like a verdict
+    base_colors = [c for i, c in enumerate(sns.color_palette("colorblind", 10).as_hex()) if i not in (2, 3, 7)]
     others = [a for a in arms if a != baseline]
     if len(others) > len(base_colors):
         base_colors = base_colors + sns.color_palette("husl", len(others) - len(base_colors)).as_hex()
@@ -167,13 +169,16 @@ def stability_plot(per_seed: pd.DataFrame, arms: list[str], palette: dict[str, s
 
 
 def select_heatmap_classes(per_class: pd.DataFrame, max_classes: int = HEATMAP_MAX_CLASSES) -> list[int]:
-    """Class indices to show: all (sorted) when few, else the ``max_classes`` with the largest
-    absolute effect in any arm, shown in class-index order."""
+    """Class indices to show: all (sorted) when few, else the ``max_classes`` whose change departs
+    most from their arm's median change (largest ``|effect - arm median|`` in any arm), in
+    class-index order.  Departure, not raw size: an arm that lowers every class by 10 points
+    should not crowd out the few classes another arm treats very differently from the rest."""
     classes = sorted(per_class["class_index"].unique())
     if len(classes) <= max_classes:
         return classes
-    biggest = per_class.groupby("class_index")["effect_mean"].apply(lambda s: s.abs().max())
-    return sorted(biggest.sort_values(ascending=False).index[:max_classes])
+    median = per_class.groupby("arm")["effect_mean"].transform("median")
+    departure = (per_class["effect_mean"] - median).abs().groupby(per_class["class_index"]).max()
+    return sorted(departure.sort_values(ascending=False).index[:max_classes])
 
 
 def class_heatmap(per_class: pd.DataFrame, arms: list[str], max_classes: int = HEATMAP_MAX_CLASSES) -> bytes:
@@ -203,7 +208,7 @@ def class_heatmap(per_class: pd.DataFrame, arms: list[str], max_classes: int = H
     ax.set_xlabel("")
     ax.set_ylabel("")
     shown = "all classes" if len(classes) == per_class["class_index"].nunique() else \
-        f"{len(classes)} most changed of {per_class['class_index'].nunique()} classes"
+        f"{len(classes)} of {per_class['class_index'].nunique()} classes departing most from their arm's median"
     ax.set_title(f"Per-class accuracy change vs baseline ({shown}; * = BH q < 0.05)", loc="left", fontsize=10)
     fig.tight_layout()
     return _png(fig)

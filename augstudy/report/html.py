@@ -96,7 +96,8 @@ def _e(text) -> str:
 def render_table(table: Table) -> str:
     """One ``<table>``: rows get their significance class, numeric cells are right-aligned, the
     verdict column is a badge."""
-    out = [f'<table id="{_e(table.table_id)}">' if table.table_id else "<table>"]
+    attrs = (f' id="{_e(table.table_id)}"' if table.table_id else "") + (' class="kv"' if table.key_value else "")
+    out = [f"<table{attrs}>"]
     if table.caption:
         out.append(f"<caption>{_e(table.caption)}</caption>")
     out.append("<thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in table.columns) + "</tr></thead><tbody>")
@@ -107,7 +108,7 @@ def render_table(table: Table) -> str:
         for j, cell in enumerate(row):
             if j == verdict_col and cls in (BETTER, WORSE, NOISE, BASELINE):
                 cells.append(f'<td><span class="badge {cls}">{_e(cell)}</span></td>')
-            elif _NUMERIC.match(cell.strip()):
+            elif not table.key_value and _NUMERIC.match(cell.strip()):
                 cells.append(f'<td class="num">{_e(cell)}</td>')
             else:
                 cells.append(f"<td>{_e(cell)}</td>")
