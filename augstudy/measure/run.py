@@ -182,7 +182,7 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
                                               devices, min_seconds=throughput_seconds)
                 row["throughput"] = throughput
                 row["throughput_ratio"] = ratios_to(throughput)
-            if affinity_state is not None:
+            if affinity_state is not None and variant["kind"] != "sub-op":   # sub-ops: diagnostics only
                 from augstudy.measure.affinity import accuracy, affinity_ratio
 
                 model, norm, side, clean_acc, _ = affinity_state
