@@ -412,6 +412,19 @@ def test_cli_report_in_process(cli_runner, tmp_path):
     assert md_only.exit_code == 0 and (tmp_path / "o.md").is_file() and not (tmp_path / "o.html").exists()
 
 
+def test_cli_open_uses_the_browser(cli_runner, tmp_path, monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+    study = make_study(tmp_path / "s", previews=False, epochs=2)
+    result = cli_runner("report", str(study), "--format", "html", "--open", "--no-render-previews")
+    assert result.exit_code == 0, result.stderr
+    assert opened == [(study / "report.html").resolve().as_uri()]
+    refused = cli_runner("report", str(study), "--format", "md", "--open", "--no-render-previews")
+    assert refused.exit_code != 0 and "--open needs the HTML report" in refused.stderr
+
+
 def test_cli_errors_are_one_line(cli_runner, tmp_path):
     a = make_study(tmp_path / "a", previews=False, epochs=2)
     b = make_study(tmp_path / "b", previews=False, epochs=2, baseline_hash="zzz")

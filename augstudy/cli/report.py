@@ -41,6 +41,8 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
     if not study_dirs:
         raise UserError("missing STUDY_DIR: give a study directory written by 'augstudy ablate' "
                         "(e.g. augstudy report reports/dropout-fashion-mnist-mini)")
+    if open_browser and fmt == "md":
+        raise UserError("--open needs the HTML report; drop --format md or use --format both")
     if compare:
         from augstudy.report import compare_studies
 
@@ -61,8 +63,6 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
     if "files_dir" in paths:
         click.echo(f"wrote {paths['files_dir']}/ (Markdown figures)")
     if open_browser:
-        if "html" not in paths:
-            raise UserError("--open needs the HTML report; drop --format md or use --format both")
         import webbrowser
 
         webbrowser.open(paths["html"].resolve().as_uri())

@@ -97,5 +97,5 @@ def compare_content(studies: list[Study]) -> ReportContent:
         facts=[("Studies", str(len(studies))), ("Dataset", first.dataset), ("Metric", first.metric),
                ("Baseline", f"{first.baseline_arm} (config_hash {first.baseline_config_hash})"),
                ("Seeds", "; ".join(f"{s.factor}: {', '.join(map(str, s.seeds))}" for s in studies))],
-        sections=[overview, effects],
+        sections=[effects, overview],
     )

@@ -308,63 +308,27 @@ def _preview_section(study: Study, render_missing: bool) -> Section:
 
 
 def study_content(study: Study, *, render_missing_previews: bool = True) -> ReportContent:
-    """Build the whole report for one study (figures rendered here, as PNG bytes)."""
-    from augstudy.report.summary import per_seed_summary
+    """Build the whole report for one study (figures rendered here, as PNG bytes).
 
-    arms = study.arm_names
-    palette = figures.arm_palette(arms, study.baseline_arm)
+    Shows a progress bar (stderr, one step per section): per-class statistics and
+    preview rendering take seconds on large studies.
+    """
+    from augstudy.progress import progress
+
+    palette = figures.arm_palette(study.arm_names, study.baseline_arm)  # one colour per arm, every figure
+    builders = [
+        lambda: _warnings_section(study),
+        lambda: _effects_section(study, palette),
+        lambda: _curves_section(study, palette),
+        lambda: _stability_section(study, palette),
+        lambda: _per_class_section(study),
+        lambda: _preview_section(study, render_missing_previews),
+    ]
     sections: list[Section] = []
-
-    findings = collect_findings(study)
-    warn = Section("warnings", "Warnings", findings=findings)
-    if not findings:
-        warn.paragraphs.append("Nothing to warn about: every run finished, no effect is underpowered.")
-    sections.append(warn)
-
-    effects = Section("effects", "Ranked effects")
-    if len(study.effects):
-        effects.paragraphs.append(
-            f"Effect = arm minus baseline in accuracy points of {study.metric}, paired by seed. "
-            "Green: significantly better; red: significantly worse; grey: within noise (the interval includes 0).")
-        effects.tables.append(effect_table(study.effects, study.arms, study.baseline_arm))
-        floor = noise_floor_facts(study)
-        if floor:
-            effects.tables.append(Table(["Noise floor", "Value"], [list(f) for f in floor], table_id="noise-floor",
-                                        key_value=True,
-                                        caption="Effects smaller than the minimum detectable effect cannot be "
-                                                "told apart from seed noise with this many seeds."))
-        effects.figures.append(Figure("forest", "Forest plot", figures.forest_plot(
-            study.effects, palette, metric=study.metric), "One row per arm: effect and 95% interval; the vertical "
-            "line is no effect. Filled markers are significant."))
-    else:
-        effects.paragraphs.append("No effects yet (effects.csv is missing): they are computed once the baseline and "
-                                  "an arm have two finished seeds each.")
-    sections.append(effects)
-
-    curves = Section("curves", "Learning curves")
-    if len(study.epochs):
-        curves.paragraphs.append("Mean over seeds per epoch; the band spans the minimum to the maximum seed. "
-                                 "Each arm has the same colour in every figure.")
-        curves.figures.append(Figure("learning_curves", "Learning curves",
-                                     figures.learning_curves(study.epochs, arms, palette)))
-    else:
-        curves.paragraphs.append("No epochs recorded yet (epochs.csv is missing).")
-    sections.append(curves)
-
-    stability = Section("stability", "Stability and generalization gap")
-    per_seed = per_seed_summary(study)
-    if len(per_seed):
-        stability.tables.append(_summary_table(study, per_seed))
-        stability.figures.append(Figure("stability", "Stability and generalization gap",
-                                        figures.stability_plot(per_seed, arms, palette),
-                                        "Dots: seeds; bar: mean over seeds."))
-    else:
-        stability.paragraphs.append("No epochs recorded yet.")
-    sections.append(stability)
-
-    sections.append(_per_class_section(study))
-    sections.append(_preview_section(study, render_missing_previews))
-
+    with progress(total=len(builders), desc="report", unit="section") as bar:
+        for build in builders:
+            sections.append(build())
+            bar.update(1)
     return ReportContent(
         title=f"Ablation report: {study.factor} on {study.dataset}",
         subtitle=f"{study.path}",
@@ -372,3 +336,60 @@ def study_content(study: Study, *, render_missing_previews: bool = True) -> Repo
         facts=_header_facts(study),
         sections=sections,
     )
+
+
+def _warnings_section(study: Study) -> Section:
+    findings = collect_findings(study)
+    section = Section("warnings", "Warnings", findings=findings)
+    if not findings:
+        section.paragraphs.append("Nothing to warn about: every run finished, no effect is underpowered.")
+    return section
+
+
+def _effects_section(study: Study, palette: dict[str, str]) -> Section:
+    section = Section("effects", "Ranked effects")
+    if not len(study.effects):
+        section.paragraphs.append("No effects yet (effects.csv is missing): they are computed once the baseline and "
+                                  "an arm have two finished seeds each.")
+        return section
+    section.paragraphs.append(
+        f"Effect = arm minus baseline in accuracy points of {study.metric}, paired by seed. "
+        "Green: significantly better; red: significantly worse; grey: within noise (the interval includes 0).")
+    section.tables.append(effect_table(study.effects, study.arms, study.baseline_arm))
+    floor = noise_floor_facts(study)
+    if floor:
+        section.tables.append(Table(["Noise floor", "Value"], [list(f) for f in floor], table_id="noise-floor",
+                                    key_value=True,
+                                    caption="Effects smaller than the minimum detectable effect cannot be "
+                                            "told apart from seed noise with this many seeds."))
+    section.figures.append(Figure("forest", "Forest plot", figures.forest_plot(
+        study.effects, palette, metric=study.metric), "One row per arm: effect and 95% interval; the vertical "
+        "line is no effect. Filled markers are significant."))
+    return section
+
+
+def _curves_section(study: Study, palette: dict[str, str]) -> Section:
+    section = Section("curves", "Learning curves")
+    if not len(study.epochs):
+        section.paragraphs.append("No epochs recorded yet (epochs.csv is missing).")
+        return section
+    section.paragraphs.append("Mean over seeds per epoch; the band spans the minimum to the maximum seed. "
+                              "Each arm has the same colour in every figure.")
+    section.figures.append(Figure("learning_curves", "Learning curves",
+                                  figures.learning_curves(study.epochs, study.arm_names, palette)))
+    return section
+
+
+def _stability_section(study: Study, palette: dict[str, str]) -> Section:
+    from augstudy.report.summary import per_seed_summary
+
+    section = Section("stability", "Stability and generalization gap")
+    per_seed = per_seed_summary(study)
+    if not len(per_seed):
+        section.paragraphs.append("No finished runs yet.")
+        return section
+    section.tables.append(_summary_table(study, per_seed))
+    section.figures.append(Figure("stability", "Stability and generalization gap",
+                                  figures.stability_plot(per_seed, study.arm_names, palette),
+                                  "Dots: seeds; bar: mean over seeds."))
+    return section
