@@ -383,3 +383,32 @@ def test_console_script(tree, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: ") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_projected_search_equals_brute_force():
+    """The 32-d candidate pre-selection must find exactly what a full search finds, and the
+    fallback for exploding candidate sets must agree too."""
+    from augstudy.data import check_pixels
+    from augstudy.data.check_pixels import _unit_vectors, nearest_train_above
+
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 256, (400, 256)).astype(np.uint8)
+    val = rng.integers(0, 256, (60, 256)).astype(np.uint8)
+    val[:20] = np.clip(train[:20].astype(int) + rng.integers(-12, 13, (20, 256)), 0, 255)  # near copies
+    train_vec, _ = _unit_vectors(train)
+    val_vec, _ = _unit_vectors(val)
+    full = val_vec @ train_vec.T
+    for threshold in (0.97, 0.99, 0.995):
+        cos, idx = nearest_train_above(train_vec, val_vec, threshold)
+        want = full.max(axis=1) >= threshold
+        assert 0 < want.sum() <= 20
+        np.testing.assert_array_equal(idx >= 0, want)
+        np.testing.assert_array_equal(idx[want], full.argmax(axis=1)[want])
+        np.testing.assert_allclose(cos[want], full.max(axis=1)[want], atol=1e-5)
+    old_cap = check_pixels.CANDIDATE_CAP
+    try:
+        check_pixels.CANDIDATE_CAP = 0  # every block takes the full-search fallback
+        cos_fb, idx_fb = nearest_train_above(train_vec, val_vec, 0.99)
+    finally:
+        check_pixels.CANDIDATE_CAP = old_cap
+    np.testing.assert_array_equal(idx_fb, nearest_train_above(train_vec, val_vec, 0.99)[1])

@@ -87,14 +87,62 @@ def _unit_vectors(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, usable
 
 
-def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[Finding], dict]:
-    """Val images whose nearest train image (scikit-learn NearestNeighbors on unit vectors, where
-    squared euclidean distance = 2 - 2 cosine) has cosine similarity >= ``threshold``.
+#: dimensions of the projection used to pre-select near-duplicate candidates
+PROJECTION_DIMS = 32
+#: candidate pairs per block of val images above which the block falls back to a full search
+CANDIDATE_CAP = 2_000_000
+_VAL_BLOCK = 4096
 
-    Pixel-identical pairs are left to :func:`duplicate_findings`.  Returns findings and a summary.
+
+def nearest_train_above(train_vec: np.ndarray, val_vec: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each val row, its most similar train row if the cosine is >= ``threshold``.
+
+    ``train_vec`` float32 [n, D], ``val_vec`` float32 [m, D], unit rows.  Returns (cosine float32 [m],
+    -inf where no train row reaches the threshold; train index int64 [m], -1 there).
+
+    Exact, but fast: the rows are projected onto the top :data:`PROJECTION_DIMS` eigenvectors of
+    the train second-moment matrix.  An orthonormal projection never lengthens a vector, so a pair
+    with cosine >= t (distance^2 = 2 - 2 cos <= 2 - 2t) is also within that radius after
+    projection: scikit-learn's ``NearestNeighbors.radius_neighbors`` on the 32-d projections finds
+    a superset of the pairs, whose true cosine is then computed on the full vectors.  A block whose
+    candidates explode (a threshold near 0, very uniform data) falls back to ``kneighbors`` on the
+    full vectors.
     """
     from sklearn.neighbors import NearestNeighbors
 
+    m = len(val_vec)
+    best = np.full(m, -np.inf, np.float32)
+    best_index = np.full(m, -1, np.int64)
+    dims = min(PROJECTION_DIMS, train_vec.shape[1])
+    _, eigvecs = np.linalg.eigh(train_vec.T.astype(np.float64) @ train_vec)
+    basis = np.ascontiguousarray(eigvecs[:, ::-1][:, :dims], dtype=np.float32)
+    radius = float(np.sqrt(max(2.0 - 2.0 * threshold, 0.0))) + 1e-4  # slack for float32 rounding
+    coarse = NearestNeighbors(radius=radius, algorithm="brute").fit(train_vec @ basis)
+    exact = None
+    for start in range(0, m, _VAL_BLOCK):
+        block = val_vec[start:start + _VAL_BLOCK]
+        candidates = coarse.radius_neighbors(block @ basis, return_distance=False)
+        if sum(len(c) for c in candidates) > CANDIDATE_CAP:
+            exact = exact or NearestNeighbors(n_neighbors=1, algorithm="brute").fit(train_vec)
+            dist, nearest = exact.kneighbors(block)
+            cos = (1.0 - dist[:, 0] ** 2 / 2.0).astype(np.float32)
+            keep = cos >= threshold
+            best[start:start + len(block)][keep] = cos[keep]
+            best_index[start:start + len(block)][keep] = nearest[keep, 0]
+            continue
+        for q, cand in enumerate(candidates):
+            if len(cand):
+                sims = train_vec[cand] @ block[q]
+                j = int(np.argmax(sims))
+                if sims[j] >= threshold:
+                    best[start + q], best_index[start + q] = sims[j], cand[j]
+    return best, best_index
+
+
+def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[Finding], dict]:
+    """Val images whose most similar train image has cosine similarity >= ``threshold`` (see
+    :func:`nearest_train_above`).  Pixel-identical pairs are left to :func:`duplicate_findings`.
+    Returns findings and a summary for the stats block."""
     train_digests = {table.digests[i] for i in np.flatnonzero(table.ok & ~table.is_val)}
     train_idx = np.flatnonzero(table.ok & ~table.is_val)
     val_idx = np.array([i for i in np.flatnonzero(table.ok & table.is_val) if table.digests[i] not in train_digests],
@@ -109,15 +157,13 @@ def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[F
     val_idx, val_vec = val_idx[val_ok], val_vec[val_ok]
     if len(train_idx) == 0 or len(val_idx) == 0:
         return [], summary
-    nn = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="euclidean").fit(train_vec)
-    dist, nearest = nn.kneighbors(val_vec)
-    cosine = 1.0 - dist[:, 0] ** 2 / 2.0
-    hits = np.flatnonzero(cosine >= threshold)
+    cosine, nearest = nearest_train_above(train_vec, val_vec, threshold)
+    hits = np.flatnonzero(nearest >= 0)
     summary["pairs"] = int(len(hits))
     if not len(hits):
         return [], summary
     hits = hits[np.argsort(-cosine[hits], kind="stable")]
-    pairs = [(table.names[val_idx[h]], table.names[train_idx[nearest[h, 0]]], round(float(cosine[h]), 4)) for h in hits]
+    pairs = [(table.names[val_idx[h]], table.names[train_idx[nearest[h]]], round(float(cosine[h]), 4)) for h in hits]
     files = [name for v, t, _ in pairs for name in (v, t)]
     finding = Finding("near_duplicate", "warning", files,
                       f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= {threshold:g} "
