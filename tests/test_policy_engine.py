@@ -364,6 +364,38 @@ def test_uint8_and_float_inputs_agree():
     assert (from_uint8.float() / 255 - from_float).abs().max() <= 0.5 / 255 + 1e-6
 
 
+@pytest.mark.parametrize("spec", ["light", "final"])
+def test_uint8_input_through_color_jitter_matches_float_input(spec):
+    # ColorJitter converts uint8 itself after selecting the images it changes: pin that path
+    images = _images(n=12, side=64)
+    policy = load_policy(spec)
+    draw = sample_draw(policy, seed=0, epoch=0, indices=torch.arange(12))
+    from_uint8 = apply_draw_float(images, policy, draw)
+    from_float = apply_draw_float(images.float() / 255, policy, draw)
+    torch.testing.assert_close(from_uint8, from_float, atol=1e-6, rtol=0)
+    jitter_only = load_policy([{"op": "ColorJitter", "brightness": 0.4, "contrast": 0.4, "saturation": 0.4,
+                                "hue": 0.1, "p": 0.5}], image_size=64)
+    draw = sample_draw(jitter_only, seed=1, epoch=0, indices=torch.arange(12))
+    torch.testing.assert_close(apply_draw_float(images, jitter_only, draw),
+                               apply_draw_float(images.float() / 255, jitter_only, draw), atol=1e-6, rtol=0)
+
+
+def test_hue_handles_grey_pixels_and_channel_ties_like_torchvision():
+    images = torch.rand(8, 3, 8, 8)
+    images[0] = 0.5  # grey: hue undefined, must stay grey
+    images[1, 1] = images[1, 0]  # r == g ties (torchvision gives r precedence)
+    images[2, 2] = images[2, 1]  # g == b
+    images[3, 2] = images[3, 0]  # r == b
+    images[4, :, :4] = 0.0  # black and white regions
+    images[4, :, 4:] = 1.0
+    policy = load_policy([{"op": "ColorJitter", "hue": 0.5}], image_size=8)
+    draw = sample_draw(policy, seed=0, epoch=0, indices=torch.arange(8))
+    out = apply_draw(images, policy, draw)
+    ref = torch.stack([TF.adjust_hue(images[i], float(draw.ops[0]["hue"][i])) for i in range(8)])
+    assert (out - ref).abs().max() < 1e-5
+    assert torch.equal(out[0], images[0])
+
+
 def test_unknown_backend_is_a_user_error():
     policy, draw = _one_op_draw({"op": "HorizontalFlip"})
     with pytest.raises(UserError, match="unknown augmentation backend 'pil'; choose one of augstudy"):

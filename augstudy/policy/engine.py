@@ -40,6 +40,8 @@ from augstudy.policy.spec import OpSpec, Policy
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision rgb_to_grayscale (ITU-R 601-2 luma)
 #: ops that are exact on uint8 pixels (given an 8-bit-exact fill value)
 _UINT8_OPS = {"HorizontalFlip", "VerticalFlip", "RandomCrop", "RandomErasing"}
+#: ops that accept uint8 and convert to float themselves, after selecting the images they change
+_CONVERTS_ITSELF = {"ColorJitter"}
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -179,10 +181,20 @@ def _random_resized_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.T
 
 
 # ------------------------------------------------------------------------------------- colour
+_GRAY_CACHE: dict = {}
+
+
+def _gray_weights(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's luma weights as a [1,3,1,1] tensor on x's device/dtype (cached: no per-call copy)."""
+    key = (x.device, x.dtype)
+    if key not in _GRAY_CACHE:
+        _GRAY_CACHE[key] = torch.tensor(GRAY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return _GRAY_CACHE[key]
+
+
 def grayscale(x: torch.Tensor) -> torch.Tensor:
-    """float [B,3,H,W] -> [B,1,H,W] luma with torchvision's weights."""
-    r, g, b = x.unbind(1)
-    return (GRAY_WEIGHTS[0] * r + GRAY_WEIGHTS[1] * g + GRAY_WEIGHTS[2] * b).unsqueeze(1)
+    """float [B,3,H,W] -> [B,1,H,W] luma with torchvision's weights (0.2989, 0.587, 0.114)."""
+    return (x * _gray_weights(x)).sum(1, keepdim=True)
 
 
 def brightness_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -193,7 +205,8 @@ def brightness_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 def contrast_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """In place: blend with the per-image mean of the grayscale image (torchvision), clamp to [0, 1]."""
     f = factor.view(-1, 1, 1, 1)
-    mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+    # mean of the grayscale image = luma-weighted mean of the channel means (no grey image needed)
+    mean = (x.mean(dim=(2, 3), keepdim=True) * _gray_weights(x)).sum(1, keepdim=True)
     return x.mul_(f).add_((1.0 - f) * mean).clamp_(0.0, 1.0)
 
 
@@ -233,20 +246,25 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
     Hue in sixths ``h6`` follows torchvision's ``_rgb2hsv``; ``_hsv2rgb`` is evaluated in closed form
     without materializing S and V: ``channel = min + chroma * curve(h6)``, where ``v = max`` and
-    ``v * s = chroma = max - min``.  Branches are float masks (``torch.where`` and bool arithmetic
-    are several times slower on CPU).  Matches torchvision to ~1e-6.
+    ``v * s = chroma = max - min``.  Branches are float 0/1 masks written with ``out=`` (``torch.where``
+    and bool->float casts are several times slower on CPU).  Matches torchvision to ~1e-6.
     """
     r, g, b = x.unbind(1)
     maxc, minc = x.amax(1), x.amin(1)
     chroma = maxc - minc
-    is_r = (maxc == r).to(x.dtype)
-    is_g = (maxc == g).to(x.dtype).mul_(1.0 - is_r)
-    is_b = 1.0 - is_r - is_g
-    numerator = (g - b).mul_(is_r).addcmul_(b - r, is_g).addcmul_(r - g, is_b)
-    # grey pixels (chroma 0) have numerator 0, so any positive divisor gives torchvision's hue 0
-    h6 = numerator.div_(chroma.clamp_min(1e-12)).add_(is_g, alpha=2.0).add_(is_b, alpha=4.0)
-    h6.add_((6.0 * shift).to(x.dtype).view(-1, 1, 1))
-    h6.sub_(torch.floor(h6 * (1.0 / 6.0)).mul_(6.0))  # wrap into [0, 6)
+    # which channel is the max (torchvision's precedence r, then g, then b), as float 0/1 masks
+    is_r = torch.eq(maxc, r, out=torch.empty_like(maxc))
+    is_g = torch.eq(maxc, g, out=torch.empty_like(maxc))
+    is_g.addcmul_(is_g, is_r, value=-1.0)
+    # numerator: g-b (max r), b-r (max g), r-g (max b), written as r-g plus masked corrections
+    r_g = r - g
+    numerator = torch.addcmul(r_g, is_r, (g - b).sub_(r_g))
+    numerator.addcmul_(is_g, (b - r).sub_(r_g))
+    # grey pixels (chroma 0) have numerator 0, so any positive divisor gives torchvision's hue 0;
+    # sector offsets 0 (r), 2 (g), 4 (b) = 4 - 4*is_r - 2*is_g
+    h6 = numerator.div_(chroma.clamp_min(1e-12))
+    h6.add_((6.0 * shift + 4.0).to(x.dtype).view(-1, 1, 1)).add_(is_r, alpha=-4.0).add_(is_g, alpha=-2.0)
+    h6.sub_(torch.mul(h6, 1.0 / 6.0).floor_(), alpha=6.0)  # wrap into [0, 6)
     curves = torch.tensor(_HUE_CURVES, dtype=x.dtype, device=x.device)
     slope, centre, offset = (curves[:, i].view(1, 3, 1, 1) for i in range(3))
     curve = (h6.unsqueeze(1) - centre).abs_().mul_(slope).add_(offset).clamp_(0.0, 1.0)
@@ -282,8 +300,8 @@ def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     if n_applied == 0:
         return x
     perm, sorted_key = perm[:n_applied], sorted_key[:n_applied]
-    xs = x.index_select(0, perm)
-    factors = {name: fields[name].index_select(0, perm).to(x.dtype) for name, _ in _ADJUSTMENTS}
+    xs = to_float(x.index_select(0, perm))  # uint8 input: select first, convert a quarter of the bytes
+    factors = {name: fields[name].index_select(0, perm).to(xs.dtype) for name, _ in _ADJUSTMENTS}
     for step in range(4):
         prefix = torch.div(sorted_key, 4 ** (3 - step), rounding_mode="floor")
         _, counts = torch.unique_consecutive(prefix, return_counts=True)
@@ -294,7 +312,9 @@ def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
             if j in active:
                 name, fn = _ADJUSTMENTS[j]
                 fn(xs[begin:end], factors[name][begin:end])
-    out = x.clone() if n_applied < x.shape[0] else torch.empty_like(x)
+    out = to_float(x) if n_applied < x.shape[0] else xs.new_empty(x.shape)
+    if out is x:  # float input: never write into the caller's tensor
+        out = x.clone()
     return out.index_copy_(0, perm, xs)
 
 
@@ -378,7 +398,7 @@ def apply_draw_float(images: torch.Tensor, policy: Policy, draw: PolicyDraw) -> 
     _check_images(images, policy, draw)
     x = images
     for spec, fields in zip(policy.ops, draw.ops):
-        if x.dtype == torch.uint8 and not _uint8_exact(spec):
+        if x.dtype == torch.uint8 and not _uint8_exact(spec) and spec.op not in _CONVERTS_ITSELF:
             x = to_float(x)
         elif x.dtype != torch.uint8 and x.dtype != torch.float32:
             x = x.to(torch.float32)
