@@ -137,7 +137,7 @@ def _color_jitter(img, params, f, size):
 
 
 def _random_erasing(img, params, f, size):
-    value = torch.tensor(intensity_value(params.get("value", 0), img.dtype), dtype=img.dtype).view(-1, 1, 1)
+    value = torch.tensor(intensity_value(params.get("value", 0), img.dtype), dtype=img.dtype, device=img.device).view(-1, 1, 1)
     return F.erase(img, int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"]), value)
 
 
