@@ -54,14 +54,18 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _images_under(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(image files, other files) anywhere under ``folder``, each sorted by path."""
-    images, others = [], []
+def _images_under(folder: Path, root: Path) -> list[str]:
+    """Image files anywhere under ``folder``, as sorted POSIX paths relative to ``root``.
+
+    Plain strings, not ``Path`` objects: a Tiny ImageNet tree has 110,000 files.
+    """
+    images = []
+    cut = len(str(root)) + 1
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
-        for name in sorted(filenames):
-            (images if is_image_name(name) else others).append(Path(dirpath) / name)
-    return images, others
+        prefix = dirpath[cut:].replace(os.sep, "/") + "/"
+        images += [prefix + name for name in sorted(filenames) if is_image_name(name)]
+    return images
 
 
 def detect_tree_layout(root: Path) -> str | None:
@@ -81,6 +85,7 @@ def detect_tree_layout(root: Path) -> str | None:
 
 def scan_tree(root: Path, layout: str) -> TreeScan:
     """Scan ``root`` in ``layout`` (from :func:`detect_tree_layout`)."""
+    root = Path(os.path.abspath(root))  # _images_under cuts this prefix off walked paths (even for ".")
     return _scan_tiny_imagenet(root) if layout == "tiny-imagenet" else _scan_image_folder(root)
 
 
@@ -127,13 +132,13 @@ def _scan_tiny_imagenet(root: Path) -> TreeScan:
     unlisted, with_images = [], set()
     for d in class_dirs:
         folder = d / "images" if (d / "images").is_dir() else d
-        images, _ = _images_under(folder)
+        images = _images_under(folder, root)
         if d.name not in index:
             unlisted.append(_rel(root, d) + "/")
         if images:
             with_images.add(d.name)
-        for path in images:
-            scan.add(_rel(root, path), "train", index.get(d.name, -1))
+        for rel in images:
+            scan.add(rel, "train", index.get(d.name, -1))
     if unlisted:
         findings.append(Finding("unlisted_class", "error", unlisted,
                                 f"{len(unlisted)} class folder(s) under train/ are not listed in wnids.txt; "
@@ -153,11 +158,11 @@ def _scan_tiny_imagenet(root: Path) -> TreeScan:
 def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
     findings = scan.findings
     images_dir = root / "val" / "images"
-    val_images, _ = _images_under(images_dir) if images_dir.is_dir() else ([], [])
+    val_images = _images_under(images_dir, root) if images_dir.is_dir() else []
     if not val_images:
         findings.append(Finding("empty_split", "error", ["val/images/"],
                                 "the val split has no images (expected val/images/*.JPEG)"))
-    on_disk = {p.name: p for p in val_images}
+    on_disk = {rel.rsplit("/", 1)[-1]: rel for rel in val_images}
     ann_path = root / "val" / "val_annotations.txt"
     labels: dict[str, int] = {}
     if not ann_path.is_file():
@@ -195,13 +200,13 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
             findings.append(Finding("annotation_missing_file", "error", missing,
                                     f"{len(missing)} annotation(s) name a val image that does not exist; restore "
                                     f"the files or delete those lines"))
-        unannotated = [_rel(root, p) for name, p in on_disk.items() if name not in labels]
+        unannotated = [rel for name, rel in on_disk.items() if name not in labels]
         if unannotated:
             findings.append(Finding("val_unannotated", "error", sorted(unannotated),
                                     f"{len(unannotated)} val image(s) have no line in val/val_annotations.txt; "
                                     f"add their labels or remove the files"))
-    for path in val_images:
-        scan.add(_rel(root, path), "val", labels.get(path.name, -1))
+    for rel in val_images:
+        scan.add(rel, "val", labels.get(rel.rsplit("/", 1)[-1], -1))
 
 
 def _scan_image_folder(root: Path) -> TreeScan:
@@ -213,11 +218,11 @@ def _scan_image_folder(root: Path) -> TreeScan:
     scan = TreeScan("image-folder", class_names, findings=findings)
     empty = []
     for d in class_dirs:
-        images, _ = _images_under(d)
+        images = _images_under(d, root)
         if not images:
             empty.append(_rel(root, d) + "/")
-        for path in images:
-            scan.add(_rel(root, path), "train", index[d.name])
+        for rel in images:
+            scan.add(rel, "train", index[d.name])
     if empty:
         findings.append(Finding("empty_class", "error", empty,
                                 f"{len(empty)} class folder(s) under train/ hold no images; add images or "
@@ -226,8 +231,8 @@ def _scan_image_folder(root: Path) -> TreeScan:
     for d in sorted(x for x in val.iterdir() if x.is_dir()) if val.is_dir() else []:
         if d.name not in index:
             unlisted.append(_rel(root, d) + "/")
-        for path in _images_under(d)[0]:
-            scan.add(_rel(root, path), "val", index.get(d.name, -1))
+        for rel in _images_under(d, root):
+            scan.add(rel, "val", index.get(d.name, -1))
     if unlisted:
         findings.append(Finding("unlisted_class", "error", unlisted,
                                 f"{len(unlisted)} class folder(s) under val/ have no train/ counterpart; "
