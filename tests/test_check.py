@@ -412,3 +412,13 @@ def test_projected_search_equals_brute_force():
     finally:
         check_pixels.CANDIDATE_CAP = old_cap
     np.testing.assert_array_equal(idx_fb, nearest_train_above(train_vec, val_vec, 0.99)[1])
+
+
+def test_relative_dot_path(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    from augstudy.data.check_layout import scan_tree
+
+    report = check(".")
+    assert report.exit_code == 0 and report.stats["n_train"] == 18
+    files = scan_tree(Path("."), "tiny-imagenet").files
+    assert files[0] == f"train/{WNIDS[0]}/images/{WNIDS[0]}_0.JPEG" and files[-1] == "val/images/val_5.JPEG"
