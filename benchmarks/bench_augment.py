@@ -6,7 +6,7 @@ round (so machine load hits all alike); the median round of each is reported, wi
 engine.  Outputs: float32 [0, 1] tensors for the engine, torchvision and kornia; uint8 HWC arrays
 for albumentations (its natural output; conversion would only slow it down).
 
-    .venv/bin/python benchmarks/bench_augment.py [--batch 256] [--rounds 7] [--threads 1]
+    .venv/bin/python benchmarks/bench_augment.py [--batch 256] [--rounds 7] [--threads 1] [--compile]
 """
 
 from __future__ import annotations
@@ -19,12 +19,18 @@ import numpy as np
 import torch
 
 
-def _engine(policy_name: str, images: torch.Tensor, indices: torch.Tensor):
+def _engine(policy_name: str, images: torch.Tensor, indices: torch.Tensor, compiled: bool = False):
     from augstudy.policy import BatchAugmenter
+    from augstudy.policy import engine
 
     aug = BatchAugmenter(policy_name, seed=0, device="cpu")
     epoch = iter(range(10 ** 9))
-    return lambda: aug(images, indices, next(epoch))
+
+    def run():
+        engine.use_compiled_kernels(compiled)  # process-wide switch: set it for this contender
+        return aug(images, indices, next(epoch))
+
+    return run
 
 
 def _engine_no_hue(images: torch.Tensor, indices: torch.Tensor):
@@ -68,6 +74,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256, help="images per batch (default 256)")
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds per contender (default 7)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads for all (default 1)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the engine with the torch.compile'd hue kernel (one-time compile)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -76,14 +84,18 @@ def main() -> None:
     contenders = {
         "augstudy engine (batch)": _engine("light", images, indices),
         "augstudy engine, no hue (batch)": _engine_no_hue(images, indices),
+        **({"augstudy engine, compiled hue": _engine("light", images, indices, compiled=True)} if args.compile else {}),
         "torchvision v2 (per image)": _torchvision_v2(images),
         "albumentations (per image)": _albumentations(images),
         "kornia (batch, float)": _kornia(images),
     }
     times: dict[str, list[float]] = {name: [] for name in contenders}
     with torch.inference_mode():
-        for fn in contenders.values():  # warm-up
+        for name, fn in contenders.items():  # warm-up (and the one-time compile, if asked)
+            start = time.perf_counter()
             fn()
+            if "compiled" in name:
+                print(f"compiling the hue kernel took {time.perf_counter() - start:.1f} s (once per process)")
         for _ in range(args.rounds):
             for name, fn in contenders.items():
                 start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Pure torch, device-agnostic (CPU or CUDA, same code), no per-image Python in the hot path:
 
-- flips: ``torch.where`` on the apply mask;
+- flips: flip the selected images (``index_select`` -> ``flip`` -> ``index_copy_``);
 - RandomCrop: pad the batch once, then two ``torch.gather`` calls with per-image row/column index
   grids (stride-0 expanded, so no [B,C,S,S] index tensor is materialized);
 - RandomResizedCrop, Rotation, Affine: one ``F.affine_grid`` + ``F.grid_sample`` (bilinear) per batch
@@ -90,7 +90,8 @@ def _on_subset(x: torch.Tensor, apply: torch.Tensor, fn, *per_image: torch.Tenso
 
 # ------------------------------------------------------------------------------------- geometry
 def _flip(x, spec, fields, dim):
-    return torch.where(_mask4(fields["apply"]), x.flip(dim), x)
+    # flipping only the selected images (index_select/index_copy_) is ~2x faster than torch.where
+    return _on_subset(x, fields["apply"], lambda sub: sub.flip(dim))
 
 
 def crop_windows(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, size: int) -> torch.Tensor:
@@ -218,8 +219,8 @@ def saturation_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 
 def hue_(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """In place: :func:`adjust_hue`."""
-    return x.copy_(adjust_hue(x, shift))
+    """In place: :func:`adjust_hue` (the compiled kernel when :func:`use_compiled_kernels` is on)."""
+    return x.copy_(_KERNELS["hue"](x, shift))
 
 
 def adjust_brightness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -269,6 +270,41 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     slope, centre, offset = (curves[:, i].view(1, 3, 1, 1) for i in range(3))
     curve = (h6.unsqueeze(1) - centre).abs_().mul_(slope).add_(offset).clamp_(0.0, 1.0)
     return curve.mul_(chroma.unsqueeze(1)).add_(minc.unsqueeze(1))
+
+
+# ------------------------------------------------------------------------------------- optional compilation
+#: the hue kernel in use; eager by default.  Hue is ~45 elementwise passes in eager mode (half the
+#: engine's time on CPU); torch.compile fuses it into one loop (about 8x faster on CPU), at the cost
+#: of a one-time compile (tens of seconds, cached on disk by inductor), so it is opt-in.
+_KERNELS: dict = {"hue": adjust_hue}
+
+
+def use_compiled_kernels(enabled: bool = True) -> bool:
+    """Switch the hue kernel to ``torch.compile(adjust_hue, dynamic=True)`` (or back to eager).
+
+    Process-wide.  Returns whether compiled kernels are in use.  If compilation fails (no C++
+    compiler, unsupported platform) a warning is issued and the eager kernel stays.
+    """
+    if not enabled:
+        _KERNELS["hue"] = adjust_hue
+        return False
+    if _KERNELS["hue"] is not adjust_hue:
+        return True
+    compiled = torch.compile(adjust_hue, dynamic=True)
+
+    def hue_with_fallback(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        try:
+            return compiled(x, shift)
+        except Exception as exc:  # noqa: BLE001 - any compile failure: warn once, stay correct in eager
+            import warnings
+
+            warnings.warn(f"torch.compile of the hue kernel failed ({type(exc).__name__}: {exc}); using eager",
+                          RuntimeWarning, stacklevel=2)
+            _KERNELS["hue"] = adjust_hue
+            return adjust_hue(x, shift)
+
+    _KERNELS["hue"] = hue_with_fallback
+    return True
 
 
 #: in-place adjustments in torchvision's numbering (the draw's ``order`` values 0..3)
@@ -434,12 +470,15 @@ class BatchAugmenter:
     >>> out = aug(images_uint8, indices, epoch=3)   # float32 [B, 3, 64, 64] in [0, 1]
     """
 
-    def __init__(self, policy, seed: int, device="cpu"):
+    def __init__(self, policy, seed: int, device="cpu", compile: bool = False):
+        """``compile=True`` switches on :func:`use_compiled_kernels` (faster hue after a one-time compile)."""
         from augstudy.policy.loader import load_policy
 
         self.policy = load_policy(policy)
         self.seed = int(seed)
         self.device = torch.device(device)
+        if compile:
+            use_compiled_kernels(True)
 
     def draw(self, indices: torch.Tensor, epoch: int, image_size: int | None = None) -> PolicyDraw:
         """The draw for ``indices`` (computed on this augmenter's device)."""
@@ -458,4 +497,5 @@ class BatchAugmenter:
 
 
 __all__ = ["apply_draw", "apply_draw_float", "BatchAugmenter", "APPLIERS", "adjust_brightness", "adjust_contrast",
-           "adjust_saturation", "adjust_hue", "grayscale", "gaussian_kernels", "crop_windows", "to_float", "to_uint8"]
+           "adjust_saturation", "adjust_hue", "grayscale", "gaussian_kernels", "crop_windows", "to_float", "to_uint8",
+           "use_compiled_kernels"]
