@@ -174,3 +174,13 @@ def test_image_size_option(tiny_imagenet_tree, tmp_path):
     assert "resized with antialiasing from 64x64 to 32x32: 32 images" in ds.conversions
     with pytest.raises(UserError, match="image_size must be an integer >= 8"):
         _load(tiny_imagenet_tree, tmp_path, image_size=4)
+
+
+def test_tiny_imagenet_words_missing_and_duplicate_names(tiny_imagenet_tree, tmp_path):
+    (tiny_imagenet_tree / "words.txt").write_text("n09000000\tcrane, bird\nn09000001\tcrane, machine\n")
+    ds = _load(tiny_imagenet_tree, tmp_path)
+    # duplicated first names are disambiguated by wnid; wnids without a words.txt line keep the wnid
+    assert ds.class_names == ["crane (n09000000)", "crane (n09000001)", "n09000002", "n09000003"]
+    (tiny_imagenet_tree / "wnids.txt").write_text("n09000000\nn09000000\n")
+    with pytest.raises(UserError, match=r"wnids.txt: duplicated wnid n09000000"):
+        _load(tiny_imagenet_tree, tmp_path)

@@ -16,6 +16,7 @@ would); the class name is the first comma-separated name in ``words.txt``.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from augstudy.data.sources import SourceScan, list_images, list_images_in, load_file_split, stat_files
@@ -35,7 +36,7 @@ def read_wnids(root: Path) -> list[str]:
     wnids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not wnids:
         raise UserError(f"{path}: empty; expected one wnid per line (e.g. n01443537)")
-    dupes = sorted({w for w in wnids if wnids.count(w) > 1}) if len(set(wnids)) != len(wnids) else []
+    dupes = sorted(w for w, n in Counter(wnids).items() if n > 1)
     if dupes:
         raise UserError(f"{path}: duplicated wnid {dupes[0]}; each class must appear once")
     return wnids
@@ -52,9 +53,7 @@ def read_class_names(root: Path, wnids: list[str]) -> list[str]:
             if names.strip():
                 words[wnid.strip()] = names.split(",")[0].strip()
     names = [words.get(w, w) for w in wnids]
-    seen: dict[str, int] = {}
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
+    seen = Counter(names)
     return [f"{n} ({w})" if seen[n] > 1 else n for n, w in zip(names, wnids)]
 
 
