@@ -396,6 +396,24 @@ def test_hue_handles_grey_pixels_and_channel_ties_like_torchvision():
     assert torch.equal(out[0], images[0])
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_draw_and_engine_are_device_independent(device):
+    # on a CUDA machine this pins CPU == CUDA; on CPU it pins the device round trip of the draw
+    policy = load_policy("heavy")
+    indices = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
+    cpu_draw = sample_draw(policy, seed=7, epoch=2, indices=indices)
+    dev_draw = sample_draw(policy, seed=7, epoch=2, indices=indices.to(device))
+    assert dev_draw.ops[0]["apply"].device.type == device
+    assert dev_draw.to("cpu").equal(cpu_draw)
+    images = _images(n=8, side=64)
+    on_cpu = apply_draw_float(images, policy, cpu_draw)
+    on_dev = apply_draw_float(images.to(device), policy, dev_draw).cpu()
+    torch.testing.assert_close(on_dev, on_cpu, atol=1e-4, rtol=0)
+
+
 def test_unknown_backend_is_a_user_error():
     policy, draw = _one_op_draw({"op": "HorizontalFlip"})
     with pytest.raises(UserError, match="unknown augmentation backend 'pil'; choose one of augstudy"):

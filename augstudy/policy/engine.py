@@ -220,7 +220,10 @@ def saturation_(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 def hue_(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """In place: :func:`adjust_hue` (the compiled kernel when :func:`use_compiled_kernels` is on)."""
-    return x.copy_(_KERNELS["hue"](x, shift))
+    kernel = _KERNELS["hue"]
+    if kernel is adjust_hue:
+        return adjust_hue(x, shift, out=x)
+    return x.copy_(kernel(x, shift))
 
 
 def adjust_brightness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -242,13 +245,14 @@ def adjust_saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 _HUE_CURVES = ((1.0, 3.0, -1.0), (-1.0, 2.0, 2.0), (-1.0, 4.0, 2.0))  # (slope, centre, offset) for R, G, B
 
 
-def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+def adjust_hue(x: torch.Tensor, shift: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Rotate hue by ``shift`` (fraction of the colour circle, [B]) in torchvision's HSV model.
 
     Hue in sixths ``h6`` follows torchvision's ``_rgb2hsv``; ``_hsv2rgb`` is evaluated in closed form
     without materializing S and V: ``channel = min + chroma * curve(h6)``, where ``v = max`` and
     ``v * s = chroma = max - min``.  Branches are float 0/1 masks written with ``out=`` (``torch.where``
     and bool->float casts are several times slower on CPU).  Matches torchvision to ~1e-6.
+    ``out`` may be ``x`` itself (the last step reads only intermediates).
     """
     r, g, b = x.unbind(1)
     maxc, minc = x.amax(1), x.amin(1)
@@ -266,10 +270,21 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     h6 = numerator.div_(chroma.clamp_min(1e-12))
     h6.add_((6.0 * shift + 4.0).to(x.dtype).view(-1, 1, 1)).add_(is_r, alpha=-4.0).add_(is_g, alpha=-2.0)
     h6.sub_(torch.mul(h6, 1.0 / 6.0).floor_(), alpha=6.0)  # wrap into [0, 6)
-    curves = torch.tensor(_HUE_CURVES, dtype=x.dtype, device=x.device)
-    slope, centre, offset = (curves[:, i].view(1, 3, 1, 1) for i in range(3))
-    curve = (h6.unsqueeze(1) - centre).abs_().mul_(slope).add_(offset).clamp_(0.0, 1.0)
-    return curve.mul_(chroma.unsqueeze(1)).add_(minc.unsqueeze(1))
+    slope, centre, offset = _hue_curves(x)
+    curve = torch.addcmul(offset, slope, (h6.unsqueeze(1) - centre).abs_()).clamp_(0.0, 1.0)
+    return torch.addcmul(minc.unsqueeze(1), curve, chroma.unsqueeze(1), out=out)
+
+
+_HUE_CURVE_CACHE: dict = {}
+
+
+def _hue_curves(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(slope, centre, offset) as [1,3,1,1] tensors on x's device/dtype (cached)."""
+    key = (x.device, x.dtype)
+    if key not in _HUE_CURVE_CACHE:
+        curves = torch.tensor(_HUE_CURVES, dtype=x.dtype, device=x.device)
+        _HUE_CURVE_CACHE[key] = tuple(curves[:, i].reshape(1, 3, 1, 1).contiguous() for i in range(3))
+    return _HUE_CURVE_CACHE[key]
 
 
 # ------------------------------------------------------------------------------------- optional compilation
@@ -317,13 +332,28 @@ def _is_identity(name: str, value) -> bool:
     return value == 0.0
 
 
+#: bytes of image data an elementwise chain should touch at once on CPU (about half an L2 cache):
+#: hue is ~45 passes over its input, and blocks that stay in L2 run 3-4x faster than a whole
+#: 256-image batch streaming through memory (measured, benchmarks/RESULTS.md)
+CPU_BLOCK_BYTES = 768 * 1024
+
+
+def _cache_block(x: torch.Tensor) -> int:
+    """Images per block for the elementwise chains: L2-sized on CPU, the whole batch on GPUs."""
+    if x.device.type != "cpu":
+        return max(1, x.shape[0])
+    per_image = x[:1].numel() * x.element_size()
+    return max(1, CPU_BLOCK_BYTES // max(1, per_image))
+
+
 def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     """Per-image factors, per-image random order, no per-image Python.
 
     The applied images are sorted once by their whole permutation (key o0*64 + o1*16 + o2*4 + o3),
     so at step k the images sharing order[:, :k+1] form contiguous slices: each adjustment runs in
-    place on a slice view (at most 4 + 12 + 24 + 24 slices, whatever the batch size), and one
-    index_copy_ puts the images back.  An adjustment whose range is the identity is skipped.
+    place on a slice view (at most 4 + 12 + 24 + 24 slices, whatever the batch size; on CPU each
+    slice is further cut into L2-sized blocks), and one index_copy_ puts the images back.  An
+    adjustment whose range is the identity is skipped.
     """
     apply, order = fields["apply"], fields["order"]
     active = {j for j, (name, _) in enumerate(_ADJUSTMENTS) if not _is_identity(name, spec.params[name])}
@@ -337,6 +367,7 @@ def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
         return x
     perm, sorted_key = perm[:n_applied], sorted_key[:n_applied]
     xs = to_float(x.index_select(0, perm))  # uint8 input: select first, convert a quarter of the bytes
+    block = _cache_block(xs)
     factors = {name: fields[name].index_select(0, perm).to(xs.dtype) for name, _ in _ADJUSTMENTS}
     for step in range(4):
         prefix = torch.div(sorted_key, 4 ** (3 - step), rounding_mode="floor")
@@ -347,7 +378,9 @@ def _color_jitter(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
         for begin, end, j in zip(starts.tolist(), ends.tolist(), which):
             if j in active:
                 name, fn = _ADJUSTMENTS[j]
-                fn(xs[begin:end], factors[name][begin:end])
+                for lo in range(begin, end, block):  # cache-sized blocks on CPU (see _cache_block)
+                    hi = min(lo + block, end)
+                    fn(xs[lo:hi], factors[name][lo:hi])
     out = to_float(x) if n_applied < x.shape[0] else xs.new_empty(x.shape)
     if out is x:  # float input: never write into the caller's tensor
         out = x.clone()
