@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=110_000, help="approximate image count (default 110,000)")
     parser.add_argument("--root", default="/tmp/augstudy-bench-check", help="where trees are kept (default /tmp/...)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-process baseline run")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds; odd rounds run the baseline first, to cancel order effects (default 1)")
     args = parser.parse_args()
 
     from augstudy.data.check_decode import default_workers
@@ -130,18 +132,21 @@ def main() -> None:
         runs.append(("check, 1 decode process (baseline)", 1))
     import sklearn.neighbors  # noqa: F401 - import once up front so neither run pays it
     results = []
-    for label, workers in runs:
-        seconds, cpu, report = timed_check(target, workers)
-        n = report.stats["n_train"] + report.stats["n_val"]
-        results.append((label, seconds, cpu, n, report))
+    for round_index in range(args.repeat):
+        for label, workers in (runs if round_index % 2 == 0 else runs[::-1]):
+            seconds, cpu, report = timed_check(target, workers)
+            n = report.stats["n_train"] + report.stats["n_val"]
+            results.append((label, seconds, cpu, n, report))
     cpus = default_workers()
     print(f"\nload average before/after: {LOAD_BEFORE} / {os.getloadavg()[0]:.1f} on {cpus} CPUs")
     print(f"{'run':<38} {'files':>8} {'wall s':>7} {'CPU s':>7} {'files/s':>8}  stages (wall s)")
     for label, seconds, cpu, n, report in results:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in report.stats["timings"].items())
         print(f"{label:<38} {n:>8,} {seconds:>7.1f} {cpu:>7.1f} {n / seconds:>8,.0f}  {stages}")
-    if len(results) == 2:
-        print(f"wall-time ratio baseline / default: {results[1][1] / results[0][1]:.2f}x")
+    if len(runs) == 2:
+        median = {label: float(np.median([r[1] for r in results if r[0] == label])) for label, _ in runs}
+        print(f"median wall-time ratio baseline / default: {median[runs[1][0]] / median[runs[0][0]]:.2f}x "
+              f"over {args.repeat} round(s)")
     report = results[0][4]
     print(f"\nfindings: " + "; ".join(f"{f.severity} {f.kind} x{f.count}" for f in report.findings))
     print(f"target < 60 s for 110,000 files: {'met' if results[0][1] < 60 * results[0][3] / 110_000 else 'MISSED'} "
