@@ -57,7 +57,7 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            rc = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
@@ -72,7 +72,8 @@ class LazyGroup(click.Group):
                     hint = f" (see '{exc.ctx.command_path} --help')"
                 click.echo(f"error: {exc.format_message()}{hint}", err=True)
             sys.exit(exc.exit_code)
-        sys.exit(0)
+        # With standalone_mode=False click returns ctx.exit(n)'s code instead of exiting.
+        sys.exit(rc if isinstance(rc, int) else 0)
 
     def invoke(self, ctx):
         try:
