@@ -217,3 +217,8 @@ def test_cli_policy_module_has_no_heavy_imports():
             "print(sorted(m for m in ('torch', 'numpy', 'yaml', 'albumentations', 'kornia') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "[]"
+    # loading and validating a policy (policy show/check) does not need torch either
+    code = ("import sys; from augstudy.policy import load_policy; load_policy('heavy'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip() == "False"

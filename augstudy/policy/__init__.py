@@ -7,17 +7,43 @@
 >>> aug = BatchAugmenter(policy, seed=0, device="cuda")              # training's batched hot path
 
 Modules: :mod:`.ops` (op registry), :mod:`.spec` (Policy/OpSpec/validation), :mod:`.loader`,
-:mod:`.presets`, :mod:`.albumentations_import`, :mod:`.sampling` (keyed RNG, PolicyDraw),
-:mod:`.engine` (batched engine), :mod:`.apply` (backend dispatch).
+:mod:`.presets`, :mod:`.albumentations_import`, :mod:`.render` (``policy show`` text),
+:mod:`.sampling` (keyed RNG, PolicyDraw), :mod:`.engine` (batched engine), :mod:`.apply`
+(backend dispatch).
+
+Names are imported lazily (PEP 562), so loading and validating a policy (``augstudy policy
+show/check``) does not import torch.
 """
 
-from augstudy.policy.apply import BACKENDS, apply_draw
-from augstudy.policy.engine import BatchAugmenter
-from augstudy.policy.loader import load_policy
-from augstudy.policy.ops import OP_NAMES, OPS
-from augstudy.policy.presets import PRESETS
-from augstudy.policy.sampling import PolicyDraw, sample_draw
-from augstudy.policy.spec import OpSpec, Policy
+from __future__ import annotations
 
-__all__ = ["Policy", "OpSpec", "load_policy", "PRESETS", "OPS", "OP_NAMES", "sample_draw", "PolicyDraw",
-           "apply_draw", "BACKENDS", "BatchAugmenter"]
+import importlib
+
+_EXPORTS = {
+    "Policy": "augstudy.policy.spec",
+    "OpSpec": "augstudy.policy.spec",
+    "load_policy": "augstudy.policy.loader",
+    "PRESETS": "augstudy.policy.presets",
+    "OPS": "augstudy.policy.ops",
+    "OP_NAMES": "augstudy.policy.ops",
+    "sample_draw": "augstudy.policy.sampling",
+    "PolicyDraw": "augstudy.policy.sampling",
+    "apply_draw": "augstudy.policy.apply",
+    "BACKENDS": "augstudy.policy.apply",
+    "BatchAugmenter": "augstudy.policy.engine",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'augstudy.policy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+__all__ = list(_EXPORTS)
