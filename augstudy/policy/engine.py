@@ -3,27 +3,32 @@
 Pure torch, device-agnostic (CPU or CUDA, same code), no per-image Python in the hot path:
 
 - flips: flip the selected images (``index_select`` -> ``flip`` -> ``index_copy_``);
-- RandomCrop: pad the batch once, then two ``torch.gather`` calls with per-image row/column index
-  grids (stride-0 expanded, so no [B,C,S,S] index tensor is materialized);
+- RandomCrop: pad the batch once, then ONE ``index_select`` over an overlapping view of the flat
+  buffer whose row k is the ``size`` elements starting at k: the B*C*size window rows are picked
+  by index arithmetic (``crop_windows``);
 - RandomResizedCrop, Rotation, Affine: one ``F.affine_grid`` + ``F.grid_sample`` (bilinear) per batch
-  with per-image matrices built exactly like torchvision's ``_get_inverse_affine_matrix``;
-- ColorJitter: per-image factors as [B,1,1,1] tensors; the per-image random order is applied in four
-  steps; at step k each adjustment j runs only on the images whose ``order[:, k] == j`` (index_select /
-  index_copy_), so every image pays for exactly one pass of each adjustment.  Brightness, contrast
-  and saturation follow torchvision's tensor functional (contrast blends with the per-image mean of
-  the grayscale image; clamp to [0, 1] after each step); hue rotates the hue of torchvision's HSV
-  model directly in RGB (``c = max - chroma * clamp(min(k, 4-k), 0, 1)``), which is the closed form of
-  ``_rgb2hsv`` -> shift -> ``_hsv2rgb`` without materializing HSV.  An adjustment whose range is
-  the identity (e.g. hue 0) is skipped, as torchvision does;
+  with per-image matrices built exactly like torchvision's ``_get_inverse_affine_matrix`` (positive
+  angle = counter-clockwise, as ``F.rotate``).  RandomResizedCrop samples bilinearly without
+  antialiasing (torchvision's ``resized_crop`` antialiases when it shrinks a box);
+- ColorJitter: per-image factors and per-image random order.  The applied images are sorted once
+  by their permutation, so at each of the four steps the images that run adjustment j are
+  contiguous slices, adjusted in place (at most 64 slices whatever the batch size; cut into
+  L2-sized blocks on CPU); one ``index_copy_`` restores the order.  Brightness, contrast and
+  saturation follow torchvision's tensor functional (contrast blends with the per-image mean of the
+  grayscale image; clamp to [0, 1] after each step); hue evaluates torchvision's ``_rgb2hsv`` ->
+  shift -> ``_hsv2rgb`` in closed form (``min + chroma * curve(h6)``) without materializing HSV.
+  An adjustment whose range is the identity (e.g. hue 0) is skipped, as torchvision does;
 - RandomGrayscale: torchvision's weights (0.2989, 0.587, 0.114); RandomErasing: box masks;
 - GaussianBlur: separable grouped conv with a per-image kernel (reflect padding, torchvision's kernel).
 
 Leading integer-exact ops (flips, crops, erasing with an 8-bit-exact value) run on uint8 (4x less
 memory traffic); the batch is converted to float32 in [0, 1] once, at the first op that needs it.
 
-Unapplied images (``apply`` False): identity, except that a size-changing op (RandomCrop with
-size != input side, RandomResizedCrop) still has to produce its output size: it then takes the
-centre crop (RandomCrop) or resizes the whole image (RandomResizedCrop).
+Unapplied images (``apply`` False) are left unchanged.  (A size-changing op must have p = 1, see
+``spec.py``; only a policy-level ``p`` < 1 can leave one unapplied, and then the image takes the
+centre crop (RandomCrop) or is resized whole (RandomResizedCrop), so the batch keeps one size.)
+
+Speed on the 2-core CPU (policy ``light``, batch 256): see ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ Units and conventions (shared by every backend):
 - a "range" is ``[low, high]``; ColorJitter factors and angles accept torchvision's
   shorthand ``x`` (brightness/contrast/saturation -> ``[max(0, 1-x), 1+x]``,
   hue / degrees -> ``[-x, x]``) or an explicit range, and are stored as written;
-- ``p`` is the per-image probability that the op is applied.
+- ``p`` is the per-image probability that the op is applied; an op that changes the image size
+  (RandomCrop/RandomResizedCrop with ``size`` != its input side) must have ``p`` = 1, and a
+  policy whose ops end at another size than ``image_size`` is resized back (bilinear) at the end.
 
 =================  ==========================================================  =======
 op                 fields (default)                                            p
