@@ -132,6 +132,7 @@ def test_ray_study_matches_local_executor_run_by_run(ray_cluster, local_referenc
     assert result.complete and result.counts["done"] == N_RUNS
     assert any(line.startswith("ray: 2 run(s) at once") for line in lines), lines
     assert executor.retries == []
+    assert executor.datasets_shipped == 1  # both arms train on the same subset: one ray.put
     runs, epochs = study_numbers(out)
     local_runs, local_epochs = local_reference
     assert runs == local_runs  # same metric per (arm, seed), bit for bit

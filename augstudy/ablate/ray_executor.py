@@ -196,8 +196,10 @@ class RayExecutor:
     ``num_threads``: torch threads per run (None: the driver's ``torch.get_num_threads()``,
     which keeps CPU results identical to the local executor).  ``observer`` sees every
     streamed epoch with the worker's pid (monitoring; the tests kill a worker from it).
-    ``retries`` lists the resubmissions made.  Raises ``MissingDependencyError`` when
-    Ray is not installed.
+    ``retries`` lists the resubmissions made; ``datasets_shipped`` counts ``ray.put`` calls of
+    training data (one per distinct ``data`` section).  ``debug``: Ray's logs and the workers'
+    output reach this terminal, and lost runs print their traceback.  Raises
+    ``MissingDependencyError`` when Ray is not installed.
     """
 
     address: str | None = None
@@ -208,6 +210,7 @@ class RayExecutor:
     echo: Callable[[str], None] = print
     debug: bool = False
     retries: list[RetryRecord] = field(default_factory=list)
+    datasets_shipped: int = 0
 
     def __post_init__(self):
         require_ray()
@@ -284,6 +287,7 @@ class RayExecutor:
                 key = canonical_json(run.job.config["data"])
                 if key not in data_refs:  # once per distinct data subset: shared by every task on a node
                     data_refs[key] = ray.put(pack_train_data(context.train_data(run.job.config)))
+                    self.datasets_shipped += 1
                 gen = task.remote(run.job.config, data_refs[key], run.job.seed, worker_device, run.state, threads)
                 active[gen] = run
 
@@ -369,7 +373,8 @@ class RayExecutor:
 
 
 def make_executor(name: str, *, address: str | None = None, gpus_per_run: float | None = None,
-                  max_retries: int = DEFAULT_MAX_RETRIES, echo: Callable[[str], None] = print):
+                  max_retries: int = DEFAULT_MAX_RETRIES, echo: Callable[[str], None] = print,
+                  debug: bool = False):
     """The executor the CLI's ``--executor`` names: ``local`` -> None (the runner's default,
     :class:`~augstudy.ablate.executors.LocalExecutor`), ``ray`` -> :class:`RayExecutor`.
     Ray-only options with ``local`` are a UserError."""
@@ -380,7 +385,8 @@ def make_executor(name: str, *, address: str | None = None, gpus_per_run: float 
             raise UserError(f"{', '.join(given)} only apply with --executor ray")
         return None
     if name == "ray":
-        return RayExecutor(address=address, gpus_per_run=gpus_per_run, max_retries=max_retries, echo=echo)
+        return RayExecutor(address=address, gpus_per_run=gpus_per_run, max_retries=max_retries, echo=echo,
+                           debug=debug)
     raise UserError(f"--executor {name}: must be local or ray")
 
 

@@ -63,8 +63,9 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
     from augstudy.ablate.ray_executor import make_executor
     from augstudy.ablate.runner import run_study
 
+    debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
     executor = make_executor(executor_name, address=ray_address, gpus_per_run=gpus_per_run,
-                             max_retries=max_retries, echo=click.echo)
+                             max_retries=max_retries, echo=click.echo, debug=debug)
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
                        report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
                        executor=executor, echo=click.echo)
