@@ -123,16 +123,29 @@ def local_reference(tmp_path_factory, mini_dataset, specs_dir):
 
 
 def test_ray_study_matches_local_executor_run_by_run(ray_cluster, local_reference, mini_dataset, specs_dir,
-                                                     tmp_path):
+                                                     tmp_path, monkeypatch):
+    from augstudy.ablate.runner import Study
+
+    refreshed: list[list[str]] = []
+    refresh_claims = Study.refresh_claims
+
+    def recording_refresh(self, jobs):
+        refreshed.append([job.run_id for job in jobs])
+        refresh_claims(self, jobs)
+
+    monkeypatch.setattr(Study, "refresh_claims", recording_refresh)
     out = tmp_path / "study"
     lines: list[str] = []
-    executor = RayExecutor(echo=lines.append)
+    executor = RayExecutor(echo=lines.append, heartbeat_every_s=0.5)
     result = tiny_study(out, mini_dataset, specs_dir, executor, lines)
 
     assert result.complete and result.counts["done"] == N_RUNS
     assert any(line.startswith("ray: 2 run(s) at once") for line in lines), lines
     assert executor.retries == []
     assert executor.datasets_shipped == 1  # both arms train on the same subset: one ray.put
+    # every run in flight had its claim refreshed (2 at once on 2 CPUs)
+    assert refreshed and max(len(ids) for ids in refreshed) == 2
+    assert {rid for ids in refreshed for rid in ids} == set(StudyStore(out).runs())
     runs, epochs = study_numbers(out)
     local_runs, local_epochs = local_reference
     assert runs == local_runs  # same metric per (arm, seed), bit for bit

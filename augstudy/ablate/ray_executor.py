@@ -196,6 +196,7 @@ class RayExecutor:
     ``num_threads``: torch threads per run (None: the driver's ``torch.get_num_threads()``,
     which keeps CPU results identical to the local executor).  ``observer`` sees every
     streamed epoch with the worker's pid (monitoring; the tests kill a worker from it).
+    ``heartbeat_every_s``: how often the claims of the runs in flight are refreshed.
     ``retries`` lists the resubmissions made; ``datasets_shipped`` counts ``ray.put`` calls of
     training data (one per distinct ``data`` section).  ``debug``: Ray's logs and the workers'
     output reach this terminal, and lost runs print their traceback.  Raises
@@ -209,6 +210,7 @@ class RayExecutor:
     observer: EpochObserver | None = None
     echo: Callable[[str], None] = print
     debug: bool = False
+    heartbeat_every_s: float = HEARTBEAT_EVERY_S
     retries: list[RetryRecord] = field(default_factory=list)
     datasets_shipped: int = 0
 
@@ -352,10 +354,10 @@ class RayExecutor:
                         if not claim_and_submit(wait=True):
                             break
                         continue
-                    ready, _ = ray.wait(list(active), num_returns=1, timeout=HEARTBEAT_EVERY_S)
+                    ready, _ = ray.wait(list(active), num_returns=1, timeout=self.heartbeat_every_s)
                     for gen in ready:
                         receive(gen, active[gen])
-                    if time.monotonic() - last_beat >= HEARTBEAT_EVERY_S and active:
+                    if time.monotonic() - last_beat >= self.heartbeat_every_s and active:
                         if refresh is not None:
                             refresh([run.job for run in active.values()])
                         last_beat = time.monotonic()
