@@ -46,7 +46,7 @@ def test_budgets_never_override_the_batch_size_factor():
     smoke = {a.level: a.config for a in spec.resolve_study_arms("batch_size", "smoke")}
     assert [smoke[k]["train"]["batch_size"] for k in ("64", "128", "256", "512")] == [64, 128, 256, 512]
     assert smoke["256"]["data"]["train_subset"] == 320                 # the rest of the budget still applies
-    assert spec.resolve_study_arms("dropout", "smoke")[0].config["train"]["batch_size"] == 64
+    assert spec.resolve_study_arms("dropout", "smoke")[0].config["train"]["batch_size"] == 32
 
 
 def test_all_shares_one_baseline_arm():

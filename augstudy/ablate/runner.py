@@ -464,7 +464,15 @@ def _build_report(out_dir: Path, echo) -> dict[str, Path]:
     except ImportError:
         echo("report: augstudy.report is not available yet; skipped (run `augstudy report DIR` later)")
         return {}
-    result = build_report(out_dir)
+    try:
+        result = build_report(out_dir)
+    except UserError as exc:
+        echo(f"report: {exc}; the study itself is complete (run `augstudy report {out_dir}` to retry)")
+        return {}
+    except Exception as exc:  # noqa: BLE001 - the study's results are safe; the report can be rebuilt
+        echo(f"report: failed ({type(exc).__name__}: {exc}); the study itself is complete "
+             f"(run `augstudy --debug report {out_dir}` to see why)")
+        return {}
     if isinstance(result, dict):
         return {f"report_{k}": Path(v) for k, v in result.items()}
     if isinstance(result, (list, tuple)):
