@@ -171,7 +171,7 @@ def test_two_processes_share_one_study(tmp_path, tiny_folder):
     outputs = [p.communicate(timeout=400)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     trained = [line.split(":")[0] for text in outputs for line in text.splitlines() if line.startswith("run drop=")]
-    assert sorted(trained) == sorted(f"run drop={lv} seed {s}" for lv in ("0", "0.3") for s in (0, 1))
+    assert sorted(trained) == sorted(f"run drop={lv} seed {s}" for lv in ("0", "0.3 (baseline)") for s in (0, 1))
     db = out / "study.sqlite"
     assert _rows(db, "SELECT run_id, COUNT(*) FROM epochs GROUP BY run_id ORDER BY run_id") == \
         [(rid, 1) for rid, in _rows(db, "SELECT run_id FROM runs ORDER BY run_id")]

@@ -258,7 +258,8 @@ class Study:
         done_text = {"done": f"{self.metric} val acc {100 * metric:.2f}%" if metric is not None else "no metric",
                      "diverged": f"DIVERGED at epoch {outcome.diverged_epoch} (loss NaN/inf)",
                      "failed": f"FAILED: {outcome.error}"}[outcome.status]
-        self._write_line(f"run {job.arm} seed {job.seed}: {done_text}; {outcome.epochs_done}/{job.epochs} epochs, "
+        label = self.job_info[job.run_id][0].label if job.run_id in self.job_info else job.arm
+        self._write_line(f"run {label} seed {job.seed}: {done_text}; {outcome.epochs_done}/{job.epochs} epochs, "
                          f"{outcome.wall_s:.1f} s")
         self.export()
 
@@ -422,7 +423,8 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         data_message = f"using dataset {getattr(dataset, 'name', '?')} (given)"
     out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
-    echo(f"study: {factor} at budget {budget}, {len(arms)} arms, seeds {seed_list}, metric {metric} -> {out_dir}")
+    echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
+         f"seeds {seed_list}, metric {metric} -> {out_dir}")
 
     study = Study(factor=factor, arms=arms, seeds=seed_list, budget=budget, dataset=dataset,
                   data_message=data_message, device=device_obj, metric=metric, out_dir=out_dir, echo=echo,
