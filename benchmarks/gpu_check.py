@@ -13,7 +13,7 @@ Sections:
    device), ``final`` policy, batch 256, through the real trainer: epoch time and images/s;
    then an instrumented loop with CUDA events around the augmentation and the whole step;
 3. model FLOPs utilisation: ``count_flops`` x 3 (fwd+bwd) x images/s / peak dense bf16;
-4. if time remains and ``data/fashion-mnist`` exists: ``augstudy ablate flip --budget short``.
+4. if time remains and ``data/fashion-mnist`` (or /usr/share/datasets/fashion-mnist) exists: ``augstudy ablate flip --budget short``.
 """
 
 from __future__ import annotations
@@ -225,9 +225,11 @@ def section_throughput(report: Report, device: torch.device, quick: bool) -> flo
 
 # ----------------------------------------------------------------------------- 4. real data
 def section_real(report: Report, device: torch.device, out: Path, deadline: float) -> None:
-    data = REPO / "data" / "fashion-mnist"
-    if not data.is_dir():
-        report.add("4 fashion-mnist", "ablate flip --budget short", "skipped", f"{data} not found")
+    candidates = [REPO / "data" / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist")]
+    data = next((c for c in candidates if c.is_dir()), None)
+    if data is None:
+        report.add("4 fashion-mnist", "ablate flip --budget short", "skipped",
+                   f"no IDX files at {' or '.join(map(str, candidates))}")
         return
     left = deadline - time.time() - 20
     if left < 60:
