@@ -224,7 +224,7 @@ def section_throughput(report: Report, device: torch.device, quick: bool) -> flo
 
 
 # ----------------------------------------------------------------------------- 4. real data
-def section_real(report: Report, device: torch.device, out: Path, deadline: float) -> None:
+def section_real(report: Report, device: torch.device, out: Path, deadline: float, quick: bool) -> None:
     candidates = [REPO / "data" / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist")]
     data = next((c for c in candidates if c.is_dir()), None)
     if data is None:
@@ -235,7 +235,8 @@ def section_real(report: Report, device: torch.device, out: Path, deadline: floa
     if left < 60:
         report.add("4 fashion-mnist", "ablate flip --budget short", "skipped", f"only {left:.0f} s left")
         return
-    cmd = [sys.executable, "-m", "augstudy", "ablate", "flip", "--budget", "short", "--data", str(data),
+    budget = ["--budget", "smoke", "--seeds", "1"] if quick else ["--budget", "short"]
+    cmd = [sys.executable, "-m", "augstudy", "ablate", "flip", *budget, "--data", str(data),
            "--device", str(device), "--out", str(out / "flip-short"), "--no-report", "--prune-checkpoints"]
     print("$", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
@@ -246,7 +247,7 @@ def section_real(report: Report, device: torch.device, out: Path, deadline: floa
         status = "ok" if done.returncode == 0 else f"exit {done.returncode}"
     except subprocess.TimeoutExpired:
         status = f"timed out after {left:.0f} s (partial results in flip-short/)"
-    report.add("4 fashion-mnist", "ablate flip --budget short", status, f"{time.perf_counter() - t0:.0f} s; "
+    report.add("4 fashion-mnist", f"ablate flip {' '.join(budget)}", status, f"{time.perf_counter() - t0:.0f} s; "
                f"see {out / 'flip-short' / 'effects.md'}")
 
 
@@ -255,6 +256,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda", help="cuda, cuda:K or cpu (default cuda)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for a CPU test run)")
     parser.add_argument("--out", default="gpu_check_out", help="results folder")
+    parser.add_argument("--sections", default="1,2,4", help="comma-separated sections to run (default 1,2,4)")
     parser.add_argument("--budget-s", type=float, default=450, help="stop starting sections after this many seconds")
     args = parser.parse_args()
     start = time.time()
@@ -271,7 +273,9 @@ def main() -> int:
     failures = 0
     for name, run in (("1 study", lambda: section_study(report, device, Path(args.out), args.quick)),
                       ("2 throughput", lambda: section_throughput(report, device, args.quick)),
-                      ("4 fashion-mnist", lambda: section_real(report, device, Path(args.out), deadline))):
+                      ("4 fashion-mnist", lambda: section_real(report, device, Path(args.out), deadline, args.quick))):
+        if name.split()[0] not in args.sections.split(","):
+            continue
         if time.time() > deadline:
             report.add(name, "section", "skipped", "time budget spent")
             continue
