@@ -33,6 +33,10 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         if tmp_path.is_file():
             with open(tmp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
+            # mkstemp creates 0600 files; give the result the mode a plain open() would (umask).
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, target)
     except BaseException:
         if tmp_path.is_dir():

@@ -72,7 +72,17 @@ def test_study_exports_tensorboard_and_survives_divergence(tmp_path):
     for name in ("effects.csv", "effects.md", "arms.csv"):
         assert (out / name).is_file()
     assert any("DIVERGED" in line for line in lines) and "rank" in result.table
-    assert (out / "checkpoints" / f"{study['arms'][0]['config_hash']}-seed0.pt").is_file()
+    done_ckpt = out / "checkpoints" / f"{runs['lr=0.05']['config_hash']}-seed0.pt"
+    assert done_ckpt.is_file()
+    # a finished run keeps a slim checkpoint: weights + config + normalization, no optimizer state,
+    # and `augstudy measure --model` can rebuild the model from it
+    state = torch.load(done_ckpt, map_location="cpu", weights_only=True)
+    assert "optimizer" not in state and state["config"]["num_classes"] == 2 and len(state["norm"]["mean"]) == 3
+    from augstudy.measure.affinity import load_clean_model
+
+    model, info = load_clean_model(done_ckpt, "cpu")
+    assert info["norm"] == state["norm"] and info["notes"] == []  # nothing had to be guessed
+    assert info["activation"] == "relu" and info["num_classes"] == 2
     scalars = read_scalars(out / "tb" / "lr=0.05" / "seed0")
     assert set(scalars) == set(TAGS) == {"Accuracy/train", "Accuracy/val", "Loss/train", "Loss/val"}
     assert [step for step, _ in scalars["Accuracy/val"]] == [1, 2]

@@ -488,4 +488,12 @@ def test_real_tiny_study_renders(tmp_path, mini_dataset):
     for src in page.images:
         decode_png(base64.b64decode(src.split(",", 1)[1]))
     assert len(page.images) >= 4  # forest, curves, stability, heatmap (+ previews the runner wrote)
+    # the runner checked the dataset once and the report lists its findings
+    import json as _json
+
+    findings = _json.loads((out / "study.json").read_text())["data_check"]
+    assert isinstance(findings, list) and (out / "data_check.json").is_file()
+    kinds = {f["kind"] for f in findings}
+    assert "near_duplicate" in kinds  # the embedded subset has val images near train ones (see data check)
+    assert "nearly duplicate" in (out / "report.html").read_text()
     assert result.complete

@@ -110,6 +110,7 @@ class Study:
         self.device = str(device)
         self.metric, self.out_dir, self.echo = metric, out_dir, echo
         self.prune_checkpoints = prune_checkpoints
+        self.data_check: list[dict] | None = None
         self.store = StudyStore(out_dir)
         self.tb = TensorBoardLog(out_dir)
         self.baseline_arm = next(a for a in arms if a.is_baseline)
@@ -242,6 +243,21 @@ class Study:
         self.tb.log_epoch(job.arm, job.seed, result)
         self.export()
 
+    def _slim_checkpoint(self, job: RunJob) -> None:
+        """A finished run needs no optimizer state (half the file: SGD momentum is as big as the
+        model); keep the weights, config, normalization and history (what `augstudy measure
+        --model` reads), rewritten atomically."""
+        if not job.checkpoint_path.is_file():
+            return
+        import torch
+
+        state = torch.load(job.checkpoint_path, map_location="cpu", weights_only=True)
+        if "optimizer" not in state:
+            return
+        slim = {k: v for k, v in state.items() if k not in ("optimizer", "scheduler")}
+        with atomic_path(job.checkpoint_path) as tmp:
+            torch.save(slim, tmp)
+
     def on_done(self, job: RunJob, outcome: RunOutcome) -> None:
         from augstudy.ablate.effects import metric_from_epochs
 
@@ -254,6 +270,8 @@ class Study:
         self.tb.close_run(job.arm, job.seed)
         if self.prune_checkpoints and outcome.status != "failed":
             job.checkpoint_path.unlink(missing_ok=True)
+        elif outcome.status == "done":
+            self._slim_checkpoint(job)
         self._finished_here += 1
         done_text = {"done": f"{self.metric} val acc {100 * metric:.2f}%" if metric is not None else "no metric",
                      "diverged": f"DIVERGED at epoch {outcome.diverged_epoch} (loss NaN/inf)",
@@ -340,11 +358,37 @@ class Study:
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "wall_s": sum(r["wall_s"] or 0.0 for r in {r["run_id"]: r for r in records}.values()),
             "complete": complete, "class_names": list(self.dataset.class_names),
-            "n_train": data.n_train, "n_val": data.n_val, "noise_floor": noise, "data_check": None,
+            "n_train": data.n_train, "n_val": data.n_val, "noise_floor": noise, "data_check": self.data_check,
             "data_message": self.data_message,
         }
 
     # -- previews ---------------------------------------------------------------------
+    def run_data_check(self) -> list[dict] | None:
+        """The dataset's ``augstudy data check`` findings, computed once per study and kept in
+        ``data_check.json`` (a rerun reuses them); ``None`` when the check itself fails."""
+        path = self.out_dir / "data_check.json"
+        if path.is_file():
+            try:
+                self.data_check = json.loads(path.read_text())["findings"]
+                return self.data_check
+            except (ValueError, KeyError):
+                pass  # unreadable: recompute below
+        try:
+            from augstudy.data.check import check_dataset
+
+            report = check_dataset(self.dataset.root, image_size=self.dataset.image_size, progress=False)
+        except Exception as exc:  # noqa: BLE001 - a failing check must not stop the study
+            self.echo(f"warning: data check of {self.dataset.root} failed ({type(exc).__name__}: {exc}); "
+                      f"the report will not list its findings")
+            return None
+        payload = report.to_dict()
+        atomic_write_json(path, payload)
+        self.data_check = payload["findings"]
+        errors = sum(1 for f in self.data_check if f.get("severity") == "error")
+        self.echo(f"data check: {len(self.data_check)} finding(s), {errors} error(s) "
+                  f"(augstudy data check --data {self.dataset.root} for details)")
+        return self.data_check
+
     def write_previews(self) -> list[Path]:
         """``previews/<arm>.png`` for the baseline and every arm whose policy differs from it."""
         base_policy = self.baseline_arm.policy
@@ -430,6 +474,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
                   data_message=data_message, device=device_obj, metric=metric, out_dir=out_dir, echo=echo,
                   prune_checkpoints=prune_checkpoints)
     study.check_and_register()
+    study.run_data_check()
     study.write_previews()
     study.export()
     study.run(executor)

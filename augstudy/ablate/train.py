@@ -394,7 +394,10 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
         if on_epoch is not None:
             state = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "seed": seed,
                      "model": _cpu_state(model.state_dict()), "optimizer": _cpu_state(optimizer.state_dict()),
-                     "scheduler": scheduler.state_dict(), "history": [h.to_dict() for h in history]}
+                     "scheduler": scheduler.state_dict(), "history": [h.to_dict() for h in history],
+                     # what `augstudy measure --model` needs to rebuild and feed the model exactly
+                     "config": {**config, "num_classes": data.num_classes},
+                     "norm": {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}}
             on_epoch(result, state)
     return RunOutcome("done", epochs, None, wall_before + time.perf_counter() - run_start, history)
 
