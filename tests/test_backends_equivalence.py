@@ -21,7 +21,7 @@ from augstudy.policy.equivalence import (
     single_op_policy,
 )
 
-REFERENCE_BACKENDS = ("kornia", "albumentations")
+REFERENCE_BACKENDS = ("kornia", "albumentations", "augstudy")  # augstudy = the batched engine
 APPLY = {"torchvision": torchvision_backend.apply_draw, "kornia": kornia_backend.apply_draw,
          "albumentations": albumentations_backend.apply_draw}
 

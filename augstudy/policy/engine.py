@@ -6,7 +6,8 @@ Pure torch, device-agnostic (CPU or CUDA, same code), no per-image Python in the
 - RandomCrop: pad the batch once, then ONE ``index_select`` over an overlapping view of the flat
   buffer whose row k is the ``size`` elements starting at k: the B*C*size window rows are picked
   by index arithmetic (``crop_windows``);
-- RandomResizedCrop, Rotation, Affine: one ``F.affine_grid`` + ``F.grid_sample`` (bilinear) per batch
+- RandomResizedCrop: separable bilinear gathers clamped to each image's box (as torchvision)
+- Rotation, Affine: one ``F.affine_grid`` + ``F.grid_sample`` (bilinear) per batch
   with per-image matrices built exactly like torchvision's ``_get_inverse_affine_matrix`` (positive
   angle = counter-clockwise, as ``F.rotate``).  RandomResizedCrop samples bilinearly without
   antialiasing (torchvision's ``resized_crop`` antialiases when it shrinks a box);
@@ -168,19 +169,44 @@ def _affine(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     return _on_subset(x, fields["apply"], warp, fields["angle"], fields["tx"], fields["ty"], fields["scale"])
 
 
+def _box_sample_index(start: torch.Tensor, extent: torch.Tensor, size: int):
+    """Bilinear source rows (or columns) of resizing per-image boxes to ``size`` pixels.
+
+    Matches ``F.interpolate(mode="bilinear", align_corners=False)`` on the cropped box: the
+    source coordinate ``(o + 0.5) * extent / size - 0.5`` is clamped to the box, so no pixel
+    from outside the box bleeds in (a whole-image ``grid_sample`` would blend its neighbours).
+
+    Args: ``start``, ``extent``: int64 ``[B]`` box offset and length in pixels.
+    Returns: ``(i0, i1, w1)``: int64 ``[B, size]`` absolute indices and float32 ``[B, size]``
+    weight of ``i1``.
+    """
+    out = torch.arange(size, device=start.device, dtype=torch.float32) + 0.5
+    extent_f = extent.to(torch.float32)[:, None]
+    src = (out[None, :] * (extent_f / size) - 0.5).clamp_min(0.0)
+    i0 = src.floor()
+    w1 = src - i0
+    i0 = torch.minimum(i0.long(), extent[:, None] - 1)
+    i1 = torch.minimum(i0 + 1, extent[:, None] - 1)
+    return start[:, None] + i0, start[:, None] + i1, w1
+
+
 def _random_resized_crop(x: torch.Tensor, spec: OpSpec, fields: dict) -> torch.Tensor:
     size, side = spec.params["size"], x.shape[-1]
     apply = fields["apply"]
-    top = torch.where(apply, fields["top"], 0).to(torch.float32)
-    left = torch.where(apply, fields["left"], 0).to(torch.float32)
-    height = torch.where(apply, fields["height"], side).to(torch.float32)
-    width = torch.where(apply, fields["width"], side).to(torch.float32)
-    zero = torch.zeros_like(top)
-    # box (top, left, height, width) -> output [-1, 1]: x_in = x_out * w/W + (2*left + w)/W - 1
-    theta = torch.stack([torch.stack([width / side, zero, (2 * left + width) / side - 1], 1),
-                         torch.stack([zero, height / side, (2 * top + height) / side - 1], 1)], 1)
-    grid = F.affine_grid(theta.to(x.dtype), [x.shape[0], x.shape[1], size, size], align_corners=False)
-    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    top = torch.where(apply, fields["top"], 0)
+    left = torch.where(apply, fields["left"], 0)
+    height = torch.where(apply, fields["height"], side)
+    width = torch.where(apply, fields["width"], side)
+    y0, y1, wy = _box_sample_index(top, height, size)       # [B, S]
+    x0, x1, wx = _box_sample_index(left, width, size)       # [B, S]
+    # separable bilinear by gathers: rows first ([B, C, S, W]), then columns ([B, C, S, S])
+    c, w = x.shape[1], x.shape[-1]
+    rows0 = torch.gather(x, 2, y0[:, None, :, None].expand(-1, c, -1, w))
+    rows1 = torch.gather(x, 2, y1[:, None, :, None].expand(-1, c, -1, w))
+    rows = torch.lerp(rows0, rows1, wy[:, None, :, None].to(x.dtype))
+    cols0 = torch.gather(rows, 3, x0[:, None, None, :].expand(-1, c, size, -1))
+    cols1 = torch.gather(rows, 3, x1[:, None, None, :].expand(-1, c, size, -1))
+    out = torch.lerp(cols0, cols1, wx[:, None, None, :].to(x.dtype))
     if size == side:  # unapplied images stay bit-identical
         out = torch.where(_mask4(apply), out, x)
     return out
