@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from augstudy.ablate.executors import LocalExecutor, RunJob
-from augstudy.ablate.spec import ALL_FACTORS, Arm, canonical_json, resolve_study_arms
+from augstudy.ablate.spec import Arm, canonical_json, resolve_study_arms
 from augstudy.ablate.store import FINISHED, Heartbeat, StudyStore, run_id_for
 from augstudy.ablate.tensorboard import TensorBoardLog
 from augstudy.ablate.train import EpochResult, RunOutcome, prepare_train_data, resolve_device, steps_per_epoch

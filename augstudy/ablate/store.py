@@ -32,6 +32,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from augstudy.processes import pid_alive
+
 #: a claim whose heartbeat is older than this (seconds) is considered dead
 STALE_AFTER_S = 60.0
 #: how often a claimed run's heartbeat is refreshed (seconds)
@@ -59,27 +61,13 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed but unreaped child is a zombie: dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def claim_is_dead(claimed_by: str | None, heartbeat: float | None, now: float, stale_s: float) -> bool:
     """True when a ``running`` claim can be taken over."""
     if not claimed_by or heartbeat is None or now - heartbeat > stale_s:
         return True
     host, _, pid = claimed_by.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        return not _pid_alive(int(pid))
+        return not pid_alive(int(pid))
     return False
 
 

@@ -32,6 +32,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from augstudy.atomic import atomic_write_json
+from augstudy.processes import pid_alive
 from augstudy.data.sources import SPLITS, SourceScan
 
 #: bump when the cache's content or layout changes; old caches are then rebuilt
@@ -126,21 +127,11 @@ def _load(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="c", allow_pickle=False)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_dead_leftovers(target: Path) -> None:
     """Delete temporary / old folders beside ``target`` whose writer process is gone."""
     for p in target.parent.glob(f".{target.name}.*-*"):
         pid_text = p.name.rsplit("-", 2)[-2] if p.name.count("-") >= 2 else ""
-        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or not pid_alive(int(pid_text)):
             shutil.rmtree(p, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from augstudy.data.check_decode import THUMB_SIDE
 from augstudy.data.check_findings import Finding
+from augstudy.data.idx import _find
 from augstudy.errors import UserError
 
 _IDX_STEMS = {"train": (("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
@@ -37,14 +38,6 @@ class ArraySplits:
     images: dict[str, np.ndarray] = field(default_factory=dict)
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-
-
-def _find(root: Path, stems: tuple[str, ...]) -> Path | None:
-    for stem in stems:
-        for name in (stem, stem + ".gz"):
-            if (root / name).is_file():
-                return root / name
-    return None
 
 
 def detect_array_layout(root: Path) -> str | None:

@@ -108,21 +108,13 @@ def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
 
 
 def train_channel_norm(train_images: torch.Tensor, chunk: int = 4096) -> dict:
-    """Per-channel mean/std (fractions of full scale) of uint8 ``[N, 3, H, W]`` train images."""
-    total = torch.zeros(3, dtype=torch.float64)
-    total_sq = torch.zeros(3, dtype=torch.float64)
-    count = 0
-    for start in range(0, train_images.shape[0], chunk):
-        x = train_images[start:start + chunk].to(torch.float64) / 255.0
-        total += x.sum(dim=(0, 2, 3))
-        total_sq += (x * x).sum(dim=(0, 2, 3))
-        count += x.shape[0] * x.shape[2] * x.shape[3]
-    mean = total / max(count, 1)
-    std = (total_sq / max(count, 1) - mean ** 2).clamp_min(1e-6).sqrt()
-    return {"mean": mean.tolist(), "std": std.clamp_min(1e-3).tolist()}
+    """Per-channel mean/std (fractions of full scale) of uint8 ``[N, 3, H, W]`` train images:
+    the normalization ``augstudy ablate`` trains with."""
+    from augstudy.ablate.train import channel_stats
 
+    mean, std = channel_stats(train_images, chunk)
+    return {"mean": mean.tolist(), "std": std.tolist()}
 
-@torch.no_grad()
 def accuracy(model, images: torch.Tensor, labels: torch.Tensor, norm: dict, input_side: int) -> float:
     """Top-1 accuracy (fraction) of ``model`` on uint8 ``[N, 3, H, W]`` images, normalized with ``norm``."""
     device = next(model.parameters()).device

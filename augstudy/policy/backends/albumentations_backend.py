@@ -38,7 +38,6 @@ from albumentations.augmentations.pixel import functional as fpixel
 
 from augstudy.policy.backends.torchvision_backend import (
     JITTER_FIELDS,
-    UINT8_MAX,
     check_draw_matches,
     draw_ops,
     float_if_normalizing,
