@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
