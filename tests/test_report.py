@@ -496,4 +496,8 @@ def test_real_tiny_study_renders(tmp_path, mini_dataset):
     kinds = {f["kind"] for f in findings}
     assert "near_duplicate" in kinds  # the embedded subset has val images near train ones (see data check)
     assert "nearly duplicate" in (out / "report.html").read_text()
+    # both flip arms keep the final policy's ColorJitter: one grouped grayscale no-op warning
+    html = (out / "report.html").read_text()
+    assert html.count("change nothing on grayscale") == 1 and "all 2 arms: ColorJitter saturation" in html
+    assert _json.loads((out / "study.json").read_text())["grayscale_fraction"] == 1.0
     assert result.complete

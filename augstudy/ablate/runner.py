@@ -359,6 +359,7 @@ class Study:
             "wall_s": sum(r["wall_s"] or 0.0 for r in {r["run_id"]: r for r in records}.values()),
             "complete": complete, "class_names": list(self.dataset.class_names),
             "n_train": data.n_train, "n_val": data.n_val, "noise_floor": noise, "data_check": self.data_check,
+            "grayscale_fraction": getattr(self.dataset, "grayscale_fraction", None),
             "data_message": self.data_message,
         }
 

@@ -127,14 +127,20 @@ def collect_findings(study: Study) -> list[Finding]:
             findings.append(Finding("underpowered", row["arm"], f"{row['arm']}: {what}; {settle}."))
 
     if dataset_is_grayscale(study):
+        # one line per distinct set of colour-only ops (a dropout study shares one policy)
+        arms_by_ops: dict[tuple[str, ...], list[str]] = {}
         for spec in study.arm_specs:
             ops = color_only_ops(spec.get("policy"))
             if ops:
                 label = f"{spec.get('arm')} (baseline)" if spec.get("arm") == study.baseline_arm else spec.get("arm")
-                findings.append(Finding(
-                    "grayscale-noop", spec.get("arm"),
-                    f"{label}: {', '.join(ops)} change nothing on grayscale {study.dataset} "
-                    "(R = G = B); any effect of this arm comes from its other ops or from noise."))
+                arms_by_ops.setdefault(tuple(ops), []).append(label)
+        for ops, labels in arms_by_ops.items():
+            every = len(labels) == len(study.arm_specs) and len(labels) > 1
+            who = f"all {len(labels)} arms" if every else ", ".join(labels)
+            findings.append(Finding(
+                "grayscale-noop", None if every else labels[0].split(" ")[0],
+                f"{who}: {', '.join(ops)} change nothing on grayscale {study.dataset} "
+                "(R = G = B); any effect of an arm comes from its other ops or from noise."))
 
     for item in study.meta.get("data_check") or []:
         findings.append(Finding("data-check", None, format_data_check(item)))
