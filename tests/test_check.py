@@ -317,6 +317,10 @@ def test_idx_arrays_leak_and_stats(tmp_path):
     report = check(root)
     assert report.layout == "idx" and report.exit_code == 1
     assert kinds(report)["leak_exact"].details["pairs"] == [["val[1]", "train[3]"]]
+    # single-channel 28x28 arrays: grayscale and size warnings, counted in images
+    assert kinds(report)["non_rgb"].count == 16 and kinds(report)["non_rgb"].severity == "warning"
+    sizes = sorted((f.count, f.details["size"]) for f in report.findings if f.kind == "size")
+    assert sizes == [(4, "28x28"), (12, "28x28")]
     expected = train.astype(np.float64) / 255
     np.testing.assert_allclose(report.stats["train_mean"], [expected.mean()] * 3, atol=2e-6)
     np.testing.assert_allclose(report.stats["train_std"], [expected.std()] * 3, atol=2e-6)

@@ -212,6 +212,22 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
     channels = {s: v[1] for s, v in shapes.items()}
     note = " (1-channel source counted as 3 equal channels, as the loader replicates it)" \
         if 1 in channels.values() else ""
+    gray_splits = [s for s, c in channels.items() if c == 1 and shapes[s][0] > 0]
+    if gray_splits:
+        count = sum(shapes[s][0] for s in gray_splits)
+        findings.append(Finding(
+            "non_rgb", "warning", [f"{s}[0..{shapes[s][0] - 1}]" for s in gray_splits],
+            f"{count} image(s) are single-channel (grayscale), not RGB; the loader replicates them to 3 "
+            f"channels, so ColorJitter saturation and hue change nothing on them", count=count,
+            details={"mode": "L"}))
+    sides = {s: tuple(v[2:]) for s, v in shapes.items() if v[0] > 0}
+    for split, (h, w) in sides.items():
+        if (h, w) != (EXPECTED_SIZE, EXPECTED_SIZE):
+            findings.append(Finding(
+                "size", "warning", [f"{split}[0..{shapes[split][0] - 1}]"],
+                f"{shapes[split][0]} {split} image(s) are {w}x{h}, not {EXPECTED_SIZE}x{EXPECTED_SIZE}; "
+                f"the loader resizes them (antialiased)", count=shapes[split][0],
+                details={"size": f"{w}x{h}"}))
     return _finish(root, layout, arrays.class_names, table, findings, mean, std, near_threshold,
                    lambda split, name: f"{split}[class {name}]", {"array_shapes": shapes}, note)
 
