@@ -92,3 +92,14 @@ def run_console():
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one torch thread (exact, repeatable float reductions), then restore."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -26,12 +26,8 @@ from test_ablate_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, blob_dataset, no
 ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# training tests compare numbers across runs and processes: one torch thread makes them exact
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _csv(path: Path) -> list[dict]:

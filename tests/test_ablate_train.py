@@ -13,12 +13,8 @@ from augstudy.ablate.train import (TrainData, epoch_order, iter_train_batches, l
 from test_ablate_helpers import DROPOUT_FACTOR, noise_dataset, write_specs
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# training tests compare numbers across runs and processes: one torch thread makes them exact
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
