@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from augstudy.report import figures
-from augstudy.report.load import Study, parse_bool
+from augstudy.report.load import Study, parse_bool, parse_number
 from augstudy.report.warnings import Finding, collect_findings
 
 #: per-arm count of classes listed as most hurt / most helped
@@ -81,11 +81,7 @@ class ReportContent:
 
 # -- number formatting ---------------------------------------------------------
 def _num(value) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
+    return parse_number(value)
 
 
 def fmt_signed(value, digits: int = 2) -> str:

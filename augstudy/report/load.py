@@ -13,6 +13,8 @@ Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
 
 from __future__ import annotations
 
+import math
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,18 @@ CSV_FILES: dict[str, tuple[str, ...]] = {
 FINISHED_STATUSES = ("done", "diverged", "failed")
 
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
+
+
+def parse_number(value, finite: bool = False) -> float | None:
+    """A CSV cell as a float; ``None`` for blanks, text and NaN (and for +-inf when ``finite``:
+    an unbounded interval end is a number to show but not one to compare)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(out) or (finite and math.isinf(out)):
+        return None
+    return out
 
 
 def parse_bool(value) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from augstudy.report.load import Study, parse_bool
+from augstudy.report.load import Study, parse_bool, parse_number
 
 #: above this share of single-channel images a dataset counts as grayscale
 GRAYSCALE_THRESHOLD = 0.99
@@ -82,11 +82,7 @@ def dataset_is_grayscale(study: Study) -> bool:
 
 
 def _number(value) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+    return parse_number(value, finite=True)
 
 
 def collect_findings(study: Study) -> list[Finding]:
