@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch/torchvision first and pinned: pip takes them from this machine's disk.
 	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e '.[ray]'
+	$(BIN)/python -m pip install --quiet -e '.[ray,test]'
 	@touch $(STAMP)
 
 # The main job: a smoke-budget dropout ablation on the embedded default dataset.
