@@ -17,3 +17,17 @@ class UserError(Exception):
 
 class MissingDependencyError(UserError):
     """An optional dependency is not installed; the message says how to install it."""
+
+
+class UnwritableError(UserError):
+    """A folder or file the command must write cannot be written (permissions, read-only
+    file system); the message names the folder and the fix."""
+
+
+class InterruptedByUser(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM: cleanup paths that handle KeyboardInterrupt run for both.
+    ``signal_name`` says which one arrived."""
+
+    def __init__(self, signal_name: str = "SIGINT"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name

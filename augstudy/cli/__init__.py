@@ -8,14 +8,17 @@ errors) print one line and exit non-zero; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
 from augstudy import __version__
-from augstudy.errors import UserError
+from augstudy.errors import InterruptedByUser, UserError
 
 # name -> "module:attribute"; the module is imported only when the command is used.
 LAZY_COMMANDS: dict[str, str] = {
@@ -56,24 +59,29 @@ class LazyGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        previous = _handle_sigterm_like_sigint()
         try:
-            rc = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("error: aborted", err=True)
-            sys.exit(130)
-        except click.ClickException as exc:
-            if isinstance(exc, OneLineError):
-                exc.show()
-            else:
-                hint = ""
-                if isinstance(exc, click.UsageError) and exc.ctx is not None:
-                    hint = f" (see '{exc.ctx.command_path} --help')"
-                click.echo(f"error: {exc.format_message()}{hint}", err=True)
-            sys.exit(exc.exit_code)
-        # With standalone_mode=False click returns ctx.exit(n)'s code instead of exiting.
-        sys.exit(rc if isinstance(rc, int) else 0)
+            try:
+                rc = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.exceptions.Exit as exc:
+                sys.exit(exc.exit_code)
+            except click.exceptions.Abort:
+                click.echo("error: aborted", err=True)
+                sys.exit(130)
+            except click.ClickException as exc:
+                if isinstance(exc, OneLineError):
+                    exc.show()
+                else:
+                    hint = ""
+                    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                        hint = f" (see '{exc.ctx.command_path} --help')"
+                    click.echo(f"error: {exc.format_message()}{hint}", err=True)
+                sys.exit(exc.exit_code)
+            # With standalone_mode=False click returns ctx.exit(n)'s code instead of exiting.
+            sys.exit(rc if isinstance(rc, int) else 0)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def invoke(self, ctx):
         try:
@@ -84,12 +92,17 @@ class LazyGroup(click.Group):
             if _debug_requested(sys.argv) or (ctx.obj or {}).get("debug"):
                 raise
             raise OneLineError(str(exc), exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise OneLineError("interrupted; finished work is kept, rerun the same command to resume", 130) from None
+        except KeyboardInterrupt as exc:
+            if _debug_requested(sys.argv) or (ctx.obj or {}).get("debug"):
+                raise
+            name = exc.signal_name if isinstance(exc, InterruptedByUser) else "SIGINT"
+            code = 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
+            raise OneLineError(f"interrupted ({name}); finished work is kept, rerun the same command to resume",
+                               code) from None
         except Exception as exc:  # noqa: BLE001 - last-resort one-liner, --debug shows the rest
             if _debug_requested(sys.argv) or (ctx.obj or {}).get("debug"):
                 raise
-            raise OneLineError(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1) from None
+            raise OneLineError(_last_resort_message(exc), 1) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,6 +122,38 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug or bool(os.environ.get("AUGSTUDY_DEBUG"))
+
+
+def _last_resort_message(exc: Exception) -> str:
+    """One line for an exception no command turned into a UserError: the file it concerns when
+    the OS names one, else the exception's type and text."""
+    if isinstance(exc, OSError) and exc.filename:
+        where = exc.filename
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return (f"{where}: {exc.strerror or 'permission denied'}; make it writable (or readable) by you, "
+                    f"or choose another place with --out (rerun with --debug for the traceback)")
+        return f"{where}: {exc.strerror or exc} (rerun with --debug for the traceback)"
+    return f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+
+
+def _raise_interrupted(signum, frame) -> None:
+    """SIGTERM handler: the first one raises :class:`InterruptedByUser` in the main thread, so
+    the same cleanup as Ctrl-C runs (claims released, files exported); later ones are ignored
+    while that cleanup finishes (``kill -9`` still ends the process at once)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise InterruptedByUser("SIGTERM")
+
+
+def _handle_sigterm_like_sigint():
+    """Install :func:`_raise_interrupted` for SIGTERM (main thread, default handler only);
+    returns the handler to restore afterwards, or None when nothing was installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return None  # someone (a test runner, an embedding program) handles SIGTERM already
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    return previous
 
 
 def _debug_requested(argv: list[str]) -> bool:
