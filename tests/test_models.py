@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from augstudy import models
+from augstudy.errors import UserError
 
 # (layer, output shape without batch, params): the report's final model table, row by row
 FINAL_TABLE = [
@@ -93,9 +94,9 @@ def test_forward_shapes_and_bad_knobs():
     model = models.build_model("final", num_classes=7).eval()
     with torch.no_grad():
         assert model(x).shape == (2, 7)
-    with pytest.raises(ValueError, match="bn_order"):
+    with pytest.raises(UserError, match="bn_order"):
         models.build_model("final", bn_order="sideways")
-    with pytest.raises(ValueError, match="dropout"):
+    with pytest.raises(UserError, match="dropout"):
         models.build_model("final", dropout=1.0)
 
 
