@@ -114,7 +114,7 @@ def main() -> None:
                         help="rounds; odd rounds run the baseline first, to cancel order effects (default 1)")
     args = parser.parse_args()
 
-    from augstudy.data.check_decode import default_workers
+    from augstudy.data.check.features import usable_cpus
 
     global LOAD_BEFORE
     LOAD_BEFORE = f"{os.getloadavg()[0]:.1f}"
@@ -137,7 +137,7 @@ def main() -> None:
             seconds, cpu, report = timed_check(target, workers)
             n = report.stats["n_train"] + report.stats["n_val"]
             results.append((label, seconds, cpu, n, report))
-    cpus = default_workers()
+    cpus = usable_cpus()
     print(f"\nload average before/after: {LOAD_BEFORE} / {os.getloadavg()[0]:.1f} on {cpus} CPUs")
     print(f"{'run':<38} {'files':>8} {'wall s':>7} {'CPU s':>7} {'files/s':>8}  stages (wall s)")
     for label, seconds, cpu, n, report in results:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augstudy.data.idx import FASHION_MNIST_CLASSES, read_idx
+from augstudy.data.sources.idx import FASHION_MNIST_CLASSES, read_idx
 from augstudy.data.synthetic import write_idx
 
 SOURCE = Path("/usr/share/datasets/fashion-mnist")

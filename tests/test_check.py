@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageEnhance
 
 from augstudy.cli import cli
-from augstudy.data import check_decode
+from augstudy.data.check import features as check_features
 from augstudy.data.check import check_dataset
 from augstudy.errors import UserError
 
@@ -329,8 +329,8 @@ def test_idx_arrays_leak_and_stats(tmp_path):
 def test_parallel_decode_matches_serial(tree, monkeypatch):
     (tree / "train" / WNIDS[0] / "images" / f"{WNIDS[0]}_0.JPEG").write_bytes(b"junk")
     serial = check(tree, workers=1)
-    monkeypatch.setattr(check_decode, "SERIAL_BELOW", 0)
-    monkeypatch.setattr(check_decode, "CHUNK_FILES", 5)  # several chunks across 2 processes
+    monkeypatch.setattr(check_features, "SERIAL_BELOW", 0)
+    monkeypatch.setattr(check_features, "CHUNK_FILES", 5)  # several chunks across 2 processes
     parallel = check(tree, workers=2)
     strip = lambda r: [f.to_dict() for f in r.findings]  # noqa: E731
     assert strip(parallel) == strip(serial)
@@ -392,8 +392,8 @@ def test_console_script(tree, tmp_path):
 def test_projected_search_equals_brute_force():
     """The 32-d candidate pre-selection must find exactly what a full search finds, and the
     fallback for exploding candidate sets must agree too."""
-    from augstudy.data import check_pixels
-    from augstudy.data.check_pixels import _unit_vectors, nearest_train_above
+    from augstudy.data.check import pixels as check_pixels
+    from augstudy.data.check.pixels import _unit_vectors, nearest_train_above
 
     rng = np.random.default_rng(3)
     train = rng.integers(0, 256, (400, 256)).astype(np.uint8)
@@ -420,7 +420,7 @@ def test_projected_search_equals_brute_force():
 
 def test_relative_dot_path(tree, monkeypatch):
     monkeypatch.chdir(tree)
-    from augstudy.data.check_layout import scan_tree
+    from augstudy.data.check.layout import scan_tree
 
     report = check(".")
     assert report.exit_code == 0 and report.stats["n_train"] == 18

@@ -10,7 +10,7 @@ from PIL import Image
 
 from augstudy.data import load_dataset
 from augstudy.data.convert import resize_batch
-from augstudy.data.idx import FASHION_MNIST_CLASSES
+from augstudy.data.sources.idx import FASHION_MNIST_CLASSES
 from augstudy.data.synthetic import (make_idx_dataset, make_image_folder_tree, synthetic_image, write_cifar_pickles,
                                      write_idx, write_image)
 from augstudy.errors import UserError

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from augstudy.cli import cli
-from augstudy.data import fetch as fetch_mod
+from augstudy.data.fetch import download as fetch_download
 from augstudy.data.fetch import DATASETS, RemoteFile, fetch_dataset
 from augstudy.errors import UserError
 
@@ -96,7 +96,7 @@ def server():
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     monkeypatch.setenv("AUGSTUDY_NO_PROGRESS", "1")
-    monkeypatch.setattr(fetch_mod.time, "sleep", lambda s: None)  # no back-off waits in tests
+    monkeypatch.setattr(fetch_download.time, "sleep", lambda s: None)  # no back-off waits in tests
 
 
 # ----------------------------------------------------------------------------------------------

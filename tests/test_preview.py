@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from augstudy import preview as pv
+from augstudy.preview import render
 from augstudy.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,8 +124,8 @@ def test_cli_grid_writes_png_and_json_with_draws(tmp_path):
         width, height = image.size
     # 3 rows x 3 columns of square cells plus fixed margins: width/height follow the layout exactly
     layout = pv.figure_layout(3, 3, pv.build_grid("light", record["data_path"], n=3, draws=2, seed=5).title)
-    assert (width, height) == (round(layout["width"] * pv.DPI), round(layout["height"] * pv.DPI))
-    assert round(width / pv.DPI - pv.ROW_LABEL_IN - pv.MARGIN_IN, 2) == round(3 * (pv.CELL_IN + pv.CELL_GAP_IN), 2)
+    assert (width, height) == (round(layout["width"] * render.DPI), round(layout["height"] * render.DPI))
+    assert round(width / render.DPI - render.ROW_LABEL_IN - render.MARGIN_IN, 2) == round(3 * (render.CELL_IN + render.CELL_GAP_IN), 2)
 
 
 def test_more_rows_and_columns_grow_the_png(dataset, tmp_path):
@@ -132,7 +133,7 @@ def test_more_rows_and_columns_grow_the_png(dataset, tmp_path):
     tall = pv.render_preview_grid("light", dataset, tmp_path / "b.png", n=4, draws=1)
     wide = pv.render_preview_grid("light", dataset, tmp_path / "c.png", n=2, draws=3)
     sizes = {name: Image.open(p).size for name, p in (("small", small), ("tall", tall), ("wide", wide))}
-    row_px = round((pv.CELL_IN + pv.CELL_GAP_IN) * pv.DPI)
+    row_px = round((render.CELL_IN + render.CELL_GAP_IN) * render.DPI)
     assert sizes["tall"] == (sizes["small"][0], sizes["small"][1] + 2 * row_px)
     assert sizes["wide"][0] == sizes["small"][0] + 2 * row_px
 
@@ -201,7 +202,7 @@ def test_compare_light_heavy_default_name(tmp_path, monkeypatch):
     with Image.open(out) as image:
         grid_width = Image.open(pv.render_preview_grid("light", record["data_path"], tmp_path / "g.png", n=2,
                                                        draws=2)).size[0]
-        assert image.size[0] == grid_width + 2 * round((pv.CELL_IN + pv.CELL_GAP_IN) * pv.DPI)
+        assert image.size[0] == grid_width + 2 * round((render.CELL_IN + render.CELL_GAP_IN) * render.DPI)
 
 
 def test_replay_reproduces_identical_augmented_tensors(dataset, tmp_path):
@@ -235,7 +236,7 @@ def test_tiny_imagenet_tree(tmp_path):
     record = json.loads(pv.preview_json_path(out).read_text())
     assert sorted(record["labels"]) == [0, 1, 2], "3 rows from 3 classes: one per class"
     assert all(name.startswith("thing number") for name in record["class_names"])
-    assert Image.open(out).size[1] > 3 * pv.CELL_IN * pv.DPI
+    assert Image.open(out).size[1] > 3 * render.CELL_IN * render.DPI
     train = invoke("preview", "--policy", "light", "--data", str(root), "--split", "train", "--n", "2",
                    "--draws", "1", "--out", str(tmp_path / "train.png"))
     assert train.exit_code == 0, train.output

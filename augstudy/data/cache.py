@@ -33,7 +33,7 @@ import numpy as np
 
 from augstudy.atomic import atomic_write_json
 from augstudy.processes import pid_alive
-from augstudy.data.sources import SPLITS, SourceScan
+from augstudy.data.sources.base import SPLITS, SourceScan
 
 #: bump when the cache's content or layout changes; old caches are then rebuilt
 CACHE_FORMAT_VERSION = 1

@@ -21,7 +21,7 @@ from augstudy import __version__
 from augstudy.data.cache import cache_location, cache_writer, fingerprint, read_cache, write_manifest
 from augstudy.data.convert import ConversionLog
 from augstudy.data.paths import resolve_data_path
-from augstudy.data.sources import SPLITS, SourceScan, detect_source
+from augstudy.data.sources.base import SPLITS, SourceScan, detect_source
 from augstudy.errors import UserError
 
 #: the image side every source is converted to, in pixels (the report's CNN takes 64x64)
@@ -94,15 +94,21 @@ class ImageDataset:
                 f"classes={self.num_classes})")
 
 
-def load_dataset(path: str | os.PathLike | None = None, *, image_size: int = DEFAULT_IMAGE_SIZE,
+def load_dataset(path: str | os.PathLike | ImageDataset | None = None, *, image_size: int = DEFAULT_IMAGE_SIZE,
                  cache_dir: str | os.PathLike | None = None, progress: bool = True) -> ImageDataset:
     """Load the dataset at ``path`` (``None``: the default, see :func:`resolve_data_path`).
+
+    An :class:`ImageDataset` (already loaded, or built in memory by
+    :func:`augstudy.data.dataset_from_tensors`) is returned as is, so every function taking a
+    dataset path also takes one.
 
     ``image_size``: output side S in pixels.  ``cache_dir``: where caches live (default:
     ``<root>/.augstudy-cache`` or ``~/.cache/augstudy``; env ``AUGSTUDY_CACHE_DIR``).
     ``progress``: show a progress bar while decoding.  Raises :class:`UserError` on a
     missing path, an unknown layout or an undecodable file.
     """
+    if isinstance(path, ImageDataset):
+        return path
     if not isinstance(image_size, int) or image_size < _MIN_IMAGE_SIZE:
         raise UserError(f"image_size must be an integer >= {_MIN_IMAGE_SIZE}, got {image_size!r}")
     root, _message = resolve_data_path(path)

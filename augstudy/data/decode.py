@@ -30,7 +30,7 @@ PROCESS_MIN_IMAGES = 4000
 WORKERS_ENV = "AUGSTUDY_DECODE_WORKERS"
 
 
-def default_workers() -> int:
+def decode_worker_count() -> int:
     """Decode workers: ``AUGSTUDY_DECODE_WORKERS`` or the CPU count (at most 16)."""
     env = os.environ.get(WORKERS_ENV)
     if env:
@@ -62,7 +62,7 @@ def decode_files(paths: Sequence[str | Path], out: np.ndarray, size: int, log: C
                  processes: bool | None = None) -> None:
     """Decode ``paths[i]`` into ``out[i]`` (``uint8 [N, 3, size, size]``), counting conversions in ``log``.
 
-    ``workers`` (default :func:`default_workers`) threads, or worker processes when
+    ``workers`` (default :func:`decode_worker_count`) threads, or worker processes when
     ``processes`` is True (default: when ``out`` is a file-backed ``np.memmap``, there are at
     least :data:`PROCESS_MIN_IMAGES` images and more than one worker: processes sidestep the GIL,
     which the per-image Python around Pillow otherwise holds about half the time).  Each process
@@ -72,7 +72,7 @@ def decode_files(paths: Sequence[str | Path], out: np.ndarray, size: int, log: C
     n = len(paths)
     if out.shape != (n, 3, size, size) or out.dtype != np.uint8:
         raise ValueError(f"out must be uint8 {(n, 3, size, size)}, got {out.dtype} {out.shape}")
-    workers = workers or default_workers()
+    workers = workers or decode_worker_count()
     file_backed = isinstance(out, np.memmap) and getattr(out, "filename", None) is not None
     if processes is None:
         processes = file_backed and n >= PROCESS_MIN_IMAGES and workers > 1 and _can_fork()
@@ -154,4 +154,4 @@ def _decode_rows(target: tuple[str, int, tuple], start: int, paths: list[str], s
     return counts, gray, len(paths)
 
 
-__all__ = ["decode_files", "decode_one", "default_workers", "CHUNK"]
+__all__ = ["decode_files", "decode_one", "decode_worker_count", "CHUNK"]

@@ -6,10 +6,10 @@
 
 Modules: :mod:`.throughput` (img/s per backend, same draw), :mod:`.pixel_stats` (channel stats,
 clipping, SSIM, PSNR, no-op share), :mod:`.affinity` (clean-model accuracy ratio),
-:mod:`.run` (orchestration), :mod:`.report` (tables, JSON/CSV files).
+:mod:`.run` (orchestration), :mod:`.output` (terminal tables, JSON/CSV files).
 """
 
-from augstudy.measure.report import format_result, write_result
+from augstudy.measure.output import format_result, write_result
 from augstudy.measure.run import ALL_BACKENDS, DEFAULT_N, measure_policy
 
 __all__ = ["measure_policy", "format_result", "write_result", "ALL_BACKENDS", "DEFAULT_N"]

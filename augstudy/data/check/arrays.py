@@ -14,15 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from augstudy.data.check_decode import THUMB_SIDE
-from augstudy.data.check_findings import Finding
-from augstudy.data.idx import _find
+from augstudy.data.check.features import THUMB_SIDE
+from augstudy.data.check.findings import CheckFinding
+from augstudy.data.sources.idx import IDX_STEMS, find_idx_file
 from augstudy.errors import UserError
 
-_IDX_STEMS = {"train": (("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
-                        ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")),
-              "val": (("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
-                      ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"))}
 _CIFAR10 = {"train": [f"data_batch_{i}" for i in range(1, 6)], "val": ["test_batch"]}
 _CIFAR100 = {"train": ["train"], "val": ["test"]}
 #: images per vectorised thumbnail step (bounded memory: 4096 x 32 x 32 float32 = 16 MB)
@@ -37,12 +33,12 @@ class ArraySplits:
     class_names: list[str]
     images: dict[str, np.ndarray] = field(default_factory=dict)
     labels: dict[str, np.ndarray] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[CheckFinding] = field(default_factory=list)
 
 
 def detect_array_layout(root: Path) -> str | None:
     """``"idx"``, ``"cifar"`` or ``None``."""
-    if _find(root, _IDX_STEMS["train"][0]) or _find(root, _IDX_STEMS["val"][0]):
+    if find_idx_file(root, IDX_STEMS["train"][0]) or find_idx_file(root, IDX_STEMS["val"][0]):
         return "idx"
     if (root / "data_batch_1").is_file() or (root / "test_batch").is_file() or \
             ((root / "train").is_file() and (root / "meta").is_file()):
@@ -56,23 +52,23 @@ def load_arrays(root: Path, layout: str) -> ArraySplits:
 
 
 def _load_idx(root: Path) -> ArraySplits:
-    from augstudy.data.idx import read_class_names, read_idx
+    from augstudy.data.sources.idx import read_class_names, read_idx
 
     out = ArraySplits("idx", read_class_names(root))
-    for split, (image_stems, label_stems) in _IDX_STEMS.items():
-        images_path, labels_path = _find(root, image_stems), _find(root, label_stems)
+    for split, (image_stems, label_stems) in IDX_STEMS.items():
+        images_path, labels_path = find_idx_file(root, image_stems), find_idx_file(root, label_stems)
         if images_path is None or labels_path is None:
             missing = image_stems[0] if images_path is None else label_stems[0]
-            out.findings.append(Finding("missing_file", "error", [f"{missing}[.gz]"],
+            out.findings.append(CheckFinding("missing_file", "error", [f"{missing}[.gz]"],
                                         f"the {split} split lacks {missing}[.gz]; restore it"))
             continue
         try:
             images, labels = read_idx(images_path), read_idx(labels_path)
         except UserError as exc:
-            out.findings.append(Finding("undecodable", "error", [images_path.name, labels_path.name], str(exc)))
+            out.findings.append(CheckFinding("undecodable", "error", [images_path.name, labels_path.name], str(exc)))
             continue
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            out.findings.append(Finding("malformed_arrays", "error", [images_path.name, labels_path.name],
+            out.findings.append(CheckFinding("malformed_arrays", "error", [images_path.name, labels_path.name],
                                         f"{split}: images {images.shape} and labels {labels.shape} do not match "
                                         f"(expected [N, H, W] and [N])"))
             continue
@@ -82,7 +78,7 @@ def _load_idx(root: Path) -> ArraySplits:
 
 
 def _load_cifar(root: Path) -> ArraySplits:
-    from augstudy.data.cifar import read_pickle
+    from augstudy.data.sources.cifar import read_pickle
 
     variant = _CIFAR100 if (root / "train").is_file() else _CIFAR10
     meta_name, names_key, labels_key = (("meta", b"fine_label_names", b"fine_labels") if variant is _CIFAR100
@@ -93,13 +89,13 @@ def _load_cifar(root: Path) -> ArraySplits:
         meta = read_pickle(root / meta_name)
         class_names += [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get(names_key, [])]
     except (UserError, OSError) as exc:
-        out.findings.append(Finding("missing_file", "error", [meta_name], f"{meta_name}: {exc}"))
+        out.findings.append(CheckFinding("missing_file", "error", [meta_name], f"{meta_name}: {exc}"))
     for split, names in variant.items():
         datas, labels = [], []
         for name in names:
             path = root / name
             if not path.is_file():
-                out.findings.append(Finding("missing_file", "error", [name], f"the {split} split lacks {name}; "
+                out.findings.append(CheckFinding("missing_file", "error", [name], f"the {split} split lacks {name}; "
                                                                             f"restore it"))
                 continue
             try:
@@ -107,10 +103,10 @@ def _load_cifar(root: Path) -> ArraySplits:
                 data = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32)
                 lab = np.asarray(batch[labels_key], np.int64)
             except (UserError, KeyError, ValueError) as exc:
-                out.findings.append(Finding("undecodable", "error", [name], f"{name}: unreadable CIFAR batch ({exc})"))
+                out.findings.append(CheckFinding("undecodable", "error", [name], f"{name}: unreadable CIFAR batch ({exc})"))
                 continue
             if len(lab) != len(data):
-                out.findings.append(Finding("malformed_arrays", "error", [name],
+                out.findings.append(CheckFinding("malformed_arrays", "error", [name],
                                             f"{name}: {len(lab)} labels for {len(data)} images"))
                 continue
             datas.append(data)

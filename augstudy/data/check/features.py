@@ -57,7 +57,7 @@ class DecodedFiles:
     train_hist: np.ndarray
 
 
-def default_workers() -> int:
+def usable_cpus() -> int:
     """CPUs this process may use (respects affinity / container limits)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -118,13 +118,13 @@ def decode_chunk(task: tuple[str, list[str], list[bool]]) -> dict:
             "hist": hist}
 
 
-def decode_files(root: Path, rels: list[str], is_train: list[bool], *, workers: int | None = None,
+def decode_features(root: Path, rels: list[str], is_train: list[bool], *, workers: int | None = None,
                  progress: bool = True) -> DecodedFiles:
     """Decode every file (paths relative to ``root``) with ``workers`` processes (default: all CPUs)."""
     from augstudy.progress import progress as progress_bar
 
     n = len(rels)
-    workers = default_workers() if workers is None else max(1, workers)
+    workers = usable_cpus() if workers is None else max(1, workers)
     tasks = [(str(root), rels[i:i + CHUNK_FILES], is_train[i:i + CHUNK_FILES]) for i in range(0, n, CHUNK_FILES)]
     out = DecodedFiles(ok=np.zeros(n, bool), errors={}, modes=[""] * n, sizes=np.zeros((n, 2), np.int32),
                        digests=[b""] * n, thumbs=np.zeros((n, THUMB_SIDE * THUMB_SIDE), np.uint8),

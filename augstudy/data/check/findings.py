@@ -1,4 +1,4 @@
-"""The record every ``augstudy data check`` test produces: one :class:`Finding` per problem kind."""
+"""The record every ``augstudy data check`` test produces: one :class:`CheckFinding` per problem kind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ SEVERITIES = ("error", "warning", "info")
 
 
 @dataclass
-class Finding:
+class CheckFinding:
     """One line of the check report.
 
     ``kind`` is a stable identifier (``"leak_exact"``, ``"undecodable"`` ...), ``files`` names every
@@ -38,6 +38,6 @@ class Finding:
         return out
 
 
-def sort_findings(findings: list[Finding]) -> list[Finding]:
+def sort_findings(findings: list[CheckFinding]) -> list[CheckFinding]:
     """Errors first, then warnings, then info; stable within a severity."""
     return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))

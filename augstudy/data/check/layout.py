@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from augstudy.data.check_findings import Finding
+from augstudy.data.check.findings import CheckFinding
 
 #: file name endings decoded as images (lowercase)
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -38,7 +38,7 @@ class TreeScan:
     files: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[CheckFinding] = field(default_factory=list)
 
     def add(self, rel: str, split: str, label: int) -> None:
         self.files.append(rel)
@@ -91,10 +91,10 @@ def scan_tree(root: Path, layout: str) -> TreeScan:
 
 # ----------------------------------------------------------------------------------------------
 
-def _read_wnids(root: Path, findings: list[Finding]) -> list[str] | None:
+def _read_wnids(root: Path, findings: list[CheckFinding]) -> list[str] | None:
     path = root / "wnids.txt"
     if not path.is_file():
-        findings.append(Finding("missing_wnids", "error", ["wnids.txt"],
+        findings.append(CheckFinding("missing_wnids", "error", ["wnids.txt"],
                                 "wnids.txt is missing: the class list is unknown (the class folders under "
                                 "train/ are used instead); restore it, one wnid per line"))
         return None
@@ -110,18 +110,18 @@ def _read_wnids(root: Path, findings: list[Finding]) -> list[str] | None:
         seen.add(wnid)
         wnids.append(wnid)
     if bad:
-        findings.append(Finding("malformed_wnids", "error", bad,
+        findings.append(CheckFinding("malformed_wnids", "error", bad,
                                 f"wnids.txt has {len(bad)} blank, multi-word or repeated line(s); "
                                 f"keep exactly one wnid per line"))
     if not wnids:
-        findings.append(Finding("malformed_wnids", "error", ["wnids.txt"], "wnids.txt lists no classes; "
+        findings.append(CheckFinding("malformed_wnids", "error", ["wnids.txt"], "wnids.txt lists no classes; "
                                 "restore it, one wnid per line"))
         return None
     return wnids
 
 
 def _scan_tiny_imagenet(root: Path) -> TreeScan:
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     listed = _read_wnids(root, findings)
     train = root / "train"
     class_dirs = sorted(d for d in train.iterdir() if d.is_dir()) if train.is_dir() else []
@@ -140,16 +140,16 @@ def _scan_tiny_imagenet(root: Path) -> TreeScan:
         for rel in images:
             scan.add(rel, "train", index.get(d.name, -1))
     if unlisted:
-        findings.append(Finding("unlisted_class", "error", unlisted,
+        findings.append(CheckFinding("unlisted_class", "error", unlisted,
                                 f"{len(unlisted)} class folder(s) under train/ are not listed in wnids.txt; "
                                 f"add them to wnids.txt or remove the folders"))
     empty = [f"train/{w}/images/" for w in class_names if w not in with_images]
     if empty and class_dirs:
-        findings.append(Finding("empty_class", "error", empty,
+        findings.append(CheckFinding("empty_class", "error", empty,
                                 f"{len(empty)} class(es) listed in wnids.txt have no train images; "
                                 f"restore their train/<wnid>/images/ folders or drop them from wnids.txt"))
     if not any(s == "train" for s in scan.splits):
-        findings.append(Finding("empty_split", "error", ["train/"],
+        findings.append(CheckFinding("empty_split", "error", ["train/"],
                                 "the train split has no images (expected train/<wnid>/images/*.JPEG)"))
     _scan_tiny_val(root, scan, index)
     return scan
@@ -160,14 +160,14 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
     images_dir = root / "val" / "images"
     val_images = _images_under(images_dir, root) if images_dir.is_dir() else []
     if not val_images:
-        findings.append(Finding("empty_split", "error", ["val/images/"],
+        findings.append(CheckFinding("empty_split", "error", ["val/images/"],
                                 "the val split has no images (expected val/images/*.JPEG)"))
     on_disk = {rel.rsplit("/", 1)[-1]: rel for rel in val_images}
     ann_path = root / "val" / "val_annotations.txt"
     labels: dict[str, int] = {}
     if not ann_path.is_file():
         if val_images:
-            findings.append(Finding("missing_val_annotations", "error", ["val/val_annotations.txt"],
+            findings.append(CheckFinding("missing_val_annotations", "error", ["val/val_annotations.txt"],
                                     "val/val_annotations.txt is missing: val images have no labels; restore it "
                                     "(tab-separated: file, wnid, x0, y0, x1, y1)"))
     else:
@@ -189,20 +189,20 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
                 continue
             labels[name] = index.get(wnid, -1)
         if malformed:
-            findings.append(Finding("malformed_annotation", "error", malformed,
+            findings.append(CheckFinding("malformed_annotation", "error", malformed,
                                     f"{len(malformed)} line(s) of val/val_annotations.txt do not have "
                                     f"{ANNOTATION_COLUMNS} tab-separated columns (file, wnid, x0, y0, x1, y1)"))
         if unknown:
-            findings.append(Finding("annotation_unknown_wnid", "error", unknown,
+            findings.append(CheckFinding("annotation_unknown_wnid", "error", unknown,
                                     f"{len(unknown)} annotation(s) name a wnid not in wnids.txt; fix the wnid or "
                                     f"add the class"))
         if missing:
-            findings.append(Finding("annotation_missing_file", "error", missing,
+            findings.append(CheckFinding("annotation_missing_file", "error", missing,
                                     f"{len(missing)} annotation(s) name a val image that does not exist; restore "
                                     f"the files or delete those lines"))
         unannotated = [rel for name, rel in on_disk.items() if name not in labels]
         if unannotated:
-            findings.append(Finding("val_unannotated", "error", sorted(unannotated),
+            findings.append(CheckFinding("val_unannotated", "error", sorted(unannotated),
                                     f"{len(unannotated)} val image(s) have no line in val/val_annotations.txt; "
                                     f"add their labels or remove the files"))
     for rel in val_images:
@@ -210,7 +210,7 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
 
 
 def _scan_image_folder(root: Path) -> TreeScan:
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     train, val = root / "train", root / "val"
     class_dirs = sorted(d for d in train.iterdir() if d.is_dir()) if train.is_dir() else []
     class_names = [d.name for d in class_dirs]
@@ -224,7 +224,7 @@ def _scan_image_folder(root: Path) -> TreeScan:
         for rel in images:
             scan.add(rel, "train", index[d.name])
     if empty:
-        findings.append(Finding("empty_class", "error", empty,
+        findings.append(CheckFinding("empty_class", "error", empty,
                                 f"{len(empty)} class folder(s) under train/ hold no images; add images or "
                                 f"remove the folders"))
     unlisted = []
@@ -234,11 +234,11 @@ def _scan_image_folder(root: Path) -> TreeScan:
         for rel in _images_under(d, root):
             scan.add(rel, "val", index.get(d.name, -1))
     if unlisted:
-        findings.append(Finding("unlisted_class", "error", unlisted,
+        findings.append(CheckFinding("unlisted_class", "error", unlisted,
                                 f"{len(unlisted)} class folder(s) under val/ have no train/ counterpart; "
                                 f"rename or remove them"))
     for split in ("train", "val"):
         if split not in scan.splits:
-            findings.append(Finding("empty_split", "error", [f"{split}/"],
+            findings.append(CheckFinding("empty_split", "error", [f"{split}/"],
                                     f"the {split} split has no images (expected {split}/<class>/<image>)"))
     return scan

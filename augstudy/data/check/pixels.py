@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from augstudy.data.check_findings import Finding
+from augstudy.data.check.findings import CheckFinding
 
 #: default cosine-similarity threshold for near-duplicates (mean-centred 16x16 grayscale thumbnails).
 #: Measured (2026-11-28) on smooth 64x64 JPEGs: a copy brightened x1.1, offset +20, re-encoded at
@@ -42,7 +42,7 @@ class PixelTable:
     thumbs: np.ndarray
 
 
-def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[Finding]:
+def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[CheckFinding]:
     """Exact duplicates (same decoded pixels) inside train, inside val, and between them (leakage)."""
     groups: dict[bytes, list[int]] = defaultdict(list)
     for i in np.flatnonzero(table.ok):
@@ -56,7 +56,7 @@ def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[Findin
         mixed = sum(len({int(table.labels[i]) for i in g}) > 1 for g in dup_groups)
         files = [table.names[i] for g in dup_groups for i in g]
         note = f"; {mixed} group(s) carry different labels (label noise)" if mixed else ""
-        findings.append(Finding(f"duplicate_{split}", "warning", files,
+        findings.append(CheckFinding(f"duplicate_{split}", "warning", files,
                                 f"{len(dup_groups)} group(s) of identical {split} images ({len(files)} files){note}; "
                                 f"keep one of each", count=len(files),
                                 details={"groups": [[table.names[i] for i in g] for g in dup_groups]}))
@@ -70,7 +70,7 @@ def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[Findin
         files = []
         for v, train in leaks:
             files += [table.names[v]] + [table.names[t] for t in train]
-        findings.append(Finding("leak_exact", "error", files,
+        findings.append(CheckFinding("leak_exact", "error", files,
                                 f"{len(leaks)} val image(s) are pixel-identical to a train image: val accuracy is "
                                 f"inflated; remove them from one split", count=len(leaks),
                                 details={"pairs": [[table.names[v], table.names[train[0]]] for v, train in leaks]}))
@@ -140,7 +140,7 @@ def nearest_train_above(train_vec: np.ndarray, val_vec: np.ndarray, threshold: f
     return best, best_index
 
 
-def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[Finding], dict]:
+def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[CheckFinding], dict]:
     """Val images whose most similar train image has cosine similarity >= ``threshold`` (see
     :func:`nearest_train_above`).  Pixel-identical pairs are left to :func:`duplicate_findings`.
     Returns findings and a summary for the stats block."""
@@ -166,7 +166,7 @@ def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[F
     hits = hits[np.argsort(-cosine[hits], kind="stable")]
     pairs = [(table.names[val_idx[h]], table.names[train_idx[nearest[h]]], round(float(cosine[h]), 4)) for h in hits]
     files = [name for v, t, _ in pairs for name in (v, t)]
-    finding = Finding("near_duplicate", "warning", files,
+    finding = CheckFinding("near_duplicate", "warning", files,
                       f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= {threshold:g} "
                       f"of mean-centred 16x16 grayscale thumbnails): the same photo re-encoded, resized or "
                       f"brightened? review them",
@@ -184,7 +184,7 @@ def class_counts(table: PixelTable, class_names: list[str]) -> dict[str, dict[st
     return out
 
 
-def balance_findings(counts: dict[str, dict[str, int]], class_label) -> list[Finding]:
+def balance_findings(counts: dict[str, dict[str, int]], class_label) -> list[CheckFinding]:
     """Classes whose count is < 0.5x or > 2x the median of their split.  ``class_label(split, name)``
     names a class the way the dataset stores it (e.g. ``train/n01443537/images/``)."""
     findings = []
@@ -195,7 +195,7 @@ def balance_findings(counts: dict[str, dict[str, int]], class_label) -> list[Fin
         odd = {c: n for c, n in per_class.items() if n < IMBALANCE_LOW * median or n > IMBALANCE_HIGH * median}
         if odd:
             listing = ", ".join(f"{c}={n}" for c, n in list(odd.items())[:5])
-            findings.append(Finding("imbalance", "warning", [class_label(split, c) for c in odd],
+            findings.append(CheckFinding("imbalance", "warning", [class_label(split, c) for c in odd],
                                     f"{len(odd)} {split} class(es) are far from the median of {median:g} images "
                                     f"(outside {IMBALANCE_LOW:g}x-{IMBALANCE_HIGH:g}x): {listing}",
                                     details={"split": split, "median": median, "counts": odd}))
@@ -216,9 +216,9 @@ def mean_std_from_hist(hist: np.ndarray) -> tuple[list[float], list[float], int]
     return mean.tolist(), np.sqrt(np.maximum(var, 0.0)).tolist(), n
 
 
-def stats_finding(mean: list[float], std: list[float], n_images: int, note: str = "") -> Finding:
+def stats_finding(mean: list[float], std: list[float], n_images: int, note: str = "") -> CheckFinding:
     m = ", ".join(f"{v:.4f}" for v in mean)
     s = ", ".join(f"{v:.4f}" for v in std)
-    return Finding("normalize_stats", "info", [],
+    return CheckFinding("normalize_stats", "info", [],
                    f"train per-channel mean ({m}), std ({s}) in [0,1] units over {n_images} images{note}: "
                    f"Normalize(mean=({m}), std=({s}))", count=n_images)

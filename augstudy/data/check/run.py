@@ -1,14 +1,8 @@
-"""``augstudy data check``: a dataset sanity report that names every file involved.
-
-::
-
-    from augstudy.data.check import check_dataset, format_report
-    report = check_dataset("data/tiny-imagenet-200")
-    print(format_report(report)); report.exit_code      # 0 clean / warnings only, 1 errors
+"""Run every ``augstudy data check`` test on one dataset and collect the findings.
 
 Works on a Tiny-ImageNet tree, an image-folder tree (``train/<class>/``, ``val/<class>/``), IDX
-files and CIFAR pickles.  Findings (see :mod:`augstudy.data.check_layout`,
-:mod:`augstudy.data.check_pixels`):
+files and CIFAR pickles.  Findings (see :mod:`augstudy.data.check.layout`,
+:mod:`augstudy.data.check.pixels`, :mod:`augstudy.data.check.arrays`):
 
 =========================  ========  ===================================================
 kind                       severity  meaning
@@ -34,13 +28,13 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from augstudy.data.check_findings import Finding, sort_findings
-from augstudy.data.check_pixels import DEFAULT_NEAR_THRESHOLD, PixelTable
+from augstudy.data.check.findings import CheckFinding, sort_findings
+from augstudy.data.check.pixels import DEFAULT_NEAR_THRESHOLD, PixelTable
+from augstudy.data.check.result import CheckReport
 from augstudy.errors import UserError
 
 #: the side every image should have (the project's models take 64x64 RGB)
@@ -48,37 +42,6 @@ EXPECTED_SIZE = 64
 _MODE_NAMES = {"L": "grayscale", "LA": "grayscale + alpha", "1": "1-bit", "P": "palette", "PA": "palette + alpha",
                "RGBA": "RGB + alpha", "CMYK": "CMYK", "YCbCr": "YCbCr", "I": "32-bit integer",
                "I;16": "16-bit grayscale", "F": "float"}
-
-
-@dataclass
-class CheckReport:
-    """The outcome of :func:`check_dataset`."""
-
-    dataset: str
-    path: Path
-    layout: str
-    findings: list[Finding]
-    stats: dict = field(default_factory=dict)
-
-    @property
-    def n_errors(self) -> int:
-        return sum(f.severity == "error" for f in self.findings)
-
-    @property
-    def n_warnings(self) -> int:
-        return sum(f.severity == "warning" for f in self.findings)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when no errors (warnings allowed), 1 when errors were found."""
-        return 1 if self.n_errors else 0
-
-    def to_dict(self) -> dict:
-        """``{"dataset", "path", "layout", "findings": [{"kind", "severity", "files", "message", "count"}],
-        "stats", "errors", "warnings", "exit_code"}``: JSON-ready."""
-        return {"dataset": self.dataset, "path": str(self.path), "layout": self.layout,
-                "findings": [f.to_dict() for f in self.findings], "stats": self.stats,
-                "errors": self.n_errors, "warnings": self.n_warnings, "exit_code": self.exit_code}
 
 
 def _unreadable(path: Path) -> UserError | None:
@@ -99,8 +62,8 @@ def check_dataset(path: str | os.PathLike, *, near_threshold: float = DEFAULT_NE
     ``near_threshold``: cosine similarity (in (0, 1]) at or above which a val/train thumbnail pair
     is reported as a near-duplicate.  ``workers``: decode processes (default: all CPUs).
     """
-    from augstudy.data.check_arrays import detect_array_layout
-    from augstudy.data.check_layout import detect_tree_layout
+    from augstudy.data.check.arrays import detect_array_layout
+    from augstudy.data.check.layout import detect_tree_layout
 
     if not 0.0 < near_threshold <= 1.0:
         raise UserError(f"--near-threshold: must be in (0, 1], got {near_threshold}")
@@ -125,20 +88,20 @@ def check_dataset(path: str | os.PathLike, *, near_threshold: float = DEFAULT_NE
 
 def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int, workers: int | None,
                 progress: bool) -> CheckReport:
-    from augstudy.data.check_decode import decode_files
-    from augstudy.data.check_layout import scan_tree
-    from augstudy.data.check_pixels import mean_std_from_hist
+    from augstudy.data.check.features import decode_features
+    from augstudy.data.check.layout import scan_tree
+    from augstudy.data.check.pixels import mean_std_from_hist
 
     t0 = time.perf_counter()
     scan = scan_tree(root, layout)
     is_val = np.array([s == "val" for s in scan.splits], bool)
     t1 = time.perf_counter()
-    decoded = decode_files(root, scan.files, [not v for v in is_val], workers=workers, progress=progress)
+    decoded = decode_features(root, scan.files, [not v for v in is_val], workers=workers, progress=progress)
     timings = {"scan_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}
     findings = list(scan.findings)
     if decoded.errors:
         bad = sorted(decoded.errors)
-        findings.append(Finding("undecodable", "error", [scan.files[i] for i in bad],
+        findings.append(CheckFinding("undecodable", "error", [scan.files[i] for i in bad],
                                 f"{len(bad)} image(s) cannot be decoded (corrupt, truncated or not an image); "
                                 f"re-download or delete them",
                                 details={"reasons": {scan.files[i]: decoded.errors[i] for i in bad}}))
@@ -159,7 +122,7 @@ def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int,
 
 
 def _mode_and_size_findings(files: list[str], modes: list[str], sizes: np.ndarray, ok: np.ndarray,
-                            image_size: int) -> list[Finding]:
+                            image_size: int) -> list[CheckFinding]:
     by_mode: dict[str, list[str]] = {}
     by_size: dict[str, list[str]] = {}
     for i in np.flatnonzero(ok):
@@ -170,19 +133,19 @@ def _mode_and_size_findings(files: list[str], modes: list[str], sizes: np.ndarra
             by_size.setdefault(f"{w}x{h}", []).append(files[i])
     out = []
     for mode, names in sorted(by_mode.items(), key=lambda kv: -len(kv[1])):
-        out.append(Finding("non_rgb", "warning", names,
+        out.append(CheckFinding("non_rgb", "warning", names,
                            f"{len(names)} image(s) are mode {mode} ({_MODE_NAMES.get(mode, 'not RGB')}), not RGB; "
                            f"the loader converts them to 3 channels", details={"mode": mode}))
     for size, names in sorted(by_size.items(), key=lambda kv: -len(kv[1])):
-        out.append(Finding("size", "warning", names,
+        out.append(CheckFinding("size", "warning", names,
                            f"{len(names)} image(s) are {size}, not {image_size}x{image_size}; the loader resizes them",
                            details={"size": size}))
     return out
 
 
 def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport:
-    from augstudy.data.check_arrays import array_features, load_arrays
-    from augstudy.data.check_pixels import mean_std_from_hist
+    from augstudy.data.check.arrays import array_features, load_arrays
+    from augstudy.data.check.pixels import mean_std_from_hist
 
     arrays = load_arrays(root, layout)
     findings = list(arrays.findings)
@@ -195,7 +158,7 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
         images = arrays.images[split]
         shapes[split] = list(images.shape)
         if len(images) == 0:
-            findings.append(Finding("empty_split", "error", [split], f"the {split} split has no images"))
+            findings.append(CheckFinding("empty_split", "error", [split], f"the {split} split has no images"))
             continue
         d, t, h = array_features(images)
         names += [f"{split}[{i}]" for i in range(len(images))]
@@ -215,7 +178,7 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
     gray_splits = [s for s, c in channels.items() if c == 1 and shapes[s][0] > 0]
     if gray_splits:
         count = sum(shapes[s][0] for s in gray_splits)
-        findings.append(Finding(
+        findings.append(CheckFinding(
             "non_rgb", "warning", [f"{s}[0..{shapes[s][0] - 1}]" for s in gray_splits],
             f"{count} image(s) are single-channel (grayscale), not RGB; the loader replicates them to 3 "
             f"channels, so ColorJitter saturation and hue change nothing on them", count=count,
@@ -223,7 +186,7 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
     sides = {s: tuple(v[2:]) for s, v in shapes.items() if v[0] > 0}
     for split, (h, w) in sides.items():
         if (h, w) != (EXPECTED_SIZE, EXPECTED_SIZE):
-            findings.append(Finding(
+            findings.append(CheckFinding(
                 "size", "warning", [f"{split}[0..{shapes[split][0] - 1}]"],
                 f"{shapes[split][0]} {split} image(s) are {w}x{h}, not {EXPECTED_SIZE}x{EXPECTED_SIZE}; "
                 f"the loader resizes them (antialiased)", count=shapes[split][0],
@@ -232,10 +195,10 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
                    lambda split, name: f"{split}[class {name}]", {"array_shapes": shapes}, note)
 
 
-def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, findings: list[Finding],
+def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, findings: list[CheckFinding],
             mean: list[float], std: list[float], near_threshold: float, class_label, extra: dict,
             stats_note: str = "") -> CheckReport:
-    from augstudy.data.check_pixels import (balance_findings, class_counts, duplicate_findings,
+    from augstudy.data.check.pixels import (balance_findings, class_counts, duplicate_findings,
                                             near_duplicate_findings, stats_finding)
 
     counts = class_counts(table, class_names)
@@ -257,54 +220,4 @@ def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, 
     return CheckReport(root.resolve().name, root, layout, sort_findings(findings), stats)
 
 
-# ----------------------------------------------------------------------------------------------
-# the readable table
-
-def _example_items(finding: Finding) -> list[str]:
-    """What the table lists for a finding: pairs / groups where the finding has them, else files
-    (with the decoder's reason for undecodable ones)."""
-    details = finding.details
-    if finding.kind == "near_duplicate":
-        return [f"{p['val']} ~ {p['train']} ({p['cosine']:.4f})" for p in details["pairs"]]
-    if "pairs" in details:
-        return [" = ".join(pair) for pair in details["pairs"]]
-    if "groups" in details:
-        return [" = ".join(group) for group in details["groups"]]
-    reasons = details.get("reasons", {})
-    return [f"{name} [{reasons[name]}]" if name in reasons else name for name in finding.files]
-
-
-def format_report(report: CheckReport, examples: int = 3) -> str:
-    """One line per finding (severity, kind, count, message) plus up to ``examples`` files, then a
-    stats block and a one-line verdict."""
-    lines = [f"data check: {report.dataset} ({report.layout}) at {report.path}",
-             f"{report.stats.get('n_train', 0)} train / {report.stats.get('n_val', 0)} val items, "
-             f"{report.stats.get('n_classes', 0)} classes", ""]
-    width = max([len(f.kind) for f in report.findings] + [4])
-    lines.append(f"{'SEVERITY':<8}  {'KIND':<{width}}  {'COUNT':>6}  MESSAGE")
-    for f in report.findings:
-        lines.append(f"{f.severity.upper():<8}  {f.kind:<{width}}  {f.count:>6}  {f.message}")
-        items = _example_items(f)
-        if items:
-            shown = items[:examples]
-            more = f" ... and {len(items) - len(shown)} more (all in --json)" if len(items) > len(shown) else ""
-            lines.append(f"{'':<8}  {'':<{width}}  {'':>6}    e.g. {', '.join(shown)}{more}")
-    s = report.stats
-    lines += ["", "stats:",
-              f"  train mean (R, G, B) = {tuple(s.get('train_mean', []))}, std = {tuple(s.get('train_std', []))}"
-              f"  ({s.get('units', '')})"]
-    if "modes" in s:
-        lines.append(f"  modes: {s['modes']}   sizes: {s['sizes']}")
-    if "array_shapes" in s:
-        lines.append(f"  arrays [N, C, H, W]: {s['array_shapes']}")
-    near = s.get("near_duplicates", {})
-    if near:
-        lines.append(f"  near-duplicates: {near.get('rule')}; {near.get('pairs', 0)} pair(s), "
-                     f"{near.get('skipped_flat', 0)} flat image(s) skipped")
-    lines.append(f"  checked in {s.get('seconds', 0):.1f} s")
-    verdict = "FAILED" if report.n_errors else "OK"
-    lines.append(f"\n{verdict}: {report.n_errors} error(s), {report.n_warnings} warning(s)")
-    return "\n".join(lines)
-
-
-__all__ = ["check_dataset", "format_report", "CheckReport", "Finding", "DEFAULT_NEAR_THRESHOLD", "EXPECTED_SIZE"]
+__all__ = ["check_dataset", "DEFAULT_NEAR_THRESHOLD", "EXPECTED_SIZE"]

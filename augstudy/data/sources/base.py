@@ -103,7 +103,7 @@ def load_file_split(scan: SourceScan, split: str, image_size: int, allocate: All
 
 def source_modules():
     """The source modules in detection order (imported lazily: they import this module)."""
-    from augstudy.data import cifar, folders, idx, tinyimagenet
+    from augstudy.data.sources import cifar, folders, idx, tinyimagenet
 
     return (tinyimagenet, idx, cifar, folders)
 

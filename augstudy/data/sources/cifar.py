@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.data.convert import RESIZE, ConversionLog, is_gray_batch
-from augstudy.data.sources import Allocate, SourceScan, stat_files
+from augstudy.data.sources.base import Allocate, SourceScan, stat_files
 from augstudy.errors import UserError
 
 KIND = "cifar"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augstudy.data.sources import SourceScan, list_images_in, load_file_split
+from augstudy.data.sources.base import SourceScan, list_images_in, load_file_split
 from augstudy.errors import UserError
 
 KIND = "image-folder"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.data.convert import GRAYSCALE, RESIZE, ConversionLog
-from augstudy.data.sources import Allocate, SourceScan, stat_files
+from augstudy.data.sources.base import Allocate, SourceScan, stat_files
 from augstudy.errors import UserError
 
 KIND = "idx"
@@ -32,8 +32,8 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
-#: split -> (images stem, labels stem); the second spelling is MNIST's mirror variant
-_STEMS = {
+#: split -> (images stems, labels stems); the second spelling is MNIST's mirror variant
+IDX_STEMS = {
     "train": (("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
               ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")),
     "val": (("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
@@ -44,7 +44,8 @@ _BATCH = 4096
 _UINT8_TYPE_CODE = 0x08
 
 
-def _find(root: Path, stems: tuple[str, ...]) -> Path | None:
+def find_idx_file(root: Path, stems: tuple[str, ...]) -> Path | None:
+    """The first of ``stems`` present in ``root``, raw or ``.gz``; None when none is."""
     for stem in stems:
         for name in (stem, stem + ".gz"):
             if (root / name).is_file():
@@ -53,7 +54,7 @@ def _find(root: Path, stems: tuple[str, ...]) -> Path | None:
 
 
 def detect(root: Path) -> bool:
-    return _find(root, _STEMS["train"][0]) is not None
+    return find_idx_file(root, IDX_STEMS["train"][0]) is not None
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -100,8 +101,8 @@ def read_class_names(root: Path) -> list[str]:
 
 def _split_files(root: Path) -> dict[str, tuple[Path, Path]]:
     out = {}
-    for split, (image_stems, label_stems) in _STEMS.items():
-        images, labels = _find(root, image_stems), _find(root, label_stems)
+    for split, (image_stems, label_stems) in IDX_STEMS.items():
+        images, labels = find_idx_file(root, image_stems), find_idx_file(root, label_stems)
         if images is None or labels is None:
             want = image_stems[0] if images is None else label_stems[0]
             raise UserError(f"{root}: IDX dataset lacks {want}[.gz]; expected train-images/train-labels and "

@@ -19,7 +19,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from augstudy.data.sources import SourceScan, list_images, list_images_in, load_file_split, stat_files
+from augstudy.data.sources.base import SourceScan, list_images, list_images_in, load_file_split, stat_files
 from augstudy.errors import UserError
 
 KIND = "tiny-imagenet"

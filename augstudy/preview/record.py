@@ -1,0 +1,55 @@
+"""The JSON record written beside each preview PNG, from which the figure replays bit for bit.
+
+It holds the policy dicts, seed, epoch, data path, chosen indices, a checksum of the source
+images and the jsonable draws (read back at replay, never re-sampled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from augstudy.errors import UserError
+
+#: version of the JSON record written beside each PNG (bumped on incompatible changes)
+RECORD_FORMAT = 1
+#: the preview kinds a record can hold
+MODES = ("grid", "per-op", "compare")
+
+
+def preview_json_path(png_path: str | Path) -> Path:
+    """The replay record beside a PNG: ``x/preview-light.png`` -> ``x/preview-light.json``."""
+    png_path = Path(png_path)
+    stem = png_path.name[:-4] if png_path.name.lower().endswith(".png") else png_path.name
+    return png_path.with_name(stem + ".json")
+
+
+def images_checksum(images: torch.Tensor) -> str:
+    """SHA-256 of uint8 images (any shape), to detect a changed dataset at replay time."""
+    return hashlib.sha256(images.contiguous().cpu().numpy().tobytes()).hexdigest()
+
+
+def load_record(json_path: str | Path) -> dict:
+    """Read and check a preview's JSON record; UserError naming the file on any problem."""
+    json_path = Path(json_path)
+    if not json_path.is_file():
+        raise UserError(f"{json_path}: replay file not found; pass the .json written beside a preview PNG")
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{json_path}: not valid JSON ({exc}); pass the .json written beside a preview PNG") from exc
+    if not isinstance(record, dict) or record.get("augstudy_preview") != RECORD_FORMAT:
+        raise UserError(f"{json_path}: not an augstudy preview record (format {RECORD_FORMAT}); "
+                        f"pass the .json written beside a preview PNG")
+    missing = [k for k in ("mode", "seed", "epoch", "draws", "split", "indices", "policies", "images_sha256")
+               if k not in record]
+    if missing or record["mode"] not in MODES:
+        raise UserError(f"{json_path}: field(s) {', '.join(missing) or 'mode'} missing or invalid; "
+                        f"re-create it with augstudy preview")
+    return record
+
+
+__all__ = ["RECORD_FORMAT", "MODES", "preview_json_path", "images_checksum", "load_record"]
