@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from augstudy.errors import UserError
+from augstudy.models.knobs import KNOBS, OMITTED_AT_DEFAULT, canonical_model_section, check_model_name
 
 #: environment variable naming an alternative study-spec folder (default: the repo's ``ablations/``)
 SPECS_DIR_ENV = "AUGSTUDY_ABLATIONS_DIR"
@@ -88,16 +89,34 @@ def _subset(v):
     return None, f"must be null, a count or a fraction, got {v!r}"
 
 
+def _model_name(v):
+    try:
+        return check_model_name(v), None
+    except UserError:
+        return None, f"must be final, first, timm:<model> or an import path package.module:function, got {v!r}"
+
+
+def _model_knob(name: str):
+    """The validator of model knob ``name`` (:data:`augstudy.models.KNOBS`) in this table's form."""
+    def check(v):
+        try:
+            return KNOBS[name].check(v), None
+        except ValueError as exc:
+            return None, str(exc)
+    return check
+
+
 def _text(v):
     return (str(v), None) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else (None, f"must be text, got {v!r}")
 
 
 #: every field a run config may have: dotted path -> validator returning (normalized value, error)
 CONFIG_FIELDS: dict[str, Any] = {
-    "model.name": _choice("final"),
+    "model.name": _model_name,
     "model.dropout": _float_in(0.0, 1.0, hi_open=True),
     "model.bn_order": _choice("after", "before"),
     "model.activation": _choice("relu", "leaky_relu"),
+    **{f"model.{knob}": _model_knob(knob) for knob in OMITTED_AT_DEFAULT},
     "optimizer.name": _choice("sgd", "adamw"),
     "optimizer.lr": _float_in(0.0, 1e12, lo_open=True),
     "optimizer.momentum": _float_in(0.0, 1.0, hi_open=True),
@@ -114,6 +133,8 @@ CONFIG_FIELDS: dict[str, Any] = {
     "data.subset_seed": _int_min(0),
     "tag": _text,
 }
+#: fields a baseline may leave out: model knobs at their default are omitted from resolved configs
+OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT)
 _AUGMENT_KEYS = ("policy", "remove", "replace", "update")
 
 
@@ -309,7 +330,7 @@ def load_baseline(specs_dir: str | Path | None = None) -> Baseline:
     if not isinstance(budgets, dict) or not all(isinstance(v, dict) for v in budgets.values()):
         raise UserError(f"{path}: field 'budgets' must map budget names to config overrides")
     config = validate_config(raw, str(path))
-    missing = [k for k in CONFIG_FIELDS if _get(config, k) is _MISSING]
+    missing = [k for k in CONFIG_FIELDS if k not in OPTIONAL_FIELDS and _get(config, k) is _MISSING]
     if missing:
         raise UserError(f"{path}: missing field(s) {', '.join(missing)}")
     for name, override in budgets.items():
@@ -386,6 +407,8 @@ def resolve_config(baseline: Baseline, budget: str | None, override: dict | None
         config = deep_merge(config, baseline.budgets[budget])
     config = deep_merge(config, budget_override or {})
     config = validate_config(deep_merge(config, override or {}), where)
+    # the model must take every knob set away from its default (checked here, before any training)
+    config["model"] = canonical_model_section(config["model"], where)
     config["augment"] = resolve_augment(config["augment"], where)
     return config
 

@@ -223,12 +223,10 @@ class RunOutcome:
 def build_run_model(config: dict, num_classes: int, seed: int, device: torch.device) -> nn.Module:
     """The config's CNN, initialized from ``derive_seed(seed, "init")`` on the CPU, then moved to
     ``device`` in channels_last layout."""
-    from augstudy.models import build_model
+    from augstudy.models import build_model_from_config
 
-    m = config["model"]
     torch.manual_seed(derive_seed(seed, "init"))
-    model = build_model(m["name"], num_classes=num_classes, dropout=m["dropout"], bn_order=m["bn_order"],
-                        activation=m["activation"])
+    model = build_model_from_config(config["model"], num_classes)
     return model.to(device=device, memory_format=torch.channels_last)
 
 

@@ -269,6 +269,8 @@ def canonical_model_section(section: Mapping[str, Any], where: str = "") -> dict
         if key in OMITTED_AT_DEFAULT and value == KNOBS[key].default:
             continue
         out[key] = value
+    if out.get("conv_regularizer") == "dropout":   # a dropout arm's config states its rate
+        out.setdefault("conv_dropout", KNOBS["conv_dropout"].default)
     return out
 
 
