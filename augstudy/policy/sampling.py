@@ -6,9 +6,8 @@ Each uniform is a pure function of ``(seed, epoch, sample index, op position, sl
 
 where ``mix`` is the splitmix64 finalizer (a bijective integer mixer) run on int64 tensors with
 wrapping arithmetic and logical shifts.  This is a counter-based generator in the Philox/Threefry
-family.  The issue asked for "an explicit torch.Generator keyed by (seed, epoch, index)"; a
-per-image ``torch.Generator`` means a per-image Python loop, and the keyed counter-based hash is its
-vectorized equivalent: a whole batch of draws is a handful of int64 tensor ops on ``indices``, and
+family, hand-written because no library offers it vectorized: a per-image ``torch.Generator``
+means a per-image Python loop, and the keyed counter-based hash is its vectorized equivalent: a whole batch of draws is a handful of int64 tensor ops on ``indices``, and
 an image's draw does not depend on the batch it sits in, the number of DataLoader workers, the
 device, or the backend that later applies it.  (Integer hashing is exact on every device; the
 float64 arithmetic that turns uniforms into parameters is IEEE-exact for +,*,/,sqrt; log/exp in
@@ -23,21 +22,18 @@ The draw format (:class:`PolicyDraw`) is the contract with the backends; see ARC
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
-from augstudy.policy.ops import factor_range, symmetric_range
-from augstudy.policy.spec import OpSpec, Policy
+from augstudy.policy.ops import OPS
+from augstudy.policy.ops.box_draws import ATTEMPTS
+from augstudy.policy.spec import Policy
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _C1 = 0xBF58476D1CE4E5B9
 _C2 = 0x94D049BB133111EB
-#: torchvision's number of rejection-sampling attempts for RandomResizedCrop / RandomErasing
-ATTEMPTS = 10
 #: draw fields that are integers (pixels); everything else but "apply"/"order" is float32
 INT_FIELDS = ("top", "left", "height", "width", "order")
 
@@ -100,20 +96,10 @@ class OpUniforms:
         return torch.floor(self(slot) * n).to(torch.int64)
 
 
-# ---------------------------------------------------------------------------------- per-op samplers
-# Each takes (op spec, uniforms of its position, input side in px) and returns the op's fields.
-# Slot 0 is reserved for the apply coin.
+# ---------------------------------------------------------------------------------- box candidates
+# Shared by RandomResizedCrop and RandomErasing (their samplers live in their op modules).
 
-def _no_params(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    return {}
-
-
-def _random_crop(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    span = side + 2 * spec.params["padding"] - spec.params["size"] + 1
-    return {"top": u.integer(1, span), "left": u.integer(2, span)}
-
-
-def _boxes(u: OpUniforms, side: int, scale, log_ratio, ratio_is_w_over_h: bool) -> tuple:
+def candidate_boxes(u: OpUniforms, side: int, scale, log_ratio, ratio_is_w_over_h: bool) -> tuple:
     """torchvision's rejection sampling of a box, ATTEMPTS tries at once: [B, ATTEMPTS] candidates."""
     area = side * side
     target = torch.stack([u.between(1 + 4 * a, scale[0], scale[1]) for a in range(ATTEMPTS)], 1) * area
@@ -124,95 +110,11 @@ def _boxes(u: OpUniforms, side: int, scale, log_ratio, ratio_is_w_over_h: bool) 
     return height, width
 
 
-def _first_valid(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def first_valid(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Index of the first True per row of [B, A] and whether any is True."""
     any_valid = valid.any(1)
     first = torch.argmax(valid.to(torch.int8), 1)  # argmax returns the first maximum
     return first, any_valid
-
-
-def _random_resized_crop(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    scale, ratio = spec.params["scale"], spec.params["ratio"]
-    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-    height, width = _boxes(u, side, scale, log_ratio, ratio_is_w_over_h=True)
-    valid = (width > 0) & (width <= side) & (height > 0) & (height <= side)
-    pick, any_valid = _first_valid(valid)
-    h = height.gather(1, pick[:, None])[:, 0].to(torch.int64)
-    w = width.gather(1, pick[:, None])[:, 0].to(torch.int64)
-    # torchvision's fallback: the whole image, cut to the nearest allowed aspect ratio
-    if ratio[0] > 1.0:
-        fb_w, fb_h = side, int(round(side / ratio[0]))
-    elif ratio[1] < 1.0:
-        fb_h, fb_w = side, int(round(side * ratio[1]))
-    else:
-        fb_h = fb_w = side
-    h = torch.where(any_valid, h, fb_h)
-    w = torch.where(any_valid, w, fb_w)
-    top = torch.floor(u(4 * ATTEMPTS + 1) * (side - h + 1)).to(torch.int64)
-    left = torch.floor(u(4 * ATTEMPTS + 2) * (side - w + 1)).to(torch.int64)
-    top = torch.where(any_valid, top, (side - h) // 2)
-    left = torch.where(any_valid, left, (side - w) // 2)
-    return {"top": top, "left": left, "height": h, "width": w}
-
-
-def _random_erasing(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    scale, ratio = spec.params["scale"], spec.params["ratio"]
-    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-    height, width = _boxes(u, side, scale, log_ratio, ratio_is_w_over_h=False)
-    valid = (height < side) & (width < side)
-    pick, any_valid = _first_valid(valid)
-    h = torch.where(any_valid, height.gather(1, pick[:, None])[:, 0].to(torch.int64), 0)
-    w = torch.where(any_valid, width.gather(1, pick[:, None])[:, 0].to(torch.int64), 0)
-    top = torch.floor(u(4 * ATTEMPTS + 1) * (side - h + 1)).to(torch.int64)
-    left = torch.floor(u(4 * ATTEMPTS + 2) * (side - w + 1)).to(torch.int64)
-    return {"top": torch.where(any_valid, top, 0), "left": torch.where(any_valid, left, 0), "height": h, "width": w}
-
-
-def _color_jitter(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    out = {}
-    for slot, name in enumerate(("brightness", "contrast", "saturation"), start=1):
-        low, high = factor_range(spec.params[name])
-        out[name] = u.between(slot, low, high).to(torch.float32)
-    low, high = symmetric_range(spec.params["hue"])
-    out["hue"] = u.between(4, low, high).to(torch.float32)
-    # a per-image random permutation of the four adjustments: argsort of four keyed uniforms
-    out["order"] = torch.argsort(torch.stack([u(5 + k) for k in range(4)], 1), dim=1)
-    return out
-
-
-def _affine_like(spec: OpSpec, u: OpUniforms, side: int, translate=(0.0, 0.0), scale=(1.0, 1.0)) -> dict:
-    low, high = symmetric_range(spec.params["degrees"])
-    angle = u.between(1, low, high)
-    max_dx, max_dy = translate[0] * side, translate[1] * side
-    tx = torch.round(u.between(2, -max_dx, max_dx))
-    ty = torch.round(u.between(3, -max_dy, max_dy))
-    zoom = u.between(4, scale[0], scale[1])
-    return {"angle": angle.to(torch.float32), "tx": tx.to(torch.float32), "ty": ty.to(torch.float32),
-            "scale": zoom.to(torch.float32)}
-
-
-def _affine(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    return _affine_like(spec, u, side, spec.params["translate"], spec.params["scale"])
-
-
-def _gaussian_blur(spec: OpSpec, u: OpUniforms, side: int) -> dict:
-    low, high = spec.params["sigma"]
-    return {"sigma": u.between(1, low, high).to(torch.float32)}
-
-
-SAMPLERS: dict[str, Callable[[OpSpec, OpUniforms, int], dict]] = {
-    "HorizontalFlip": _no_params,
-    "VerticalFlip": _no_params,
-    "RandomGrayscale": _no_params,
-    "Normalize": _no_params,
-    "RandomCrop": _random_crop,
-    "RandomResizedCrop": _random_resized_crop,
-    "ColorJitter": _color_jitter,
-    "RandomErasing": _random_erasing,
-    "Rotation": _affine_like,
-    "Affine": _affine,
-    "GaussianBlur": _gaussian_blur,
-}
 
 
 # ---------------------------------------------------------------------------------- the draw
@@ -294,11 +196,12 @@ def sample_draw(policy: Policy, *, seed: int, epoch: int, indices, image_size: i
     for position, spec in enumerate(policy.ops, start=1):
         u = OpUniforms(keyed, position)
         fields = {"apply": (u(0) < spec.p) & policy_gate}
-        fields.update(SAMPLERS[spec.op](spec, u, sizes[position - 1]))
+        fields.update(OPS[spec.op].sample(spec, u, sizes[position - 1]))
         ops.append(fields)
         names.append(spec.op)
     meta = {"seed": int(seed), "epoch": int(epoch), "image_size": sizes[0], "batch_size": int(indices.shape[0])}
     return PolicyDraw(ops, names, meta)
 
 
-__all__ = ["PolicyDraw", "sample_draw", "KeyedUniforms", "mix_int", "mix_tensor", "SAMPLERS", "INT_FIELDS"]
+__all__ = ["PolicyDraw", "sample_draw", "KeyedUniforms", "OpUniforms", "mix_int", "mix_tensor", "candidate_boxes",
+           "first_valid", "ATTEMPTS", "INT_FIELDS"]

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from augstudy.errors import UserError
+from pydantic import ValidationError
+
 from augstudy.policy.ops import OP_NAMES, OPS, FieldError, _fmt
+from augstudy.policy.ops.base import check_probability, first_error
 
 POLICY_KEYS = ("name", "image_size", "p", "ops")
 DEFAULT_IMAGE_SIZE = 64
@@ -55,9 +58,7 @@ class Policy:
         side = self.image_size if input_size is None else int(input_size)
         out = [side]
         for spec in self.ops:
-            schema = OPS[spec.op]
-            if schema.output_size is not None:
-                side = schema.output_size(spec.params, side)
+            side = OPS[spec.op].output_size(spec.params, side)
             out.append(side)
         return out
 
@@ -71,7 +72,7 @@ class Policy:
         notes = []
         sizes = self.sizes()
         if sizes[-1] != self.image_size:
-            last = max(i for i, spec in enumerate(self.ops) if OPS[spec.op].output_size is not None)
+            last = max(i for i, spec in enumerate(self.ops) if OPS[spec.op].changes_size)
             notes.append(
                 f"op {last + 1} ({self.ops[last].op}) outputs {sizes[-1]}x{sizes[-1]}; a final bilinear resize "
                 f"back to the model input {self.image_size}x{self.image_size} is applied"
@@ -131,11 +132,10 @@ def _copy(value: Any) -> Any:
 
 
 def _probability(value: Any, where: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise UserError(f"{where} (probability) must be a number in [0, 1], got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise UserError(f"{where} (probability) must be in [0, 1], got {_fmt(float(value))}")
-    return float(value)
+    try:
+        return check_probability(value)
+    except FieldError as exc:
+        raise UserError(f"{where} {exc}") from None
 
 
 def _parse_op(item: Any, position: int, source: str) -> OpSpec:
@@ -148,20 +148,15 @@ def _parse_op(item: Any, position: int, source: str) -> OpSpec:
     name = item["op"]
     if name not in OPS:
         raise UserError(f"{source}: op {position}: unknown op {name!r}; known ops: {', '.join(OP_NAMES)}")
-    schema = OPS[name]
+    op = OPS[name]
     where = f"{source}: op {position} ({name})"
-    valid = ("op",) + schema.field_names + ("p",)
-    for key in item:
-        if key not in valid:
-            raise UserError(f"{where}: unknown field {key!r}; valid fields: {', '.join(valid[1:])}")
-    params = schema.defaults()
-    for f in schema.fields:
-        if f.name in item:
-            try:
-                params[f.name] = f.normalize(item[f.name])
-            except FieldError as exc:
-                raise UserError(f"{where}: field {f.name!r} {exc}") from None
-    p = _probability(item.get("p", schema.p_default), f"{where}: field 'p'")
+    try:
+        params, p = op.validate({k: v for k, v in item.items() if k != "op"})
+    except ValidationError as exc:
+        kind, key, detail = first_error(exc, op.field_names + ("p",))
+        if kind == "unknown":
+            raise UserError(f"{where}: unknown field {key!r}; valid fields: {', '.join(op.field_names + ('p',))}") from None
+        raise UserError(f"{where}: field {key!r} {detail}") from None
     return OpSpec(op=name, params=params, p=p)
 
 
@@ -173,13 +168,12 @@ def _check_sequence(policy: Policy, source: str) -> None:
         where = f"{source}: op {i + 1} ({spec.op})"
         if schema.must_be_last and i != len(policy.ops) - 1:
             raise UserError(f"{where}: must be the last op (its output leaves [0, 1]); move it to the end")
-        if schema.output_size is not None and sizes[i + 1] != sizes[i] and spec.p < 1.0:
+        if sizes[i + 1] != sizes[i] and spec.p < 1.0:
             raise UserError(f"{where}: field 'p' must be 1 when the op changes the image size "
                             f"({sizes[i]} -> {sizes[i + 1]}); set p: 1.0 or size: {sizes[i]}")
-        if schema.check_size is not None:
-            problem = schema.check_size(spec.params, sizes[i])
-            if problem:
-                raise UserError(f"{where}: {problem}")
+        problem = schema.check_size(spec.params, sizes[i])
+        if problem:
+            raise UserError(f"{where}: {problem}")
 
 
 __all__ = ["OpSpec", "Policy", "POLICY_KEYS", "DEFAULT_IMAGE_SIZE"]

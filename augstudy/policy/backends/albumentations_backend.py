@@ -45,8 +45,13 @@ from augstudy.policy.backends.torchvision_backend import (
     op_size,
     policy_image_size,
     policy_ops,
-    unsupported,
+    resolve_implementations,
 )
+from augstudy.policy.backends.registry import register
+from augstudy.policy.ops.base import IMAGENET_MEAN, IMAGENET_STD
+from augstudy.policy.ops.color_jitter import is_neutral_value
+
+BACKEND = "albumentations"
 
 _HFLIP = HorizontalFlip(p=1.0)
 _VFLIP = VerticalFlip(p=1.0)
@@ -59,18 +64,22 @@ def _fill(value, img):
 
 
 # ----------------------------------------------------------------------------- ops on one HWC array
+@register(BACKEND, "HorizontalFlip")
 def _hflip(img, params, f, size):
     return _HFLIP.apply(img)
 
 
+@register(BACKEND, "VerticalFlip")
 def _vflip(img, params, f, size):
     return _VFLIP.apply(img)
 
 
+@register(BACKEND, "RandomGrayscale")
 def _grayscale(img, params, f, size):
     return fpixel.to_gray(img, num_output_channels=3, method="weighted_average")
 
 
+@register(BACKEND, "RandomCrop")
 def _random_crop(img, params, f, size):
     pad = int(params.get("padding", 0) or 0)
     if pad:
@@ -81,6 +90,7 @@ def _random_crop(img, params, f, size):
     return fcrops.crop(img, x_min=left, y_min=top, x_max=left + width, y_max=top + height)
 
 
+@register(BACKEND, "RandomResizedCrop")
 def _random_resized_crop(img, params, f, size):
     top, left = int(f["top"]), int(f["left"])
     crop = fcrops.crop(img, x_min=left, y_min=top, x_max=left + int(f["width"]), y_max=top + int(f["height"]))
@@ -89,18 +99,19 @@ def _random_resized_crop(img, params, f, size):
 
 _JITTER_FUNCS = (fpixel.adjust_brightness_torchvision, fpixel.adjust_contrast_torchvision,
                  fpixel.adjust_saturation_torchvision, fpixel.adjust_hue_torchvision)
-_JITTER_NEUTRAL = (1.0, 1.0, 1.0, 0.0)
 
 
+@register(BACKEND, "ColorJitter")
 def _color_jitter(img, params, f, size):
     for index in f["order"]:
         index = int(index)
         value = float(f[JITTER_FIELDS[index]])
-        if value != _JITTER_NEUTRAL[index]:
+        if not is_neutral_value(JITTER_FIELDS[index], value):
             img = _JITTER_FUNCS[index](img, value)
     return img
 
 
+@register(BACKEND, "RandomErasing")
 def _random_erasing(img, params, f, size):
     top, left = int(f["top"]), int(f["left"])
     out = img.copy()
@@ -108,6 +119,7 @@ def _random_erasing(img, params, f, size):
     return out
 
 
+@register(BACKEND, "Affine", "Rotation")
 def _affine(img, params, f, size):
     """Affine and Rotation: ``angle`` degrees counter-clockwise (cv2's convention too), about
     ``((W-1)/2, (H-1)/2)``, then (``tx``, ``ty``) pixels; ``fill`` outside (cv2 constant border)."""
@@ -119,31 +131,19 @@ def _affine(img, params, f, size):
                                   border_mode=cv2.BORDER_CONSTANT, output_shape=(h, w))
 
 
+@register(BACKEND, "GaussianBlur")
 def _gaussian_blur(img, params, f, size):
     kernel = params.get("kernel_size", 3)
     kernel = int(kernel[0] if isinstance(kernel, (list, tuple)) else kernel)
     return fpixel.separable_convolve(img, kernel=fblur.create_gaussian_kernel_1d(max(float(f["sigma"]), 1e-6), kernel))
 
 
+@register(BACKEND, "Normalize")
 def _normalize(img, params, f, size):
-    mean = np.asarray(params.get("mean", (0.5, 0.5, 0.5)), dtype=np.float32)
-    std = np.asarray(params.get("std", (0.5, 0.5, 0.5)), dtype=np.float32)
+    mean = np.asarray(params.get("mean", IMAGENET_MEAN), dtype=np.float32)
+    std = np.asarray(params.get("std", IMAGENET_STD), dtype=np.float32)
     return (img.astype(np.float32) - mean) / std
 
-
-OPS = {
-    "HorizontalFlip": _hflip,
-    "VerticalFlip": _vflip,
-    "RandomGrayscale": _grayscale,
-    "RandomCrop": _random_crop,
-    "RandomResizedCrop": _random_resized_crop,
-    "ColorJitter": _color_jitter,
-    "RandomErasing": _random_erasing,
-    "Affine": _affine,
-    "Rotation": _affine,
-    "GaussianBlur": _gaussian_blur,
-    "Normalize": _normalize,
-}
 
 
 def _fields_of(fields: dict[str, torch.Tensor], i: int) -> dict:
@@ -164,9 +164,7 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     pairs = policy_ops(policy)
     ops = draw_ops(draw)
     check_draw_matches(pairs, ops, "albumentations")
-    for name, _ in pairs:
-        if name not in OPS:
-            raise unsupported("albumentations", name, OPS)
+    functions = resolve_implementations(BACKEND, pairs)
     size = policy_image_size(policy, images)
     device = images.device
     images = float_if_normalizing(images, pairs)
@@ -177,10 +175,10 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     outputs = []
     for i in range(arrays.shape[0]):
         img = np.ascontiguousarray(arrays[i])
-        for (name, params), fields in zip(pairs, cpu_fields):
+        for fn, (name, params), fields in zip(functions, pairs, cpu_fields):
             f = _fields_of(fields, i)
             if f.get("apply", True):
-                img = OPS[name](img, params, f, size)
+                img = fn(img, params, f, size)
         if img.shape[:2] != (size, size):
             img = fgeometric.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
         outputs.append(np.ascontiguousarray(img))

@@ -50,8 +50,13 @@ from augstudy.policy.backends.torchvision_backend import (
     op_size,
     policy_image_size,
     policy_ops,
-    unsupported,
+    resolve_implementations,
 )
+from augstudy.policy.backends.registry import register
+from augstudy.policy.ops.base import IMAGENET_MEAN, IMAGENET_STD
+from augstudy.policy.ops.color_jitter import NEUTRAL
+
+BACKEND = "kornia"
 
 
 def _mask(fields: dict, x: torch.Tensor) -> torch.Tensor:
@@ -80,14 +85,17 @@ def _fill_tensor(value, x):
 
 
 # ----------------------------------------------------------------------------- ops on float [B,3,H,W]
+@register(BACKEND, "HorizontalFlip")
 def _hflip(x, params, fields, size):
     return _where(fields, kornia.geometry.transform.hflip(x), x)
 
 
+@register(BACKEND, "VerticalFlip")
 def _vflip(x, params, fields, size):
     return _where(fields, kornia.geometry.transform.vflip(x), x)
 
 
+@register(BACKEND, "RandomGrayscale")
 def _grayscale(x, params, fields, size):
     gray = kornia.color.rgb_to_grayscale(x).expand_as(x)
     return _where(fields, gray, x)
@@ -106,6 +114,7 @@ def _check_all_applied(fields, x, name, out_hw):
         raise ValueError(f"kornia backend: {name} changes the image size, so it must apply to every image (p=1)")
 
 
+@register(BACKEND, "RandomCrop")
 def _random_crop(x, params, fields, size):
     out_hw = op_size(params, size)
     _check_all_applied(fields, x, "RandomCrop", out_hw)
@@ -124,6 +133,7 @@ def _random_crop(x, params, fields, size):
     return _where(fields, cropped, x) if cropped.shape == x.shape else cropped
 
 
+@register(BACKEND, "RandomResizedCrop")
 def _random_resized_crop(x, params, fields, size):
     out_h, out_w = op_size(params, size)
     _check_all_applied(fields, x, "RandomResizedCrop", (out_h, out_w))
@@ -148,27 +158,26 @@ def _jitter_step(index, x, factor):
     return kornia.enhance.adjust_hue(x, factor * (2 * math.pi))   # kornia's hue is in radians
 
 
-_JITTER_NEUTRAL = (1.0, 1.0, 1.0, 0.0)
-
-
+@register(BACKEND, "ColorJitter")
 def _color_jitter(x, params, fields, size):
     """Each sample runs the four steps in its own ``order``: at step k, sub-op j runs on the
     samples whose ``order[:, k] == j`` only (neutral factors skipped), so every sample pays for
     one pass of each sub-op."""
-    factors = [_per_sample(fields, name, x, _JITTER_NEUTRAL[i]) for i, name in enumerate(JITTER_FIELDS)]
+    factors = [_per_sample(fields, name, x, NEUTRAL[name]) for name in JITTER_FIELDS]
     order = fields.get("order")
     order = (torch.arange(4).expand(x.shape[0], 4) if order is None else order).to(x.device)
     applied = _mask(fields, x).view(-1)
     out = x.clone()
     for position in range(4):
         for index in range(4):
-            chosen = applied & (order[:, position] == index) & (factors[index] != _JITTER_NEUTRAL[index])
+            chosen = applied & (order[:, position] == index) & (factors[index] != NEUTRAL[JITTER_FIELDS[index]])
             rows = chosen.nonzero().view(-1)
             if rows.numel():
                 out.index_copy_(0, rows, _jitter_step(index, out.index_select(0, rows), factors[index][rows]))
     return out
 
 
+@register(BACKEND, "RandomErasing")
 def _random_erasing(x, params, fields, size):
     rows = torch.arange(x.shape[-2], device=x.device).view(1, -1, 1)
     cols = torch.arange(x.shape[-1], device=x.device).view(1, 1, -1)
@@ -190,6 +199,7 @@ def _affine_matrix(fields, x):
     return kornia.geometry.transform.get_affine_matrix2d(translation, center, scale, angle)[:, :2]
 
 
+@register(BACKEND, "Affine", "Rotation")
 def _affine(x, params, fields, size):
     """Affine and Rotation; outside pixels take ``fill`` exactly: ``warp(x) + (1 - warp(ones)) * fill``."""
     matrix = _affine_matrix(fields, x)
@@ -205,6 +215,7 @@ def _affine(x, params, fields, size):
     return _where(fields, out, x)
 
 
+@register(BACKEND, "GaussianBlur")
 def _gaussian_blur(x, params, fields, size):
     kernel = params.get("kernel_size", 3)
     kernel = int(kernel[0] if isinstance(kernel, (list, tuple)) else kernel)
@@ -213,25 +224,12 @@ def _gaussian_blur(x, params, fields, size):
     return _where(fields, blurred, x)
 
 
+@register(BACKEND, "Normalize")
 def _normalize(x, params, fields, size):
-    mean = torch.tensor(list(params.get("mean", (0.5, 0.5, 0.5))), device=x.device)
-    std = torch.tensor(list(params.get("std", (0.5, 0.5, 0.5))), device=x.device)
+    mean = torch.tensor(list(params.get("mean", IMAGENET_MEAN)), device=x.device)
+    std = torch.tensor(list(params.get("std", IMAGENET_STD)), device=x.device)
     return _where(fields, kornia.enhance.normalize(x, mean, std), x)
 
-
-OPS = {
-    "HorizontalFlip": _hflip,
-    "VerticalFlip": _vflip,
-    "RandomGrayscale": _grayscale,
-    "RandomCrop": _random_crop,
-    "RandomResizedCrop": _random_resized_crop,
-    "ColorJitter": _color_jitter,
-    "RandomErasing": _random_erasing,
-    "Affine": _affine,
-    "Rotation": _affine,
-    "GaussianBlur": _gaussian_blur,
-    "Normalize": _normalize,
-}
 
 
 def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
@@ -248,15 +246,13 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     pairs = policy_ops(policy)
     ops = draw_ops(draw)
     check_draw_matches(pairs, ops, "kornia")
-    for name, _ in pairs:
-        if name not in OPS:
-            raise unsupported("kornia", name, OPS)
+    functions = resolve_implementations(BACKEND, pairs)
     size = policy_image_size(policy, images)
     images = float_if_normalizing(images, pairs)
     is_uint8 = images.dtype == torch.uint8
     x = images.float() / UINT8_MAX if is_uint8 else images.float()
-    for (name, params), fields in zip(pairs, ops):
-        x = OPS[name](x, params, fields, size)
+    for fn, (name, params), fields in zip(functions, pairs, ops):
+        x = fn(x, params, fields, size)
     if tuple(x.shape[-2:]) != (size, size):
         x = kornia.geometry.transform.resize(x, (size, size), interpolation="bilinear", antialias=True)
     if is_uint8:

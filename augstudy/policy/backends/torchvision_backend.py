@@ -29,15 +29,20 @@ so the three backends read the draw the same way.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torchvision.transforms.v2.functional as F
 from torchvision.transforms import InterpolationMode
 
+from augstudy.policy.backends.registry import implementation, register
+from augstudy.policy.ops.base import IMAGENET_MEAN, IMAGENET_STD
+from augstudy.policy.ops.color_jitter import ADJUSTMENTS, is_neutral_value
+
 UINT8_MAX = 255.0
 #: ColorJitter sub-op positions in a draw's ``order`` (torchvision's own order)
-JITTER_FIELDS = ("brightness", "contrast", "saturation", "hue")
+JITTER_FIELDS = ADJUSTMENTS
+BACKEND = "torchvision"
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -87,25 +92,30 @@ def float_if_normalizing(images: torch.Tensor, policy_pairs: list) -> torch.Tens
     return images
 
 
-def unsupported(backend: str, op: str, supported) -> ValueError:
-    return ValueError(f"{backend} backend does not implement op {op!r}; supported: {', '.join(sorted(supported))}")
+def resolve_implementations(backend: str, policy_pairs: list) -> list:
+    """The registered function of every op of the policy, in order (a clear error for a missing one)."""
+    return [implementation(backend, name) for name, _ in policy_pairs]
 
 
 # ----------------------------------------------------------------------------- per-op functions
 # Each takes one image [3, H, W], the op's params, this image's draw fields (python scalars)
 # and the output size S; returns the transformed image (same dtype unless Normalize).
+@register(BACKEND, "HorizontalFlip")
 def _hflip(img, params, f, size):
     return F.horizontal_flip(img)
 
 
+@register(BACKEND, "VerticalFlip")
 def _vflip(img, params, f, size):
     return F.vertical_flip(img)
 
 
+@register(BACKEND, "RandomGrayscale")
 def _grayscale(img, params, f, size):
     return F.rgb_to_grayscale(img, num_output_channels=3)
 
 
+@register(BACKEND, "RandomCrop")
 def _random_crop(img, params, f, size):
     pad = int(params.get("padding", 0) or 0)
     if pad:
@@ -117,6 +127,7 @@ def _random_crop(img, params, f, size):
     return F.crop(img, int(f["top"]), int(f["left"]), height, width)
 
 
+@register(BACKEND, "RandomResizedCrop")
 def _random_resized_crop(img, params, f, size):
     height, width = op_size(params, size)
     return F.resized_crop(img, int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"]),
@@ -124,18 +135,19 @@ def _random_resized_crop(img, params, f, size):
 
 
 _JITTER_FUNCS = (F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue)
-_JITTER_NEUTRAL = (1.0, 1.0, 1.0, 0.0)
 
 
+@register(BACKEND, "ColorJitter")
 def _color_jitter(img, params, f, size):
     for index in f["order"]:
         index = int(index)
         value = float(f[JITTER_FIELDS[index]])
-        if value != _JITTER_NEUTRAL[index]:   # torchvision skips unset factors: keep identities exact
+        if not is_neutral_value(JITTER_FIELDS[index], value):   # torchvision skips unset factors: keep identities exact
             img = _JITTER_FUNCS[index](img, value)
     return img
 
 
+@register(BACKEND, "RandomErasing")
 def _random_erasing(img, params, f, size):
     value = torch.tensor(intensity_value(params.get("value", 0), img.dtype), dtype=img.dtype, device=img.device).view(-1, 1, 1)
     return F.erase(img, int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"]), value)
@@ -166,14 +178,17 @@ def _warp(img, params, f, use_rotate: bool):
     return out.round().clamp(0, UINT8_MAX).to(torch.uint8) if img.dtype == torch.uint8 else out.to(img.dtype)
 
 
+@register(BACKEND, "Affine")
 def _affine(img, params, f, size):
     return _warp(img, params, f, use_rotate=False)
 
 
+@register(BACKEND, "Rotation")
 def _rotation(img, params, f, size):
     return _warp(img, params, f, use_rotate=True)
 
 
+@register(BACKEND, "GaussianBlur")
 def _gaussian_blur(img, params, f, size):
     kernel = int(params.get("kernel_size", 3) if not isinstance(params.get("kernel_size"), (list, tuple))
                  else params["kernel_size"][0])
@@ -181,23 +196,9 @@ def _gaussian_blur(img, params, f, size):
     return F.gaussian_blur(img, [kernel, kernel], [sigma, sigma])
 
 
+@register(BACKEND, "Normalize")
 def _normalize(img, params, f, size):
-    return F.normalize(img, list(params.get("mean", (0.5, 0.5, 0.5))), list(params.get("std", (0.5, 0.5, 0.5))))
-
-
-OPS: dict[str, Callable] = {
-    "HorizontalFlip": _hflip,
-    "VerticalFlip": _vflip,
-    "RandomGrayscale": _grayscale,
-    "RandomCrop": _random_crop,
-    "RandomResizedCrop": _random_resized_crop,
-    "ColorJitter": _color_jitter,
-    "RandomErasing": _random_erasing,
-    "Affine": _affine,
-    "Rotation": _rotation,
-    "GaussianBlur": _gaussian_blur,
-    "Normalize": _normalize,
-}
+    return F.normalize(img, list(params.get("mean", IMAGENET_MEAN)), list(params.get("std", IMAGENET_STD)))
 
 
 def _fields_of(fields: dict[str, torch.Tensor], i: int) -> dict[str, Any]:
@@ -219,18 +220,16 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     ops = draw_ops(draw)
     check_draw_matches(pairs, ops, "torchvision")
     size = policy_image_size(policy, images)
-    for name, _ in pairs:
-        if name not in OPS:
-            raise unsupported("torchvision", name, OPS)
+    functions = resolve_implementations(BACKEND, pairs)
     images = float_if_normalizing(images, pairs)
     cpu_fields = [{k: v.detach().cpu() for k, v in fields.items()} for fields in ops]
     outputs = []
     for i in range(images.shape[0]):
         img = images[i]
-        for (name, params), fields in zip(pairs, cpu_fields):
+        for fn, (name, params), fields in zip(functions, pairs, cpu_fields):
             f = _fields_of(fields, i)
             if f.get("apply", True):
-                img = OPS[name](img, params, f, size)
+                img = fn(img, params, f, size)
         if img.shape[-2:] != (size, size):   # ops that keep the input size (no crop) still output S x S
             img = F.resize(img, [size, size], interpolation=InterpolationMode.BILINEAR, antialias=True)
         outputs.append(img)

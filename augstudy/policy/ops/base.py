@@ -1,9 +1,18 @@
-"""The op registry: one table of op name -> parameter schema (defaults, ranges, meaning).
+"""What every op shares: units, the pydantic field types, and the :class:`Op` base class.
 
-Everything that knows about an op's parameters reads this table: validation and
-default-filling (:mod:`augstudy.policy.spec`), ``augstudy policy show``, the
-albumentations importer and the tests.  Sampling and application live in
-:mod:`augstudy.policy.sampling` and :mod:`augstudy.policy.engine`.
+An op is one class (one module under :mod:`augstudy.policy.ops`) holding
+
+- ``Params``: a pydantic v2 model of its fields (types below, defaults, one-line docs);
+- ``p_default``, ``must_be_last``, ``output_size`` / ``check_size`` (image-size rules);
+- ``is_identity(params)``: whether these parameters can never change an image (the one place
+  that decides it, e.g. ColorJitter with every factor neutral);
+- ``scale(params, p, strength, side)``: the policy-strength rule, documented in the module;
+- ``warnings(params, side)``: parameters that make most draws degenerate;
+- ``sample(spec, u, side)``: its fields of a :class:`~augstudy.policy.sampling.PolicyDraw`;
+- ``apply(x, spec, fields)``: the batched engine implementation (backend ``"augstudy"``).
+
+Op modules import torch only inside ``sample`` / ``apply``, so loading and validating a policy
+does not import torch.
 
 Units and conventions (shared by every backend):
 
@@ -17,30 +26,16 @@ Units and conventions (shared by every backend):
 - ``p`` is the per-image probability that the op is applied; an op that changes the image size
   (RandomCrop/RandomResizedCrop with ``size`` != its input side) must have ``p`` = 1, and a
   policy whose ops end at another size than ``image_size`` is resized back (bilinear) at the end.
-
-=================  ==========================================================  =======
-op                 fields (default)                                            p
-=================  ==========================================================  =======
-HorizontalFlip     -                                                           0.5
-VerticalFlip       -                                                           0.5
-RandomCrop         size (64), padding (0), padding_mode (constant|reflect),     1.0
-                   fill (0.0)
-RandomResizedCrop  size (64), scale ([0.08, 1]), ratio ([3/4, 4/3])             1.0
-ColorJitter        brightness (0), contrast (0), saturation (0), hue (0)        1.0
-RandomGrayscale    -                                                           0.1
-RandomErasing      scale ([0.02, 0.33]), ratio ([0.3, 3.3]), value (0.0)        0.5
-Rotation           degrees (10), fill (0.0)                                    1.0
-Affine             degrees (0), translate ([0, 0]), scale ([1, 1]), fill (0)   1.0
-GaussianBlur       kernel_size (3), sigma ([0.1, 2.0])                         1.0
-Normalize          mean (ImageNet), std (ImageNet); must be the last op        1.0
-=================  ==========================================================  =======
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
+from pydantic import Field as PydanticField
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -48,19 +43,15 @@ PADDING_MODES = ("constant", "reflect")
 
 
 class FieldError(ValueError):
-    """A field value is invalid; the message says what is allowed (spec.py adds file/op/field)."""
+    """A field value is invalid; the message says what is allowed (the caller adds file/op/field)."""
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_bounds(value: float, low: float | None, high: float | None) -> None:
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise FieldError(f"must be in [{_fmt(low)}, {_fmt(high)}], got {_fmt(value)}")
-
-
 def _fmt(value: Any) -> str:
+    """Numbers as a user wrote them: ``4.0`` -> ``4``, ``None`` (no bound) -> ``inf``."""
     if value is None:
         return "inf"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
@@ -70,211 +61,228 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Field:
-    """One parameter of an op.
+def _check_bounds(value: float, low: float | None, high: float | None) -> None:
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise FieldError(f"must be in [{_fmt(low)}, {_fmt(high)}], got {_fmt(value)}")
 
-    kind: ``int`` | ``float`` | ``range`` (``[low, high]``) | ``pair`` (``[a, b]``) | ``scalar_or_range``
-    (``x`` or ``[low, high]``) | ``choice`` | ``triple`` (three floats, one per channel).
-    ``low``/``high`` bound every number in the value.
+
+# ----------------------------------------------------------------------------- field types
+# Each factory returns ``Annotated[Any, BeforeValidator(check)]``: the check runs on the raw value
+# (no coercion: "64" is not an integer), returns the canonical stored form, and raises FieldError
+# with the message shown after "field 'name' ".
+
+def _number(value: Any, low: float | None, high: float | None, positive: bool) -> float:
+    if not _is_number(value):
+        raise FieldError(f"must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise FieldError(f"must be finite, got {value}")
+    _check_bounds(value, low, high)
+    if positive and value <= 0:
+        raise FieldError(f"must be > 0, got {_fmt(value)}")
+    return value
+
+
+def _range(value: Any, low, high, positive: bool, shorthand: bool) -> list[float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
+        shape = "a number or " if shorthand else ""
+        raise FieldError(f"must be {shape}a [low, high] pair of numbers, got {value!r}")
+    lo, hi = (_number(v, low, high, positive) for v in value)
+    if lo > hi:
+        raise FieldError(f"must have low <= high, got [{_fmt(lo)}, {_fmt(hi)}]")
+    return [lo, hi]
+
+
+def Int(low: int, high: int, odd: bool = False):  # noqa: N802 - a type factory
+    """An integer in [low, high] (``4.0`` accepted as 4); ``odd`` requires an odd value."""
+    def check(value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise FieldError(f"must be an integer, got {value!r}")
+        _check_bounds(value, low, high)
+        if odd and value % 2 == 0:
+            raise FieldError(f"must be odd, got {value}")
+        return value
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def Number(low: float | None = None, high: float | None = None, positive: bool = False):  # noqa: N802
+    """A finite number in [low, high] (None = unbounded), stored as float; ``positive``: > 0."""
+    return Annotated[Any, BeforeValidator(lambda value: _number(value, low, high, positive))]
+
+
+def Range(low: float | None = None, high: float | None = None, positive: bool = False):  # noqa: N802
+    """``[low, high]`` with low <= high, each number within the bounds."""
+    return Annotated[Any, BeforeValidator(lambda value: _range(value, low, high, positive, False))]
+
+
+def ScalarOrRange(low: float | None = None, high: float | None = None):  # noqa: N802
+    """torchvision's shorthand ``x`` (>= 0, <= high) or an explicit ``[low, high]`` range."""
+    def check(value: Any):
+        if _is_number(value):
+            return _number(value, max(0.0, low if low is not None else 0.0), high, False)
+        return _range(value, low, high, False, True)
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def Pair(low: float | None = None, high: float | None = None):  # noqa: N802
+    """Two numbers ``[a, b]`` (not ordered), each within the bounds."""
+    def check(value: Any) -> list[float]:
+        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
+            raise FieldError(f"must be a pair of numbers [a, b], got {value!r}")
+        return [_number(v, low, high, False) for v in value]
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def Triple(positive: bool = False):  # noqa: N802
+    """Three numbers, one per channel (R, G, B)."""
+    def check(value: Any) -> list[float]:
+        if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(_is_number(v) for v in value):
+            raise FieldError(f"must be a list of 3 numbers (R, G, B), got {value!r}")
+        return [_number(v, None, None, positive) for v in value]
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def Choice(*choices: str):  # noqa: N802
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise FieldError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def check_probability(value: Any) -> float:
+    """A probability: a number in [0, 1], as float (message follows "field 'p' ")."""
+    if not _is_number(value):
+        raise FieldError(f"(probability) must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise FieldError(f"(probability) must be in [0, 1], got {_fmt(float(value))}")
+    return float(value)
+
+
+Probability = Annotated[Any, BeforeValidator(check_probability)]
+
+
+def field(default: Any, doc: str):
+    """A parameter's default and one-line meaning (shown by ``augstudy policy show``)."""
+    return PydanticField(default=default, description=doc)
+
+
+class OpParams(BaseModel):
+    """Base of every op's parameter model: unknown keys are errors, values are never coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+FILL_DOC = "value of pixels with no source, fraction of full scale"
+
+
+def Fill():  # noqa: N802
+    return Number(0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- errors -> one line
+def first_error(exc: ValidationError, field_order: tuple[str, ...]) -> tuple[str, str, Any]:
+    """The error a user should fix first: ``(kind, dotted field, message or value)``.
+
+    Unknown keys come first (``kind`` "unknown"), then invalid values in the order the model
+    declares its fields (``kind`` "invalid", message from the field's check), then type errors
+    of whole sections (``kind`` "type").
     """
+    errors = exc.errors(include_url=False)
+
+    def rank(err: dict) -> tuple:
+        top = str(err["loc"][0]) if err["loc"] else ""
+        return (err["type"] != "extra_forbidden", field_order.index(top) if top in field_order else len(field_order))
+
+    err = sorted(errors, key=rank)[0]
+    dotted = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return "unknown", dotted, err.get("input")
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, Exception):
+        return "invalid", dotted, str(cause)
+    return "type", dotted, err["msg"]
+
+
+# ----------------------------------------------------------------------------- the op base class
+@dataclass(frozen=True)
+class FieldInfo:
+    """A parameter as ``policy show`` and the docs list it."""
 
     name: str
-    kind: str
     default: Any
     doc: str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    odd: bool = False
-    positive: bool = False  # strictly > 0 (std, ratio)
-
-    def normalize(self, value: Any) -> Any:
-        """Return the canonical stored form of ``value`` or raise :class:`FieldError`."""
-        if self.kind == "int":
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise FieldError(f"must be an integer, got {value!r}")
-            _check_bounds(value, self.low, self.high)
-            if self.odd and value % 2 == 0:
-                raise FieldError(f"must be odd, got {value}")
-            return value
-        if self.kind == "float":
-            return self._number(value)
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise FieldError(f"must be one of {', '.join(self.choices)}, got {value!r}")
-            return value
-        if self.kind == "range":
-            return self._range(value)
-        if self.kind == "pair":
-            if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
-                raise FieldError(f"must be a pair of numbers [a, b], got {value!r}")
-            return [self._number(v) for v in value]
-        if self.kind == "scalar_or_range":
-            if _is_number(value):  # the shorthand x means [-x, x] or [1-x, 1+x]: x itself is >= 0
-                return self._number(value, low=max(0.0, self.low if self.low is not None else 0.0))
-            return self._range(value)
-        if self.kind == "triple":
-            if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(_is_number(v) for v in value):
-                raise FieldError(f"must be a list of 3 numbers (R, G, B), got {value!r}")
-            return [self._number(v) for v in value]
-        raise AssertionError(f"unknown field kind {self.kind}")
-
-    def _number(self, value: Any, low: float | None = None) -> float:
-        if not _is_number(value):
-            raise FieldError(f"must be a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise FieldError(f"must be finite, got {value}")
-        _check_bounds(value, self.low if low is None else low, self.high)
-        if self.positive and value <= 0:
-            raise FieldError(f"must be > 0, got {_fmt(value)}")
-        return value
-
-    def _range(self, value: Any) -> list[float]:
-        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
-            shape = "a number or " if self.kind == "scalar_or_range" else ""
-            raise FieldError(f"must be {shape}a [low, high] pair of numbers, got {value!r}")
-        low, high = (self._number(v) for v in value)
-        if low > high:
-            raise FieldError(f"must have low <= high, got [{_fmt(low)}, {_fmt(high)}]")
-        return [low, high]
 
 
-@dataclass(frozen=True)
-class OpSchema:
-    """An op: its fields, default probability, and how it changes the image size."""
+class Op:
+    """Base class of an augmentation op; subclasses set the class attributes and override hooks."""
 
-    name: str
-    doc: str
-    fields: tuple[Field, ...] = ()
-    p_default: float = 1.0
-    #: (params, input side in px) -> output side in px; None = size-preserving
-    output_size: Callable[[dict, int], int] | None = None
-    #: (params, input side in px) -> error message or None (checks needing the image size)
-    check_size: Callable[[dict, int], str | None] | None = None
-    must_be_last: bool = False
-    field_names: tuple[str, ...] = field(init=False)
+    name: ClassVar[str]
+    doc: ClassVar[str]
+    Params: ClassVar[type[OpParams]] = OpParams
+    p_default: ClassVar[float] = 1.0
+    must_be_last: ClassVar[bool] = False
+    #: True for ops whose ``output_size`` may differ from the input side
+    changes_size: ClassVar[bool] = False
+    #: one line: what ``strength`` scales (the full rule is in the module docstring)
+    strength_rule: ClassVar[str] = ""
 
-    def __post_init__(self):
-        object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
+    def __init__(self) -> None:
+        self._model = create_model(f"{self.name}Spec", __base__=self.Params,
+                                   p=(Probability, PydanticField(default=self.p_default, description="probability")))
+        self.fields = tuple(FieldInfo(n, f.default, f.description or "") for n, f in self.Params.model_fields.items())
+        self.field_names = tuple(f.name for f in self.fields)
 
     def defaults(self) -> dict:
         return {f.name: (list(f.default) if isinstance(f.default, (list, tuple)) else f.default) for f in self.fields}
 
+    def validate(self, item: dict) -> tuple[dict, float]:
+        """``{<fields>..., p}`` -> (params with defaults filled in, p); raises ``ValidationError``."""
+        model = self._model.model_validate(item)
+        params = {name: _copy(getattr(model, name)) for name in self.field_names}
+        return params, float(model.p)
 
-def _crop_output(params: dict, side: int) -> int:
-    return params["size"]
+    # -- image-size rules
+    def output_size(self, params: dict, side: int) -> int:
+        """Output side in px for an input side ``side``."""
+        return side
+
+    def check_size(self, params: dict, side: int) -> str | None:
+        """An error message when the params do not fit an input of ``side`` px, else None."""
+        return None
+
+    # -- knowledge about the parameters
+    def is_identity(self, params: dict, side: int | None = None) -> bool:
+        """True when these parameters can never change an image of ``side`` px (whatever the draw)."""
+        return False
+
+    def scale(self, params: dict, p: float, strength: float, side: int) -> tuple[dict, float]:
+        """Params and p at policy strength ``strength`` (>= 0) for an input of ``side`` px."""
+        return dict(params), p
+
+    def warnings(self, params: dict, side: int) -> list[str]:
+        """Sentences about parameters that make most draws degenerate (mostly fill, empty boxes)."""
+        return []
+
+    # -- sampling and the batched engine
+    def sample(self, spec, u, side: int) -> dict:
+        """The op's draw fields for a batch (``u``: :class:`~augstudy.policy.sampling.OpUniforms`)."""
+        return {}
+
+    def apply(self, x, spec, fields: dict):
+        """Batched engine: ``x`` [B,3,H,W] (uint8 or float32) -> transformed batch."""
+        raise NotImplementedError(f"op {self.name} has no engine implementation")
+
+    #: ops that are exact on uint8 pixels given an 8-bit-exact fill (the engine stays in uint8)
+    uint8_exact: ClassVar[bool] = False
+    #: ops that accept uint8 input and convert to float themselves
+    converts_itself: ClassVar[bool] = False
 
 
-def _crop_check(params: dict, side: int) -> str | None:
-    padded = side + 2 * params["padding"]
-    if params["size"] > padded:
-        return (f"field 'size' = {params['size']} is larger than the padded image "
-                f"({side} + 2*{params['padding']} = {padded}); use size <= {padded} or more padding")
-    if params["padding_mode"] == "reflect" and params["padding"] >= side:
-        return f"field 'padding' = {params['padding']} must be < the image side {side} for padding_mode reflect"
-    return None
-
-
-def _blur_check(params: dict, side: int) -> str | None:
-    if params["kernel_size"] // 2 >= side:
-        return f"field 'kernel_size' = {params['kernel_size']} is too large for a {side}x{side} image"
-    return None
-
-
-_P_FIELD_DOC = "probability that the op is applied to an image"
-_FILL = Field("fill", "float", 0.0, "value of pixels with no source, fraction of full scale", 0.0, 1.0)
-
-OPS: dict[str, OpSchema] = {
-    op.name: op
-    for op in [
-        OpSchema("HorizontalFlip", "mirror left-right", p_default=0.5),
-        OpSchema("VerticalFlip", "mirror top-bottom", p_default=0.5),
-        OpSchema(
-            "RandomCrop",
-            "pad every side by `padding` px, then cut a random size x size window",
-            (
-                Field("size", "int", 64, "output side in px", 1, 4096),
-                Field("padding", "int", 0, "px added on every side before cropping", 0, 1024),
-                Field("padding_mode", "choice", "constant", "constant (fill) or reflect (mirror, no edge repeat)",
-                      choices=PADDING_MODES),
-                _FILL,
-            ),
-            output_size=_crop_output,
-            check_size=_crop_check,
-        ),
-        OpSchema(
-            "RandomResizedCrop",
-            "cut a random box (area fraction `scale`, aspect w/h `ratio`) and resize it to size x size",
-            (
-                Field("size", "int", 64, "output side in px", 1, 4096),
-                Field("scale", "range", [0.08, 1.0], "box area as a fraction of the image", 0.0, 1.0, positive=True),
-                Field("ratio", "range", [3 / 4, 4 / 3], "box aspect ratio width/height", 0.0, None, positive=True),
-            ),
-            output_size=_crop_output,
-        ),
-        OpSchema(
-            "ColorJitter",
-            "brightness, contrast, saturation, hue in a random order per image (torchvision semantics)",
-            (
-                Field("brightness", "scalar_or_range", 0.0, "x -> factor in [max(0, 1-x), 1+x]", 0.0, None),
-                Field("contrast", "scalar_or_range", 0.0, "x -> factor in [max(0, 1-x), 1+x]", 0.0, None),
-                Field("saturation", "scalar_or_range", 0.0, "x -> factor in [max(0, 1-x), 1+x]", 0.0, None),
-                Field("hue", "scalar_or_range", 0.0, "h -> hue shift in [-h, h] (fraction of the colour circle)",
-                      -0.5, 0.5),
-            ),
-        ),
-        OpSchema("RandomGrayscale", "replace RGB by its luma (0.2989, 0.587, 0.114), kept 3-channel", p_default=0.1),
-        OpSchema(
-            "RandomErasing",
-            "fill a random box (area fraction `scale`, aspect h/w `ratio`) with `value`",
-            (
-                Field("scale", "range", [0.02, 0.33], "box area as a fraction of the image", 0.0, 1.0),
-                Field("ratio", "range", [0.3, 3.3], "box aspect ratio height/width", 0.0, None, positive=True),
-                Field("value", "float", 0.0, "fill value, fraction of full scale", 0.0, 1.0),
-            ),
-            p_default=0.5,
-        ),
-        OpSchema(
-            "Rotation",
-            "rotate about the centre by a random angle (bilinear, `fill` outside)",
-            (Field("degrees", "scalar_or_range", 10.0, "d -> angle in [-d, d] degrees", -180.0, 180.0), _FILL),
-        ),
-        OpSchema(
-            "Affine",
-            "random rotation, translation and scale about the centre (bilinear, `fill` outside)",
-            (
-                Field("degrees", "scalar_or_range", 0.0, "d -> angle in [-d, d] degrees", -180.0, 180.0),
-                Field("translate", "pair", [0.0, 0.0], "[a, b]: |dx| <= a*width, |dy| <= b*height", 0.0, 1.0),
-                Field("scale", "range", [1.0, 1.0], "zoom factor range", 0.0, 10.0, positive=True),
-                _FILL,
-            ),
-        ),
-        OpSchema(
-            "GaussianBlur",
-            "separable Gaussian blur with a random sigma per image (reflect padding)",
-            (
-                Field("kernel_size", "int", 3, "odd kernel side in px", 1, 63, odd=True),
-                Field("sigma", "range", [0.1, 2.0], "sigma range in px", 0.0, 100.0, positive=True),
-            ),
-            check_size=_blur_check,
-        ),
-        OpSchema(
-            "Normalize",
-            "(x - mean) / std per channel; output leaves [0, 1], so it must be the last op",
-            (
-                Field("mean", "triple", list(IMAGENET_MEAN), "per-channel mean, fraction of full scale"),
-                Field("std", "triple", list(IMAGENET_STD), "per-channel std, fraction of full scale", positive=True),
-            ),
-            must_be_last=True,
-        ),
-    ]
-}
-
-OP_NAMES: tuple[str, ...] = tuple(OPS)
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def factor_range(value: float | list[float]) -> tuple[float, float]:
@@ -291,5 +299,24 @@ def symmetric_range(value: float | list[float]) -> tuple[float, float]:
     return -float(value), float(value)
 
 
-__all__ = ["OPS", "OP_NAMES", "OpSchema", "Field", "FieldError", "factor_range", "symmetric_range",
-           "IMAGENET_MEAN", "IMAGENET_STD", "PADDING_MODES"]
+def clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+def scale_symmetric(value, strength: float, limit: float):
+    """Shorthand ``x`` -> ``min(s*x, limit)``; a range -> both ends times s, clamped to [-limit, limit]."""
+    if isinstance(value, (list, tuple)):
+        return [clamp(strength * float(v), -limit, limit) for v in value]
+    return min(strength * float(value), limit)
+
+
+def scale_about_one(value, strength: float, low: float, high: float | None = None):
+    """A range of factors: each end's deviation from 1 times s, clamped to [low, high]."""
+    hi = math.inf if high is None else high
+    return [clamp(1.0 + strength * (float(v) - 1.0), low, hi) for v in value]
+
+
+__all__ = ["Op", "OpParams", "FieldInfo", "FieldError", "Int", "Number", "Range", "ScalarOrRange", "Pair", "Triple",
+           "Choice", "Probability", "check_probability", "field", "Fill", "FILL_DOC", "first_error", "factor_range",
+           "symmetric_range", "clamp", "scale_symmetric", "scale_about_one", "IMAGENET_MEAN", "IMAGENET_STD",
+           "PADDING_MODES"]
