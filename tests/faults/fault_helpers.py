@@ -1,0 +1,110 @@
+"""Helpers of the fault suite (no tests here): the real ``augstudy`` console script in
+subprocesses, polling a study's SQLite store, reading CSVs, read-only places.
+
+Every study here trains the fixed CNN on a tiny image folder (8 train / 8 val noise images,
+2 classes) for 1-3 one-step epochs, so a process-level fault case takes seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+AUGSTUDY = REPO / ".venv" / "bin" / "augstudy"
+#: quiet, one thread per process (2 cores shared), fixed summation order
+ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ENV.pop("AUGSTUDY_DEBUG", None)
+
+#: the tiny budget every fault study uses: every image, one step per epoch
+TINY_BUDGET = {"data": {"train_subset": None, "val_subset": None},
+               "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 16},
+               "schedule": {"warmup": 0.0}}
+DROP_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0: {"model": {"dropout": 0.0}}}}
+
+
+def augstudy_cmd(*args: str) -> list[str]:
+    return [str(AUGSTUDY), *args]
+
+
+def ablate_args(specs: Path, data: Path, out: Path, *extra: str, factor: str = "drop",
+                budget: str = "tiny", seeds: int = 1) -> list[str]:
+    """``augstudy ablate FACTOR`` on the tiny data, CPU, no report (the report is tested apart)."""
+    return augstudy_cmd("ablate", factor, "--specs", str(specs), "--budget", budget, "--data", str(data),
+                        "--out", str(out), "--seeds", str(seeds), "--device", "cpu", "--no-report", *extra)
+
+
+def run(cmd: list[str], timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=REPO, env={**ENV, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start(cmd: list[str], env: dict | None = None) -> subprocess.Popen:
+    """A background process, stdout+stderr merged into one text pipe."""
+    return subprocess.Popen(cmd, cwd=REPO, env={**ENV, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    """Wait for ``proc`` and return its whole output (killed if it overruns ``timeout``)."""
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[0] + "\n[killed: timeout]"
+
+
+def rows(db_path: Path, sql: str, args=()) -> list[tuple]:
+    """Rows of ``sql`` on a study store; [] while the file or its tables do not exist yet."""
+    if not Path(db_path).exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as db:
+            return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+def wait_for(predicate, proc: subprocess.Popen | None = None, timeout: float = 180, what: str = "") -> None:
+    """Poll ``predicate()`` every 20 ms until true; fail when ``proc`` exits first or time runs out."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process ended (rc {proc.returncode}) before {what}:\n{proc.stdout.read()}")
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def copy_study(src: Path, dst: Path, ignore=None) -> Path:
+    shutil.copytree(src, dst, ignore=ignore)
+    return dst
+
+
+def one_error_line(stderr: str) -> str:
+    """The single ``error: ...`` line of a failed command; fails on a traceback or several lines."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def readonly_run(cmd: list[str], readonly: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with ``readonly`` (a folder) mounted read-only for that process only: a bind
+    mount in a private user+mount namespace, so it is really read-only even for root (for whom
+    ``chmod`` changes nothing)."""
+    script = ('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 97; shift; exec "$@"')
+    return run(["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(readonly), *cmd],
+               timeout=timeout)
