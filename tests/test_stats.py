@@ -9,9 +9,6 @@ from scipy import stats as sps
 from augstudy.ablate import stats
 
 T_975_DF2 = 4.302652729749462    # t_{0.975, 2}
-T_80_DF2 = 1.0606601717798214    # t_{0.80, 2}
-T_975_DF4 = 2.7764451051977934   # t_{0.975, 4}
-T_80_DF4 = 0.9409645772351816    # t_{0.80, 4}
 
 
 # ------------------------------------------------------------------ intervals
@@ -56,15 +53,24 @@ def test_ci_method_switches_from_t_to_bca_at_10_seeds():
     assert stats.paired_effect(rng.normal(size=10), n_boot=2000)["ci_method"] == "BCa bootstrap (2000)"
 
 
-@pytest.mark.parametrize("n", [3, 12])
-def test_constant_differences_give_zero_width_interval(n):
-    out = stats.paired_effect([0.5] * n, n_boot=2000)
-    assert out["ci_low"] == out["ci_high"] == pytest.approx(0.5)
-    assert out["significant"] is True
-    assert "zero-width" in out["note"]
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_tied_differences_at_few_seeds_are_never_significant(n):
+    """Identical differences (a tie on a small val set) say nothing about seed noise: the
+    zero-width t interval must not decide; the exact sign-flip test (2/2^n) does."""
+    out = stats.paired_effect([0.625] * n, n_boot=2000)
+    assert out["ci_low"] == out["ci_high"] == pytest.approx(0.625)
+    assert out["significant"] is False
+    assert out["p_value"] == pytest.approx(2 / 2**n)
+    assert "sign-flip" in out["note"]
     zero = stats.paired_effect([0.0] * n, n_boot=2000)
     assert (zero["ci_low"], zero["ci_high"], zero["significant"]) == (0.0, 0.0, False)
     assert zero["p_value"] == 1.0
+
+
+def test_tied_differences_at_12_seeds_are_significant_by_the_exact_sign_flip_test():
+    out = stats.paired_effect([0.5] * 12, n_boot=2000)
+    assert out["p_value"] == pytest.approx(2 / 2**12)
+    assert out["significant"] is True
 
 
 def test_float_rounded_constant_differences_still_degenerate_under_bca():
@@ -188,10 +194,15 @@ def test_bca_path_error_rate_and_power():
 # ------------------------------------------------------------------ noise floor, MDE, seeds needed
 
 
-def test_minimum_detectable_effect_hand_computed():
-    assert stats.minimum_detectable_effect(1.0, 3) == pytest.approx((T_975_DF2 + T_80_DF2) / math.sqrt(3))
-    assert stats.minimum_detectable_effect(1.0, 3) == pytest.approx(3.096510147446125)
-    assert stats.minimum_detectable_effect(2.0, 5) == pytest.approx(3.3249523000544148)
+def test_minimum_detectable_effect_has_exactly_the_promised_noncentral_t_power():
+    for sd, n in [(1.0, 2), (1.0, 3), (2.0, 5), (0.7, 10)]:
+        mde = stats.minimum_detectable_effect(sd, n)
+        crit = sps.t.ppf(0.975, n - 1)
+        ncp = mde * math.sqrt(n) / sd
+        lower_tail = np.nan_to_num(sps.nct.cdf(-crit, n - 1, ncp), nan=0.0)   # scipy: NaN for a ~1e-15 tail
+        assert sps.nct.sf(crit, n - 1, ncp) + lower_tail == pytest.approx(0.80, abs=1e-6)
+        # the old shifted-central-t formula understates the MDE at few seeds
+        assert mde > (sps.t.ppf(0.975, n - 1) + sps.t.ppf(0.80, n - 1)) * sd / math.sqrt(n) - 1e-9
     assert stats.minimum_detectable_effect(1.0, 1) == math.inf
 
 
@@ -219,7 +230,7 @@ def test_noise_floor_pools_paired_differences_across_arms():
     assert noise["n_seeds"] == 3
     assert noise["baseline_std"] == pytest.approx(2.0)
     assert noise["sd_diff"] == pytest.approx(math.sqrt((2 / 3 + 14 / 3) / 4))
-    assert noise["mde"] == pytest.approx(noise["sd_diff"] * (T_975_DF2 + T_80_DF2) / math.sqrt(3))
+    assert noise["mde"] == pytest.approx(stats.minimum_detectable_effect(noise["sd_diff"], 3))
     assert noise["p_floor"] == 0.25 and noise["ci_method"] == "paired-t"
 
 

@@ -31,6 +31,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from augstudy.ablate import stats_power
+
 CI_LEVEL = 0.95                  # two-sided confidence level of every interval
 ALPHA = 0.05                     # two-sided test level matching the interval (1 - CI_LEVEL)
 POWER = 0.80                     # power used for the minimum detectable effect
@@ -229,8 +231,13 @@ def paired_effect(diffs, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
             notes.append("BCa undefined for these differences; paired-t used")
         out["ci_low"], out["ci_high"], out["ci_method"] = low, high, method
     if n >= 2 and _is_constant(d):
-        notes.append("all paired differences equal: zero-width interval")
+        notes.append("all paired differences equal: zero-width interval, exact sign-flip test decides")
     out["significant"] = excludes_zero(out["ci_low"], out["ci_high"])
+    if n >= 2 and _is_constant(d):
+        # Identical differences say nothing about the seed noise (the t interval has zero
+        # width); only the exact sign-flip test stays valid, so it decides: 2/2^n cannot
+        # reach 5% below 6 seeds.
+        out["significant"] = bool(out["significant"] and out["p_value"] < ALPHA)
     if out["ci_method"] != PAIRED_T:
         # BCa is liberal at 10-15 seeds (about 8-9% false positives measured on placebo arms,
         # vs 5% nominal), so from 10 seeds on an arm is significant only when the interval
@@ -242,38 +249,23 @@ def paired_effect(diffs, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
 
 def minimum_detectable_effect(sd_diff: float, n: int, alpha: float = ALPHA,
                               power: float = POWER) -> float:
-    """Smallest true mean difference a paired test on ``n`` seeds detects with ``power``.
+    """Smallest true mean difference a two-sided paired t-test on ``n`` seeds detects with ``power``.
 
-    MDE = (t_{1-alpha/2, n-1} + t_{power, n-1}) * sd_diff / sqrt(n), in the unit of
-    ``sd_diff``.  ``inf`` below 2 seeds, ``nan`` when ``sd_diff`` is unknown.
+    Exact noncentral t (:func:`augstudy.ablate.stats_power.minimum_detectable_effect`), in the
+    unit of ``sd_diff``.  ``inf`` below 2 seeds, ``nan`` when ``sd_diff`` is unknown.
     """
-    if n < 2:
-        return math.inf
-    if sd_diff is None or not math.isfinite(sd_diff):
-        return math.nan
-    df = n - 1
-    return float((sps.t.ppf(1 - alpha / 2, df) + sps.t.ppf(power, df)) * sd_diff / math.sqrt(n))
+    return stats_power.minimum_detectable_effect(sd_diff, n, alpha, power)
 
 
 def seeds_needed(effect: float, sd_diff: float, max_seeds: int = SEEDS_NEEDED_MAX,
                  alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """Smallest number of paired seeds at which ``|effect|`` would be detectable.
+    """Smallest number of paired seeds at which the exact power at ``|effect|`` reaches ``power``.
 
-    Searches n = 2, 3, ... up to ``max_seeds`` for MDE(n) <= |effect|.
     Returns ``None`` when the effect is 0 or unknown or ``sd_diff`` is unknown,
     and ``max_seeds + 1`` when even ``max_seeds`` seeds would not suffice (the
     table prints that as ``>200``).
     """
-    if effect is None or sd_diff is None or not (math.isfinite(effect) and math.isfinite(sd_diff)):
-        return None
-    target = abs(effect)
-    if target == 0:
-        return None
-    ns = np.arange(2, max_seeds + 1)
-    df = ns - 1
-    mde = (sps.t.ppf(1 - alpha / 2, df) + sps.t.ppf(power, df)) * sd_diff / np.sqrt(ns)
-    ok = np.nonzero(mde <= target)[0]   # MDE falls monotonically in n, so the first hit is the answer
-    return int(ns[ok[0]]) if ok.size else max_seeds + 1
+    return stats_power.seeds_needed(effect, sd_diff, max_seeds, alpha, power)
 
 
 def _paired(per_seed_arm: Mapping, per_seed_base: Mapping) -> tuple[list, np.ndarray, np.ndarray]:
@@ -416,18 +408,14 @@ def effect_table(per_seed: Mapping[str, Mapping[int, float]], baseline_arm: str,
 def benjamini_hochberg(pvalues: Sequence[float]) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values), same order as the input.
 
-    q_(i) = min over j >= i of p_(j) * m / j (sorted ascending, m = number of finite
-    p-values), capped at 1.  NaN p-values stay NaN and do not count in m.
+    ``scipy.stats.false_discovery_control`` over the finite p-values; NaN p-values
+    stay NaN and do not count in the number of tests.
     """
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     q = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    m = finite.size
-    if m == 0:
-        return q
-    order = finite[np.argsort(p[finite], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    finite = np.isfinite(p)
+    if finite.any():
+        q[finite] = sps.false_discovery_control(p[finite])
     return q
 
 
@@ -470,3 +458,11 @@ def per_class_effects(per_seed_class_acc_arm: Mapping[int, Sequence[float]],
         row["q_value"] = float(qv)
         row["significant"] = bool(row.pop("interval_excludes_zero") and qv < alpha)
     return rows
+
+
+# The decision layer (one verdict per arm, multiplicity, equivalence, sequential seeding,
+# two-factor contrasts, response curves) lives in its own modules; re-exported here so
+# ``from augstudy.ablate import stats`` reaches all of it.
+from augstudy.ablate.stats_verdicts import (  # noqa: E402  (after the legacy API on purpose)
+    ArmEffect, FamilyResult, PairedArm, analyze_family, pair_arm,
+)

@@ -1,0 +1,297 @@
+"""One verdict per arm: better / worse / equivalent / inconclusive / unstable, with honest intervals.
+
+Pure numpy + scipy.  Every effect is in **accuracy points** (100 x fraction) when
+built with :func:`pair_arm` from fractions; :func:`analyze_family` itself works
+in whatever unit its :class:`PairedArm` diffs carry (``sesoi`` in the same unit).
+
+The rules (the table header prints them; see :func:`FamilyResult.header_lines`):
+
+- **Test**: paired t over seeds, its variance plus the finite val set's sampling
+  variance when per-example correctness is given (:mod:`augstudy.ablate.stats_core`).
+  Without per-example data the interval is the seed-only paired t, and the
+  method string says that the val set's own noise is not in it.
+- **Family**: the arms analysed together (one study; ``ablate all``: every arm).
+  Holm's step-down adjustment by default (family-wise error <= alpha with no
+  extra assumption); ``correction="bh"`` gives Benjamini-Hochberg (false
+  discovery rate) instead.  ``significant`` is ``p_adjusted < alpha``; the
+  reported interval is at the per-arm level ``alpha * p / p_adjusted``, so it
+  excludes 0 exactly when the arm is significant.
+- **better / worse**: significant, by the sign of the mean.
+- **equivalent**: TOST (two one-sided t-tests, Schuirmann 1987) against
+  ``+-sesoi``, its p-values Holm-adjusted over the same family; equivalent when
+  the adjusted TOST p < alpha (the ``1 - 2 alpha`` interval lies inside
+  ``+-sesoi``).  A significant arm is better/worse even if also equivalent
+  (the note says "smaller than SESOI").
+- **unstable**: the arm diverged (NaN/inf loss) on at least one seed.  Diverged
+  runs are never dropped: their metric counts as the chance level (``chance``,
+  e.g. 100 / n_classes points: what a network that outputs NaN scores), and the
+  statistical decision is still computed (``decision``).
+- **inconclusive**: none of the above; ``seeds_needed`` says how many paired
+  seeds would settle it with 80 % power if the current estimate were true
+  (better/worse at the Bonferroni level alpha / m, or equivalence), exact
+  noncentral t.
+- **rank**: by the adjusted interval's lower bound (the conservative end in the
+  direction of improvement), ties by the mean; the top arm's mean is biased
+  upward (it was selected for being high: the winner's curse).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from augstudy.ablate import stats_core, stats_power
+
+ALPHA = 0.05
+SESOI = 1.0              # smallest effect size of interest, accuracy points
+POINTS = 100.0           # fraction -> accuracy points
+
+BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE = "better", "worse", "equivalent", "inconclusive", "unstable"
+VERDICTS = (BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE)
+
+METHOD_SEED_AND_VAL = ("paired t over seeds + val-set sampling variance from per-example "
+                       "correctness (Welch-Satterthwaite df)")
+METHOD_SEED_ONLY = ("paired t over seeds only (no per-example correctness: the val set's own "
+                    "sampling noise is not in the interval)")
+DIVERGED_RULE = "a diverged run counts at chance level"
+
+
+@dataclass
+class PairedArm:
+    """One arm's paired data against the baseline.
+
+    diffs: ``[n]`` per-seed ``arm - baseline`` (diverged runs already at chance level), seed order.
+    example_diffs: optional ``[n, n_val]`` per-seed, per-val-example ``correct_arm - correct_base``
+        in the same unit as ``diffs`` (rows of diverged runs are dropped before; see :func:`pair_arm`).
+    n_diverged: seeds on which the arm (or the baseline it is paired with) diverged.
+    seeds: the paired seeds, in the order of ``diffs``.
+    """
+
+    name: str
+    diffs: np.ndarray
+    example_diffs: np.ndarray | None = None
+    n_diverged: int = 0
+    seeds: tuple = ()
+
+
+def pair_arm(name: str, arm: Mapping[int, float | None], baseline: Mapping[int, float | None],
+             diverged_arm: Sequence[int] = (), diverged_baseline: Sequence[int] = (),
+             chance: float | None = None, correct_arm: Mapping[int, np.ndarray] | None = None,
+             correct_baseline: Mapping[int, np.ndarray] | None = None, scale: float = POINTS) -> PairedArm:
+    """Pair one arm with the baseline by seed, in ``scale`` units (accuracy points by default).
+
+    Args:
+        arm, baseline: ``{seed: metric}`` as fractions in [0, 1]; None/NaN = no result.
+        diverged_arm, diverged_baseline: seeds whose run diverged; their metric is
+            replaced by ``chance`` (fraction, e.g. 1 / n_classes) -- never dropped.
+        correct_arm, correct_baseline: optional ``{seed: bool [n_val]}`` per-example
+            correctness on the same val images (same order); seeds where either run
+            diverged leave the val-variance term (their correctness is not a model's).
+    Returns:
+        :class:`PairedArm` over the seeds with a result in both.
+    """
+    div_a, div_b = set(diverged_arm), set(diverged_baseline)
+    if (div_a or div_b) and chance is None:
+        raise ValueError(f"arm {name!r}: diverged seeds need `chance` (the metric a diverged run counts as)")
+
+    def value(table, seed, diverged):
+        if seed in diverged:
+            return float(chance)
+        v = table.get(seed)
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+
+    seeds = sorted(s for s in set(arm) | div_a
+                   if value(arm, s, div_a) is not None and value(baseline, s, div_b) is not None)
+    diffs = np.array([scale * (value(arm, s, div_a) - value(baseline, s, div_b)) for s in seeds])
+    example = None
+    if correct_arm is not None and correct_baseline is not None:
+        rows = [scale * (np.asarray(correct_arm[s], dtype=np.float64) - np.asarray(correct_baseline[s], dtype=np.float64))
+                for s in seeds if s not in div_a and s not in div_b and s in correct_arm and s in correct_baseline]
+        example = np.stack(rows) if rows else None
+    n_div = sum(1 for s in seeds if s in div_a or s in div_b)
+    return PairedArm(name, diffs, example, n_div, tuple(seeds))
+
+
+@dataclass
+class ArmEffect:
+    """Every column the effect table needs for one arm (factor-independent); effects in points.
+
+    ci_low/ci_high: the family-adjusted interval at level ``ci_level``.
+    p_value: the test that carries the decision; p_adjusted: its family adjustment.
+    tost_p / tost_p_adjusted: equivalence test against +-sesoi.
+    decision: the statistical call ignoring divergence; verdict: what the table prints.
+    seeds_needed: paired seeds that would settle an inconclusive arm (None when not
+        applicable, SEEDS_NEEDED_MAX + 1 when out of reach).
+    """
+
+    arm: str
+    n_seeds: int
+    n_diverged: int
+    effect_mean: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    ci_method: str
+    p_value: float
+    p_adjusted: float
+    significant: bool
+    tost_p: float
+    tost_p_adjusted: float
+    equivalent: bool
+    decision: str
+    verdict: str
+    seeds_needed: int | None
+    mde: float
+    p_improve: float
+    p_improve_low: float
+    p_improve_high: float
+    d_z: float
+    d_z_low: float
+    d_z_high: float
+    sd_seed: float
+    val_se: float
+    rank: int | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON/CSV-able scalars), field order as declared."""
+        return asdict(self)
+
+
+@dataclass
+class FamilyResult:
+    """The analysed family: one :class:`ArmEffect` per arm (input order) and what the header says."""
+
+    arms: list[ArmEffect]
+    family: str
+    alpha: float
+    sesoi: float
+    correction: str
+    ci_method: str
+    chance: float | None = None
+    n_family: int = 0
+    extra_notes: list[str] = field(default_factory=list)
+
+    def ranked(self) -> list[ArmEffect]:
+        """Arms by rank (1 first), unranked last."""
+        return sorted(self.arms, key=lambda a: (a.rank is None, a.rank or 0))
+
+    def header_lines(self) -> list[str]:
+        """The sentences every effect table prints above its rows."""
+        return header_lines(self.family, self.n_family, self.alpha, self.sesoi, self.correction,
+                            self.ci_method, self.chance) + list(self.extra_notes)
+
+
+def header_lines(family: str, n_arms: int, alpha: float, sesoi: float, correction: str,
+                 ci_method: str, chance: float | None = None) -> list[str]:
+    """Header sentences (units, interval method, family, verdict rules, rank caveat)."""
+    corr = {"holm": f"Holm-adjusted over the {n_arms} arms of {family} (family-wise error <= {alpha:g})",
+            "bh": f"Benjamini-Hochberg over the {n_arms} arms of {family} (false discovery rate <= {alpha:g})",
+            "none": "not adjusted for the number of arms"}[correction]
+    chance_text = f" ({chance:.3g} pts)" if chance is not None else ""
+    return [
+        f"Effects in accuracy points (arm - baseline), paired by seed; SESOI +-{sesoi:g} pts.",
+        f"Interval: {ci_method}; adjusted for multiplicity (each arm at the level it is tested, ci_level).",
+        f"p: {corr}; better/worse = adjusted p < {alpha:g}.",
+        f"equivalent = the effect is inside +-{sesoi:g} pts (TOST, adjusted the same way); "
+        f"inconclusive = neither, 'seeds needed' would settle it (80% power, exact noncentral t).",
+        f"unstable = diverged on >= 1 seed; {DIVERGED_RULE}{chance_text}, never dropped.",
+        "Rank: by the interval's lower bound; the top arm's mean is biased upward (selected for being high).",
+    ]
+
+
+def _verdict(decision: str, n_diverged: int) -> str:
+    return UNSTABLE if n_diverged > 0 else decision
+
+
+def _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) -> int | None:
+    if n < 1 or not math.isfinite(mean):
+        return None
+    sd_plan = sd if (n >= 2 and sd > 0) else math.nan
+    if not math.isfinite(sd_plan):
+        return None
+    options = [stats_power.seeds_needed(mean, sd_plan, alpha=alpha_plan, val_var=val_var, n_val=n_val),
+               stats_power.seeds_needed_equivalence(mean, sd_plan, sesoi, alpha=alpha_plan,
+                                                   val_var=val_var, n_val=n_val)]
+    options = [o for o in options if o is not None]
+    return min(options) if options else None
+
+
+def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha: float = ALPHA,
+                   sesoi: float = SESOI, correction: str = "holm", chance: float | None = None,
+                   power: float = stats_power.POWER) -> FamilyResult:
+    """Effects, intervals, adjusted p-values and one verdict per arm of a family.
+
+    Args:
+        arms: the family's arms (:func:`pair_arm`), all against the same baseline.
+        family: what the family is, for the header ("this study", "every arm of ablate all").
+        alpha: family-wise (Holm) or FDR (BH) level; the equivalence test uses it per side.
+        sesoi: smallest effect size of interest, in the diffs' unit.
+        correction: ``"holm"`` (default), ``"bh"`` or ``"none"``.
+        chance: the chance-level metric diverged runs count as (header text only, points).
+    Returns:
+        :class:`FamilyResult`.
+    """
+    m_list = [stats_core.paired_moments(a.diffs, a.example_diffs) for a in arms]
+    p = np.array([float(stats_core.two_sided_p(m)) if a.diffs.size else np.nan for a, m in zip(arms, m_list)])
+    tp = np.array([float(stats_core.tost_p(m, sesoi)) if a.diffs.size else np.nan for a, m in zip(arms, m_list)])
+    p_adj = stats_core.adjust(p, correction) if len(arms) else p
+    tp_adj = stats_core.adjust(tp, correction) if len(arms) else tp
+    level = stats_core.effective_level(p, p_adj, alpha) if len(arms) else p
+    m_family = max(int(np.isfinite(p).sum()), 1)
+    alpha_plan = alpha / m_family if correction == "holm" else alpha
+    any_val = any(a.example_diffs is not None for a in arms)
+    all_val = all(a.example_diffs is not None for a in arms if a.diffs.size)
+    method = METHOD_SEED_AND_VAL if any_val and all_val else (
+        METHOD_SEED_ONLY if not any_val else METHOD_SEED_AND_VAL + " where stored, else seed only")
+    out = []
+    for i, (a, m) in enumerate(zip(arms, m_list)):
+        n = int(a.diffs.size)
+        if n == 0:
+            out.append(ArmEffect(a.name, 0, a.n_diverged, *([math.nan] * 4), method, math.nan, math.nan, False,
+                                 math.nan, math.nan, False, INCONCLUSIVE, _verdict(INCONCLUSIVE, a.n_diverged),
+                                 None, math.inf, *([math.nan] * 3), *([math.nan] * 3), math.nan, math.nan,
+                                 note="no paired seeds"))
+            continue
+        mean, sd, val_var = float(m["mean"]), float(m["sd"]), float(m["val_var"])
+        n_val = None if a.example_diffs is None else int(a.example_diffs.shape[-1])
+        low, high = (float(x) for x in stats_core.interval(m, level[i]))
+        significant = bool(p_adj[i] < alpha)
+        equivalent = bool(tp_adj[i] < alpha)
+        decision = (BETTER if mean > 0 else WORSE) if significant else (EQUIVALENT if equivalent else INCONCLUSIVE)
+        notes = []
+        if bool(m["degenerate"]) and n >= 2:
+            notes.append("all paired differences equal: seed noise not estimable, exact sign-flip p used")
+        if significant and equivalent:
+            notes.append(f"smaller than SESOI ({sesoi:g})")
+        if n < 2:
+            notes.append("needs >= 2 seeds")
+        needed = None
+        if decision == INCONCLUSIVE:
+            needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n)
+        mde = stats_power.minimum_detectable_effect(sd, n, alpha_plan, power, val_var, n_val) \
+            if n >= 2 and not bool(m["degenerate"]) else math.inf if n < 2 else math.nan
+        p_imp = stats_power.improvement_interval(a.diffs)
+        dz = stats_power.dz_interval(mean, sd, n) if not bool(m["degenerate"]) else (
+            (math.copysign(math.inf, mean) if mean and n >= 2 else math.nan), math.nan, math.nan)
+        out.append(ArmEffect(
+            arm=a.name, n_seeds=n, n_diverged=a.n_diverged, effect_mean=mean, ci_low=low, ci_high=high,
+            ci_level=1.0 - float(level[i]), ci_method=method, p_value=float(p[i]), p_adjusted=float(p_adj[i]),
+            significant=significant, tost_p=float(tp[i]), tost_p_adjusted=float(tp_adj[i]),
+            equivalent=equivalent, decision=decision, verdict=_verdict(decision, a.n_diverged),
+            seeds_needed=needed, mde=mde, p_improve=p_imp[0], p_improve_low=p_imp[1], p_improve_high=p_imp[2],
+            d_z=dz[0], d_z_low=dz[1], d_z_high=dz[2], sd_seed=sd, val_se=math.sqrt(val_var),
+            note="; ".join(notes)))
+    assign_ranks(out)
+    return FamilyResult(out, family, alpha, sesoi, correction, method, chance, m_family)
+
+
+def assign_ranks(effects: Sequence[ArmEffect]) -> None:
+    """Rank in place by the interval's lower bound (desc), then the mean; arms without data unranked."""
+    ranked = [e for e in effects if e.n_seeds > 0 and math.isfinite(e.effect_mean)]
+    ranked.sort(key=lambda e: (-e.ci_low if not math.isnan(e.ci_low) else math.inf, -e.effect_mean))
+    for position, e in enumerate(ranked, start=1):
+        e.rank = position
