@@ -12,8 +12,8 @@ from augstudy.cli import cli
 from augstudy.errors import UserError
 from test_ablate_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, write_specs
 
-SHIPPED = ["activation", "batch_size", "bn_order", "color_jitter", "crop", "dropout", "flip", "lr", "policy",
-           "weight_decay"]
+SHIPPED = ["activation", "batch_size", "bn_order", "classifier_depth", "color_jitter", "conv_regularizer", "crop",
+           "dropout", "flip", "lr", "policy", "policy_strength", "pool_stride", "weight_decay", "width"]
 
 
 def test_every_shipped_factor_resolves_with_its_baseline_first():

@@ -84,7 +84,10 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path, text, fragment):
 
 
 @pytest.mark.parametrize("data,fragment", [
-    ({"name": "x", "ops": [], "strength": 2}, "unknown policy field 'strength'; valid fields: name, image_size, p, ops"),
+    ({"name": "x", "ops": [], "magnitude": 2},
+     "unknown policy field 'magnitude'; valid fields: name, image_size, p, ops, strength"),
+    ({"name": "x", "ops": [], "strength": -1}, "field 'strength' must be a number >= 0"),
+    ({"name": "x", "ops": [], "strength": "high"}, "field 'strength' must be a number >= 0"),
     ({"name": "x"}, "missing 'ops'"),
     ({"ops": {"op": "HorizontalFlip"}}, "'ops' must be a list of ops"),
     ({"ops": [], "image_size": 0}, "field 'image_size' must be an integer in [1, 4096], got 0"),

@@ -16,9 +16,14 @@ budget's smaller batch never overrides the ``batch_size`` factor's levels).
 The ``augment`` section names a policy (``policy: final``: a preset, a policy file,
 or an inline policy dict) plus optional edits applied in this order:
 ``remove: [OpName, ...]``, ``replace: {OpName: {op: NewOp, <fields>..., p}}`` (in place),
-``update: {OpName: {<fields>..., p}}`` (merged into that op); fields are flat, as in policy files.  Resolution
+``update: {OpName: {<fields>..., p}}`` (merged into that op); fields are flat, as in policy files;
+then ``strength: s`` scales every magnitude of the result (:func:`augstudy.policy.scale_policy`;
+``s = 1`` changes nothing, so it resolves to the same config as no ``strength``).  Resolution
 replaces the section by ``{"policy": <the resolved policy dict>}``, so the hash
 covers what actually runs.
+
+Every section is a pydantic v2 model (:class:`RunConfigModel`); :func:`validate_config` turns the
+first pydantic error into one line naming the file/level, the dotted field and what is allowed.
 
 A level that changes nothing relative to the baseline recipe (resolved without a
 budget) is an error, except the baseline level, which must change nothing.
@@ -32,7 +37,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 
 from augstudy.errors import UserError
 from augstudy.models.knobs import KNOBS, OMITTED_AT_DEFAULT, canonical_model_section, check_model_name
@@ -48,94 +55,162 @@ _MISSING = object()
 
 
 # ----------------------------------------------------------------------------- schema
+# One pydantic v2 model per config section.  Each field's check runs on the raw YAML value (no
+# coercion), returns the normalized value and raises ValueError with the text shown after
+# "field 'section.key' "; validate_config turns pydantic's errors into that one line.
+
 def _float_in(lo: float, hi: float, lo_open=False, hi_open=False):
+    interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+
     def check(v):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return None, f"must be a number in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+            raise ValueError(f"must be a number in {interval}")
         v = float(v)
         ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-        return (v, None) if ok else (None, f"must be in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}, got {v}")
-    return check
+        if not ok:
+            raise ValueError(f"must be in {interval}, got {v}")
+        return v
+    return Annotated[Any, BeforeValidator(check)]
 
 
 def _int_min(lo: int):
     def check(v):
         if isinstance(v, bool) or not isinstance(v, int):
-            return None, f"must be an integer >= {lo}, got {v!r}"
-        return (v, None) if v >= lo else (None, f"must be an integer >= {lo}, got {v}")
-    return check
+            raise ValueError(f"must be an integer >= {lo}, got {v!r}")
+        if v < lo:
+            raise ValueError(f"must be an integer >= {lo}, got {v}")
+        return v
+    return Annotated[Any, BeforeValidator(check)]
 
 
 def _choice(*options):
     def check(v):
-        return (v, None) if v in options else (None, f"must be one of {', '.join(map(str, options))}, got {v!r}")
-    return check
+        if v not in options:
+            raise ValueError(f"must be one of {', '.join(map(str, options))}, got {v!r}")
+        return v
+    return Annotated[Any, BeforeValidator(check)]
 
 
-def _boolean(v):
-    return (v, None) if isinstance(v, bool) else (None, f"must be true or false, got {v!r}")
+def _check_boolean(v):
+    if not isinstance(v, bool):
+        raise ValueError(f"must be true or false, got {v!r}")
+    return v
 
 
-def _subset(v):
+def _check_subset(v):
     """``null`` = all, an int = that many images, a float in (0, 1] = that fraction."""
     if v is None:
-        return None, None
+        return None
     if isinstance(v, bool):
-        return None, f"must be null, a count >= 2 or a fraction in (0, 1], got {v!r}"
+        raise ValueError(f"must be null, a count >= 2 or a fraction in (0, 1], got {v!r}")
     if isinstance(v, int):
-        return (v, None) if v >= 2 else (None, f"must be a count >= 2, got {v}")
+        if v < 2:
+            raise ValueError(f"must be a count >= 2, got {v}")
+        return v
     if isinstance(v, float):
-        return (v, None) if 0.0 < v <= 1.0 else (None, f"must be a fraction in (0, 1], got {v}")
-    return None, f"must be null, a count or a fraction, got {v!r}"
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"must be a fraction in (0, 1], got {v}")
+        return v
+    raise ValueError(f"must be null, a count or a fraction, got {v!r}")
 
 
-def _model_name(v):
+def _check_text(v):
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        return str(v)
+    raise ValueError(f"must be text, got {v!r}")
+
+
+_Boolean = Annotated[Any, BeforeValidator(_check_boolean)]
+_Subset = Annotated[Any, BeforeValidator(_check_subset)]
+_Text = Annotated[Any, BeforeValidator(_check_text)]
+
+
+class _Section(BaseModel):
+    """A config section: every field optional here (``load_baseline`` checks that all are present)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_model_name(v):
     try:
-        return check_model_name(v), None
+        return check_model_name(v)
     except UserError:
-        return None, f"must be final, first, timm:<model> or an import path package.module:function, got {v!r}"
+        raise ValueError(f"must be final, first, timm:<model> or an import path package.module:function, "
+                         f"got {v!r}") from None
 
 
-def _model_knob(name: str):
-    """The validator of model knob ``name`` (:data:`augstudy.models.KNOBS`) in this table's form."""
-    def check(v):
-        try:
-            return KNOBS[name].check(v), None
-        except ValueError as exc:
-            return None, str(exc)
-    return check
+class _ModelCore(_Section):
+    name: Annotated[Any, BeforeValidator(_check_model_name)] = None
+    dropout: _float_in(0.0, 1.0, hi_open=True) = None
+    bn_order: _choice("after", "before") = None
+    activation: _choice("relu", "leaky_relu") = None
 
 
-def _text(v):
-    return (str(v), None) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else (None, f"must be text, got {v!r}")
+#: the model section: the fields above plus every architecture knob (:data:`augstudy.models.KNOBS`),
+#: each checked by the knob's own ``check`` (raises ValueError with the message)
+ModelSection = create_model(
+    "ModelSection", __base__=_ModelCore,
+    **{knob: (Annotated[Any, BeforeValidator(KNOBS[knob].check)], None) for knob in OMITTED_AT_DEFAULT})
 
 
-#: every field a run config may have: dotted path -> validator returning (normalized value, error)
+class OptimizerSection(_Section):
+    name: _choice("sgd", "adamw") = None
+    lr: _float_in(0.0, 1e12, lo_open=True) = None
+    momentum: _float_in(0.0, 1.0, hi_open=True) = None
+    nesterov: _Boolean = None
+    weight_decay: _float_in(0.0, 1.0) = None
+    label_smoothing: _float_in(0.0, 1.0, hi_open=True) = None
+
+
+class ScheduleSection(_Section):
+    name: _choice("warmup_cosine", "warmup_linear", "constant") = None
+    warmup: _float_in(0.0, 1.0, hi_open=True) = None
+
+
+class TrainSection(_Section):
+    epochs: _int_min(1) = None
+    batch_size: _int_min(2) = None
+    eval_batch_size: _int_min(1) = None
+
+
+class DataSection(_Section):
+    train_subset: _Subset = None
+    val_subset: _Subset = None
+    subset_seed: _int_min(0) = None
+
+
+class AugmentSection(_Section):
+    """``augment``: a policy plus optional edits (resolved by :func:`resolve_augment`)."""
+
+    policy: Any = None
+    remove: Any = None
+    replace: Any = None
+    update: Any = None
+    strength: Any = None
+
+
+class RunConfigModel(_Section):
+    """A run config: the sections plus free-text ``tag``."""
+
+    model: ModelSection = None
+    optimizer: OptimizerSection = None
+    schedule: ScheduleSection = None
+    train: TrainSection = None
+    data: DataSection = None
+    augment: AugmentSection = None
+    tag: _Text = None
+
+
+_SECTIONS = {"model": ModelSection, "optimizer": OptimizerSection, "schedule": ScheduleSection,
+             "train": TrainSection, "data": DataSection}
+#: every field a run config must have, as dotted paths -> its section model's field
 CONFIG_FIELDS: dict[str, Any] = {
-    "model.name": _model_name,
-    "model.dropout": _float_in(0.0, 1.0, hi_open=True),
-    "model.bn_order": _choice("after", "before"),
-    "model.activation": _choice("relu", "leaky_relu"),
-    **{f"model.{knob}": _model_knob(knob) for knob in OMITTED_AT_DEFAULT},
-    "optimizer.name": _choice("sgd", "adamw"),
-    "optimizer.lr": _float_in(0.0, 1e12, lo_open=True),
-    "optimizer.momentum": _float_in(0.0, 1.0, hi_open=True),
-    "optimizer.nesterov": _boolean,
-    "optimizer.weight_decay": _float_in(0.0, 1.0),
-    "optimizer.label_smoothing": _float_in(0.0, 1.0, hi_open=True),
-    "schedule.name": _choice("warmup_cosine", "warmup_linear", "constant"),
-    "schedule.warmup": _float_in(0.0, 1.0, hi_open=True),
-    "train.epochs": _int_min(1),
-    "train.batch_size": _int_min(2),
-    "train.eval_batch_size": _int_min(1),
-    "data.train_subset": _subset,
-    "data.val_subset": _subset,
-    "data.subset_seed": _int_min(0),
-    "tag": _text,
+    **{f"{section}.{name}": info for section, model in _SECTIONS.items() for name, info in model.model_fields.items()},
+    "tag": RunConfigModel.model_fields["tag"],
 }
 #: fields a baseline may leave out: model knobs at their default are omitted from resolved configs
 OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT)
-_AUGMENT_KEYS = ("policy", "remove", "replace", "update")
+_AUGMENT_KEYS = tuple(AugmentSection.model_fields)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
@@ -165,28 +240,45 @@ def validate_config(config: dict, where: str) -> dict:
     (floats as floats).  ``where`` prefixes error messages, e.g. ``ablations/lr.yaml: level 10``."""
     if not isinstance(config, dict):
         raise UserError(f"{where}: must be a mapping of config sections, got {type(config).__name__}")
-    out = copy.deepcopy(config)
-    flat = _flatten({k: v for k, v in config.items() if k != "augment"})
-    for key, value in flat.items():
-        check = CONFIG_FIELDS.get(key)
-        if check is None:
-            known = ", ".join(sorted(CONFIG_FIELDS) + ["augment.policy"])
-            raise UserError(f"{where}: unknown field '{key}' (known fields: {known})")
-        normalized, error = check(value)
-        if error:
-            raise UserError(f"{where}: field '{key}' {error}")
-        node = out
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node[p]
-        node[leaf] = normalized
     augment = config.get("augment", {})
     if not isinstance(augment, dict):
-        raise UserError(f"{where}: field 'augment' must be a mapping with 'policy' (and optional remove/replace/update)")
-    for key in augment:
-        if key not in _AUGMENT_KEYS:
-            raise UserError(f"{where}: unknown field 'augment.{key}' (known: {', '.join('augment.' + k for k in _AUGMENT_KEYS)})")
+        raise UserError(f"{where}: field 'augment' must be a mapping with 'policy' (and optional "
+                        f"remove/replace/update/strength)")
+    try:
+        model = RunConfigModel.model_validate(config)
+    except ValidationError as exc:
+        raise UserError(_config_error(exc, config, where)) from None
+    out = copy.deepcopy(config)
+    for key in _flatten({k: v for k, v in config.items() if k != "augment"}):
+        section, _, leaf = key.rpartition(".")
+        node, value = out, getattr(getattr(model, section), leaf) if section else getattr(model, leaf)
+        for part in key.split(".")[:-1]:
+            node = node[part]
+        node[key.split(".")[-1]] = value
     return out
+
+
+def _config_error(exc: ValidationError, config: dict, where: str) -> str:
+    """pydantic's first error as the one line users get: file/level, dotted field, what to fix."""
+    errors = exc.errors(include_url=False)
+    err = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")[0]
+    loc = [str(part) for part in err["loc"]]
+    if err["type"] == "extra_forbidden" or err["type"] in ("model_type", "model_attributes_type"):
+        if loc and loc[0] == "augment":
+            return (f"{where}: unknown field 'augment.{loc[1]}' "
+                    f"(known: {', '.join('augment.' + k for k in _AUGMENT_KEYS)})")
+        node = config
+        for part in loc:
+            node = node.get(part) if isinstance(node, dict) else None
+        # an unknown section given as a mapping: name its first leaf, as the fields are listed
+        while isinstance(node, dict) and node:
+            first = next(iter(node))
+            loc.append(str(first))
+            node = node[first]
+        known = ", ".join(sorted(CONFIG_FIELDS) + ["augment.policy"])
+        return f"{where}: unknown field '{'.'.join(loc)}' (known fields: {known})"
+    cause = (err.get("ctx") or {}).get("error")
+    return f"{where}: field '{'.'.join(loc)}' {cause if cause is not None else err['msg']}"
 
 
 # ----------------------------------------------------------------------------- policy edits
@@ -209,7 +301,7 @@ def _flat_op(op: dict) -> dict:
 
 
 def resolve_augment(augment: dict, where: str) -> dict:
-    """Turn ``{policy, remove?, replace?, update?}`` into ``{"policy": <resolved policy dict>}``."""
+    """Turn ``{policy, remove?, replace?, update?, strength?}`` into ``{"policy": <resolved policy dict>}``."""
     if "policy" not in augment:
         raise UserError(f"{where}: field 'augment.policy' is missing (a preset name such as 'final', a file or a dict)")
     policy = _load_policy_dict(augment["policy"], where)
@@ -238,6 +330,14 @@ def resolve_augment(augment: dict, where: str) -> dict:
             raise UserError(f"{where}: augment.update.{name} must be a mapping of that op's fields (and/or 'p')")
         i = index_of(name, "update")
         ops[i] = {**ops[i], **_flat_op(change)}
+    if augment.get("strength") is not None:  # scales every magnitude of the edited policy
+        from augstudy.policy.ops import FieldError
+        from augstudy.policy.spec import check_strength
+
+        try:
+            policy["strength"] = check_strength(augment["strength"])
+        except FieldError as exc:
+            raise UserError(f"{where}: field 'augment.strength' {exc}") from None
     # round-trip through the policy core so a bad edit fails here, naming the file
     return {"policy": _load_policy_dict(policy, where)}
 

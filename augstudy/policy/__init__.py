@@ -5,11 +5,15 @@
 >>> draw = sample_draw(policy, seed=0, epoch=0, indices=torch.arange(8))
 >>> out = apply_draw(images_uint8, policy, draw, backend="augstudy")  # or torchvision/kornia/albumentations
 >>> aug = BatchAugmenter(policy, seed=0, device="cuda")              # training's batched hot path
+>>> strong = scale_policy(policy, 2.0)                # every magnitude doubled (0 = identity policy)
+>>> policy_warnings(load_policy([{"op": "RandomCrop", "padding": 1024}]))  # mostly-fill crops
 
-Modules: :mod:`.ops` (op registry), :mod:`.spec` (Policy/OpSpec/validation), :mod:`.loader`,
+Modules: :mod:`.ops` (one module per op: parameters, neutral values, strength rule, warnings,
+sampler, engine implementation), :mod:`.spec` (Policy/OpSpec, pydantic validation), :mod:`.loader`,
 :mod:`.presets`, :mod:`.albumentations_import`, :mod:`.render` (``policy show`` text),
-:mod:`.sampling` (keyed RNG, PolicyDraw), :mod:`.engine` (batched engine), :mod:`.apply`
-(backend dispatch).
+:mod:`.strength` (``scale_policy``), :mod:`.degenerate` (``policy_warnings``), :mod:`.sampling`
+(keyed RNG, PolicyDraw), :mod:`.engine` (batched engine; :mod:`.kernels`, :mod:`.colour_kernels`),
+:mod:`.apply` (backend dispatch), :mod:`.backends` (reference backends and their op registry).
 
 Names are imported lazily (PEP 562), so loading and validating a policy (``augstudy policy
 show/check``) does not import torch.
@@ -31,6 +35,8 @@ _EXPORTS = {
     "apply_draw": "augstudy.policy.apply",
     "BACKENDS": "augstudy.policy.apply",
     "BatchAugmenter": "augstudy.policy.engine",
+    "scale_policy": "augstudy.policy.strength",
+    "policy_warnings": "augstudy.policy.degenerate",
 }
 
 

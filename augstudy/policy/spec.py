@@ -12,20 +12,27 @@ Defaults from :data:`augstudy.policy.ops.OPS` are filled in on load, so
 bilinear resize back to ``image_size`` is then implied and listed in :attr:`Policy.notes`.
 ``p`` (default 1) is the probability that the policy as a whole is applied to an image
 (albumentations' ``Compose(p=...)``); it is folded into every op's ``apply`` mask when sampling.
+``strength`` (default 1, optional) scales every magnitude of the policy once it is validated
+(:func:`augstudy.policy.strength.scale_policy`); the resolved policy holds the scaled values.
+
+Validation is pydantic v2 throughout: :class:`PolicyFields` for the policy-level fields and one
+parameter model per op (:mod:`augstudy.policy.ops`); pydantic's errors are turned into the one
+line above by :func:`augstudy.policy.ops.base.first_error`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationError
 
 from augstudy.errors import UserError
-from pydantic import ValidationError
-
 from augstudy.policy.ops import OP_NAMES, OPS, FieldError, _fmt
-from augstudy.policy.ops.base import check_probability, first_error
+from augstudy.policy.ops.base import OpParams, Probability, first_error
 
-POLICY_KEYS = ("name", "image_size", "p", "ops")
+POLICY_KEYS = ("name", "image_size", "p", "ops", "strength")
 DEFAULT_IMAGE_SIZE = 64
 
 
@@ -100,42 +107,80 @@ class Policy:
         if not isinstance(data, dict):
             raise UserError(f"{source}: a policy must be a mapping with 'ops' (or a list of ops), "
                             f"got {type(data).__name__}")
-        unknown = [k for k in data if k not in POLICY_KEYS]
-        if unknown:
-            raise UserError(f"{source}: unknown policy field {unknown[0]!r}; valid fields: {', '.join(POLICY_KEYS)}")
-        if "ops" not in data:
-            raise UserError(f"{source}: missing 'ops' (a list like [{{op: HorizontalFlip, p: 0.5}}])")
-        ops_data = data["ops"]
-        if ops_data is None:
-            ops_data = []
-        if not isinstance(ops_data, (list, tuple)):
-            raise UserError(f"{source}: 'ops' must be a list of ops, got {type(ops_data).__name__}")
+        data = dict(data)
+        if image_size is not None:
+            data["image_size"] = image_size
+        if "name" not in data:
+            data["name"] = name if name is not None else "custom"
+        try:
+            fields = PolicyFields.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(_policy_error(exc, source)) from None
 
-        policy_name = data.get("name", name if name is not None else "custom")
-        if not isinstance(policy_name, str) or not policy_name:
-            raise UserError(f"{source}: field 'name' must be a non-empty string, got {policy_name!r}")
-        size = data.get("image_size", DEFAULT_IMAGE_SIZE) if image_size is None else image_size
-        if isinstance(size, float) and size.is_integer():
-            size = int(size)
-        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 4096:
-            raise UserError(f"{source}: field 'image_size' must be an integer in [1, 4096], got {size!r}")
-        policy_p = _probability(data.get("p", 1.0), f"{source}: field 'p'")
-
-        ops = [_parse_op(item, i, source) for i, item in enumerate(ops_data, start=1)]
-        policy = cls(name=policy_name, ops=ops, image_size=size, p=policy_p)
+        ops = [_parse_op(item, i, source) for i, item in enumerate(fields.ops, start=1)]
+        policy = cls(name=fields.name, ops=ops, image_size=fields.image_size, p=float(fields.p))
         _check_sequence(policy, source)
+        if "strength" in data:
+            from augstudy.policy.strength import scale_policy
+
+            policy = scale_policy(policy, fields.strength)
         return policy
+
+
+# ----------------------------------------------------------------------------- policy-level fields
+def _check_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise FieldError(f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_image_size(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
+        raise FieldError(f"must be an integer in [1, 4096], got {value!r}")
+    return value
+
+
+def _check_ops(value: Any) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise FieldError(f"must be a list of ops, got {type(value).__name__}")
+    return list(value)
+
+
+def check_strength(value: Any) -> float:
+    """A policy strength: a finite number >= 0 (1 = as written, 0 = identity)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise FieldError(f"must be a number >= 0 (the scale of every magnitude: 0 = no augmentation, 1 = as "
+                         f"written), got {value!r}")
+    return float(value)
+
+
+class PolicyFields(OpParams):
+    """The policy-level fields (each op is validated by its own model, :mod:`augstudy.policy.ops`)."""
+
+    ops: Annotated[Any, BeforeValidator(_check_ops)]
+    name: Annotated[Any, BeforeValidator(_check_name)] = "custom"
+    image_size: Annotated[Any, BeforeValidator(_check_image_size)] = DEFAULT_IMAGE_SIZE
+    p: Probability = 1.0
+    strength: Annotated[Any, BeforeValidator(check_strength)] = 1.0
+
+
+def _policy_error(exc: ValidationError, source: str) -> str:
+    kind, key, detail = first_error(exc, tuple(PolicyFields.model_fields))
+    if kind == "unknown":
+        return f"{source}: unknown policy field {key!r}; valid fields: {', '.join(POLICY_KEYS)}"
+    if kind == "missing":
+        return f"{source}: missing 'ops' (a list like [{{op: HorizontalFlip, p: 0.5}}])"
+    if key == "ops":
+        return f"{source}: 'ops' {detail}"
+    return f"{source}: field {key!r} {detail}"
 
 
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, (list, tuple)) else value
-
-
-def _probability(value: Any, where: str) -> float:
-    try:
-        return check_probability(value)
-    except FieldError as exc:
-        raise UserError(f"{where} {exc}") from None
 
 
 def _parse_op(item: Any, position: int, source: str) -> OpSpec:
@@ -176,4 +221,4 @@ def _check_sequence(policy: Policy, source: str) -> None:
             raise UserError(f"{where}: {problem}")
 
 
-__all__ = ["OpSpec", "Policy", "POLICY_KEYS", "DEFAULT_IMAGE_SIZE"]
+__all__ = ["OpSpec", "Policy", "PolicyFields", "POLICY_KEYS", "DEFAULT_IMAGE_SIZE", "check_strength"]

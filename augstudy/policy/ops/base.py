@@ -186,9 +186,9 @@ def Fill():  # noqa: N802
 def first_error(exc: ValidationError, field_order: tuple[str, ...]) -> tuple[str, str, Any]:
     """The error a user should fix first: ``(kind, dotted field, message or value)``.
 
-    Unknown keys come first (``kind`` "unknown"), then invalid values in the order the model
-    declares its fields (``kind`` "invalid", message from the field's check), then type errors
-    of whole sections (``kind`` "type").
+    Unknown keys come first (``kind`` "unknown"), then, in the order the model declares its
+    fields, required fields that are absent (``kind`` "missing"), invalid values (``kind``
+    "invalid", the field check's message) and type errors of whole sections (``kind`` "type").
     """
     errors = exc.errors(include_url=False)
 
@@ -200,6 +200,8 @@ def first_error(exc: ValidationError, field_order: tuple[str, ...]) -> tuple[str
     dotted = ".".join(str(part) for part in err["loc"])
     if err["type"] == "extra_forbidden":
         return "unknown", dotted, err.get("input")
+    if err["type"] == "missing":
+        return "missing", dotted, None
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, Exception):
         return "invalid", dotted, str(cause)
