@@ -32,6 +32,15 @@ CSV_FILES: dict[str, tuple[str, ...]] = {
     "arms": ("arm",),
 }
 
+#: columns that must hold numbers (blank, nan and inf allowed) where a file has them
+NUMERIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "runs": ("seed", "epochs_done", "metric", "wall_s"),
+    "epochs": ("seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "wall_s"),
+    "class_metrics": ("seed", "epoch", "class_index", "val_acc", "n_val"),
+    "effects": ("effect_mean", "ci_low", "ci_high", "p_value"),
+    "arms": (),
+}
+
 #: run statuses that mean "this run will produce no more epochs"
 FINISHED_STATUSES = ("done", "diverged", "failed")
 
@@ -193,7 +202,24 @@ class Study:
         return candidate if candidate.is_file() else None
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+def _check_numeric(frame: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
+    """Convert ``columns`` of ``frame`` to numbers in place; a cell that is not a number (nor blank,
+    nan or inf) raises a UserError naming the file, its line (the header is line 1) and the column."""
+    for column in columns:
+        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        text = frame[column].astype(str).str.strip()
+        bad = values.isna() & frame[column].notna() & (text != "")
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise UserError(
+                f"{path} line {row + 2}, column '{column}': {frame[column].iloc[row]!r} is not a number; "
+                f"correct that cell, or rerun 'augstudy ablate' with the study's options to re-export the file")
+        frame[column] = values
+
+
+def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read one contract CSV; a missing file gives an empty frame, a malformed one a UserError."""
     if not path.is_file():
         return pd.DataFrame()
@@ -209,9 +235,27 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             f"{path}: missing column(s) {', '.join(absent)}; it was written by an incompatible "
             f"augstudy version, rerun 'augstudy ablate' to re-export it"
         )
+    _check_numeric(frame, path, numeric)
     if "arm" in frame.columns:
         frame["arm"] = frame["arm"].astype(str)
     return frame
+
+
+def _check_runs_consistent(path: Path, meta: dict, runs: pd.DataFrame, missing: list[str]) -> None:
+    """runs.csv must exist (``augstudy ablate`` writes it together with study.json) and list every
+    (arm, seed) study.json expects; otherwise the folder is damaged or a partial copy."""
+    fix = (f"rerun 'augstudy ablate {meta.get('factor', 'FACTOR')} --out {path}' with the study's options "
+           f"to re-export it from study.sqlite")
+    if "runs.csv" in missing:
+        raise UserError(f"{path / 'runs.csv'}: missing, but study.json is there (the study folder is incomplete); {fix}")
+    arms = [str(a["arm"]) for a in meta.get("arms") or [] if isinstance(a, dict) and "arm" in a]
+    seeds = [int(s) for s in meta.get("seeds") or []]
+    pairs = zip(runs["arm"], runs["seed"]) if {"arm", "seed"} <= set(runs.columns) else ()
+    listed = {(str(a), int(s)) for a, s in pairs if s == s}
+    absent = [f"{a} seed {s}" for s in seeds for a in arms if (a, s) not in listed]
+    if absent:
+        raise UserError(f"{path / 'runs.csv'}: lists {len(listed)} of the {len(arms) * len(seeds)} runs study.json "
+                        f"expects (missing: {', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); {fix}")
 
 
 def load_study(study_dir: str | Path) -> Study:
@@ -239,7 +283,8 @@ def load_study(study_dir: str | Path) -> Study:
     missing: list[str] = []
     for name, required in CSV_FILES.items():
         csv_path = path / f"{name}.csv"
-        frames[name] = _read_csv(csv_path, required)
+        frames[name] = _read_csv(csv_path, required, NUMERIC_COLUMNS.get(name, ()))
         if not csv_path.is_file():
             missing.append(csv_path.name)
+    _check_runs_consistent(path, meta, frames["runs"], missing)
     return Study(path=path, meta=meta, missing=missing, **frames)
