@@ -231,8 +231,8 @@ def check_model_knobs(model: str | Callable, knobs: Mapping[str, Any], where: st
     label = model_label(model)
     try:
         accepted = accepted_knobs(model)
-    except UserError as exc:
-        raise UserError(f"{prefix}{exc}") from None
+    except UserError as exc:   # keep the class (MissingDependencyError stays one)
+        raise type(exc)(f"{prefix}{exc}", exc.exit_code) from None
     given: dict[str, Any] = {}
     for key, value in knobs.items():
         if key == "name":
