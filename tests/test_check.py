@@ -426,3 +426,96 @@ def test_relative_dot_path(tree, monkeypatch):
     assert report.exit_code == 0 and report.stats["n_train"] == 18
     files = scan_tree(Path("."), "tiny-imagenet").files
     assert files[0] == f"train/{WNIDS[0]}/images/{WNIDS[0]}_0.JPEG" and files[-1] == "val/images/val_5.JPEG"
+
+
+# ----------------------------------------------------------------------------------------------
+# broken array files and unwritable output: each case a sentence, never a silent pass
+
+def _idx_dataset(root: Path, train_labels: np.ndarray | None = None) -> Path:
+    """Four gzipped IDX files, 12 train / 4 val 28x28 images over 3 classes."""
+    root.mkdir(parents=True)
+    train = np.stack([np.asarray(Image.fromarray(smooth_image(i, 28)).convert("L")) for i in range(12)])
+    val = np.stack([np.asarray(Image.fromarray(smooth_image(700 + i, 28)).convert("L")) for i in range(4)])
+    _idx_gz(root / "train-images-idx3-ubyte.gz", train)
+    _idx_gz(root / "train-labels-idx1-ubyte.gz", np.arange(12) % 3 if train_labels is None else train_labels)
+    _idx_gz(root / "t10k-images-idx3-ubyte.gz", val)
+    _idx_gz(root / "t10k-labels-idx1-ubyte.gz", np.arange(4) % 3)
+    (root / "classes.txt").write_text("a\nb\nc\n")
+    return root
+
+
+def test_idx_label_outside_the_class_range_is_an_error(tmp_path):
+    labels = np.arange(12) % 3
+    labels[[4, 7]] = 200
+    root = _idx_dataset(tmp_path / "idx", labels)
+    report = check(root)
+    finding = kinds(report)["label_out_of_range"]
+    assert finding.severity == "error" and report.exit_code == 1
+    assert finding.files == ["train-labels-idx1-ubyte.gz"] and finding.count == 2
+    assert "outside 0..2 (e.g. 200)" in finding.message
+    # the two rows are not counted in any class
+    assert sum(report.stats["class_counts"]["train"].values()) == 10
+    result = CliRunner().invoke(cli, ["data", "info", "--data", str(root)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "train-labels-idx1-ubyte.gz" in lines[0]
+    assert "2 label(s) outside 0..2 (e.g. 200)" in lines[0]
+
+
+def test_broken_idx_images_file_is_named_alone_with_a_readable_size_message(tmp_path):
+    root = _idx_dataset(tmp_path / "idx")
+    header = struct.pack(">4B", 0, 0, 8, 3) + struct.pack(">3I", 2000, 28, 28)
+    (root / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header))  # header only
+    finding = kinds(check(root))["undecodable"]
+    assert finding.files == ["train-images-idx3-ubyte.gz"]   # the intact labels file is not blamed
+    assert "header says 2000 images of 28x28" in finding.message
+    assert "holds only 0 bytes of pixels" in finding.message
+    (root / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header[:10]))  # header cut short
+    message = kinds(check(root))["undecodable"].message
+    assert "cut short" in message and "-6" not in message and "(2000, 0, 0)" not in message
+
+
+def test_unreadable_train_split_gives_strict_json_and_no_nan_suggestion(tmp_path):
+    root = _idx_dataset(tmp_path / "idx")
+    (root / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b broken gzip")
+    result = CliRunner().invoke(cli, ["data", "check", "--data", str(root), "--json"])
+    assert result.exit_code == 1
+
+    def refuse(constant):
+        raise AssertionError(f"non-strict JSON constant {constant}")
+
+    payload = json.loads(result.stdout, parse_constant=refuse)
+    assert payload["stats"]["train_mean"] is None and payload["stats"]["train_std"] is None
+    stats_line = next(f for f in payload["findings"] if f["kind"] == "normalize_stats")
+    assert "Normalize(" not in stats_line["message"] and "nan" not in stats_line["message"].lower()
+    table = CliRunner().invoke(cli, ["data", "check", "--data", str(root)])
+    assert "nan" not in table.output.lower()
+
+
+def test_unidentified_image_reason_names_the_file(tree):
+    rel = f"train/{WNIDS[1]}/images/{WNIDS[1]}_0.JPEG"
+    (tree / rel).write_bytes(b"\x00garbage, not an image" * 50)
+    reason = kinds(check(tree))["undecodable"].details["reasons"][rel]
+    assert "the file" not in reason and f"cannot identify image file '{rel}'" in reason
+
+
+def test_check_out_in_an_unwritable_folder_is_a_usage_error_before_checking(tree, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    read_only = tmp_path / "RO"
+    read_only.mkdir()
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # tests may run as root, which ignores permissions
+        if dir is not None and Path(dir).resolve().is_relative_to(read_only.resolve()):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    result = CliRunner().invoke(cli, ["data", "check", "--data", str(tree), "--out", str(read_only / "check.json")])
+    assert result.exit_code == 2   # 1 means "errors found"; this is not a finding
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(read_only) in lines[0]
+    assert "OK" not in result.output and "--out" in lines[0]
+    assert not (read_only / "check.json").exists()

@@ -123,7 +123,8 @@ def test_idx_truncated_file_is_a_user_error(tmp_path):
     root = make_idx_dataset(tmp_path / "m", n_train=4, n_val=4, gz=False)
     path = root / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(UserError, match=r"train-images-idx3-ubyte: truncated or corrupt"):
+    with pytest.raises(UserError, match=r"train-images-idx3-ubyte: truncated: the header says 4 images of 28x28 "
+                                        r"\(3136 bytes of pixels\) but the file holds only 3126 bytes of pixels"):
         _load(root, tmp_path)
     write_idx(root / "train-images-idx3-ubyte", np.zeros((3, 28, 28), np.uint8))  # 3 images, 4 labels
     with pytest.raises(UserError, match=r"train-labels-idx1-ubyte: \(4,\) labels for 3 images"):
@@ -186,3 +187,13 @@ def test_tiny_imagenet_words_missing_and_duplicate_names(tiny_imagenet_tree, tmp
     (tiny_imagenet_tree / "wnids.txt").write_text("n09000000\nn09000000\n")
     with pytest.raises(UserError, match=r"wnids.txt: duplicated wnid n09000000"):
         _load(tiny_imagenet_tree, tmp_path)
+
+
+def test_idx_label_outside_the_class_range_fails_loading_with_one_sentence(tmp_path):
+    root = make_idx_dataset(tmp_path / "m", n_train=6, n_val=4, gz=False)
+    labels = np.arange(6) % 10
+    labels[2] = 200
+    write_idx(root / "train-labels-idx1-ubyte", labels)
+    with pytest.raises(UserError, match=r"train-labels-idx1-ubyte: 1 label\(s\) outside 0..9 \(e.g. 200\) for 10 "
+                                        r"classes; fix the labels file"):
+        _load(root, tmp_path)

@@ -27,12 +27,19 @@ def check_command(data: str | None, as_json: bool, near_threshold: float, worker
 
     \b
     Exit status: 0 no errors (warnings allowed), 1 errors found,
-    2 the path cannot be read (missing, not a folder, no known layout).
+    2 the path cannot be read (missing, not a folder, no known layout)
+    or --out cannot be written.
     """
     import json
     import sys
+    from pathlib import Path
 
+    from augstudy.atomic import atomic_write_json, ensure_writable_folder
     from augstudy.data.check import check_dataset, format_report
+
+    if out:
+        # refuse before checking: an unwritable --out is a usage error (exit 2), never "errors found"
+        ensure_writable_folder(Path(out).parent, target=out)
 
     if data is None:
         from augstudy.data.paths import resolve_data_path
@@ -43,14 +50,13 @@ def check_command(data: str | None, as_json: bool, near_threshold: float, worker
         path = data
     report = check_dataset(path, near_threshold=near_threshold, workers=workers)
     payload = report.to_dict()
+    if out:
+        written = atomic_write_json(out, payload)
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(payload, indent=2, allow_nan=False))  # strict JSON: unknowns are null
     else:
         click.echo(format_report(report))
     if out:
-        from augstudy.atomic import atomic_write_json
-
-        written = atomic_write_json(out, payload)
         click.echo(f"wrote {written}", err=as_json)
     # SystemExit, not ctx.exit(): the root group's main() runs click with standalone_mode=False,
     # where ctx.exit(code) is returned rather than raised and the code would be lost

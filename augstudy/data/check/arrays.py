@@ -16,6 +16,7 @@ import numpy as np
 
 from augstudy.data.check.features import THUMB_SIDE
 from augstudy.data.check.findings import CheckFinding
+from augstudy.data.sources.base import labels_out_of_range, out_of_range_message
 from augstudy.data.sources.idx import IDX_STEMS, find_idx_file
 from augstudy.errors import UserError
 
@@ -62,19 +63,40 @@ def _load_idx(root: Path) -> ArraySplits:
             out.findings.append(CheckFinding("missing_file", "error", [f"{missing}[.gz]"],
                                         f"the {split} split lacks {missing}[.gz]; restore it"))
             continue
-        try:
-            images, labels = read_idx(images_path), read_idx(labels_path)
-        except UserError as exc:
-            out.findings.append(CheckFinding("undecodable", "error", [images_path.name, labels_path.name], str(exc)))
+        arrays = {}
+        for path in (images_path, labels_path):  # read both, so each broken file is named on its own
+            try:
+                arrays[path] = read_idx(path)
+            except UserError as exc:
+                out.findings.append(CheckFinding("undecodable", "error", [path.name], str(exc)))
+        if len(arrays) < 2:
             continue
+        images, labels = arrays[images_path], arrays[labels_path]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             out.findings.append(CheckFinding("malformed_arrays", "error", [images_path.name, labels_path.name],
                                         f"{split}: images {images.shape} and labels {labels.shape} do not match "
                                         f"(expected [N, H, W] and [N])"))
             continue
         out.images[split] = images[:, None]
-        out.labels[split] = labels.astype(np.int64)
+        out.labels[split] = _checked_labels(labels, len(out.class_names), labels_path.name, out.findings)
     return out
+
+
+def _checked_labels(labels: np.ndarray, n_classes: int, file_name: str, findings: list[CheckFinding]) -> np.ndarray:
+    """``labels`` as int64, with those outside ``[0, n_classes)`` reported as one error finding
+    naming ``file_name`` and set to -1 (unknown), so no class count includes them."""
+    labels = np.asarray(labels, dtype=np.int64)
+    bad = labels_out_of_range(labels, n_classes)
+    if not bad.any():
+        return labels
+    findings.append(CheckFinding(
+        "label_out_of_range", "error", [file_name],
+        f"{file_name}: {out_of_range_message(labels, bad, n_classes)}; the loader refuses this split: fix the "
+        f"labels, or list every class name (classes.txt / meta.json for IDX)", count=int(bad.sum()),
+        details={"labels": sorted({int(v) for v in labels[bad]})[:20]}))
+    labels = labels.copy()
+    labels[bad] = -1
+    return labels
 
 
 def _load_cifar(root: Path) -> ArraySplits:
@@ -110,7 +132,7 @@ def _load_cifar(root: Path) -> ArraySplits:
                                             f"{name}: {len(lab)} labels for {len(data)} images"))
                 continue
             datas.append(data)
-            labels.append(lab)
+            labels.append(_checked_labels(lab, len(class_names), name, out.findings) if class_names else lab)
         if datas:
             out.images[split] = np.concatenate(datas)
             out.labels[split] = np.concatenate(labels)

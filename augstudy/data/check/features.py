@@ -34,7 +34,8 @@ THUMB_SIDE = 16
 CHUNK_FILES = 256
 #: below this many files, decoding runs in-process (a pool's start-up would cost more)
 SERIAL_BELOW = 1500
-#: PIL names the in-memory buffer in some messages ("cannot identify image file <_io.BytesIO ...>")
+#: PIL names the in-memory buffer in some messages ("cannot identify image file <_io.BytesIO ...>"):
+#: the file's own name replaces it
 _BUFFER_REPR = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
 
 
@@ -103,7 +104,7 @@ def decode_chunk(task: tuple[str, list[str], list[bool]]) -> dict:
                 image.load()
                 rgb = image if image.mode == "RGB" else image.convert("RGB")
         except Exception as exc:  # noqa: BLE001 - every decoder failure is a finding, never a crash
-            errors[i] = f"{type(exc).__name__}: {_BUFFER_REPR.sub('the file', str(exc))}"
+            errors[i] = f"{type(exc).__name__}: {_BUFFER_REPR.sub(repr(rel), str(exc))}"
             continue
         modes[i] = image.mode
         sizes[i] = image.size

@@ -202,23 +202,30 @@ def balance_findings(counts: dict[str, dict[str, int]], class_label) -> list[Che
     return findings
 
 
-def mean_std_from_hist(hist: np.ndarray) -> tuple[list[float], list[float], int]:
+def mean_std_from_hist(hist: np.ndarray) -> tuple[list[float] | None, list[float] | None, int]:
     """Per-channel mean and std in [0, 1] units from ``hist`` int64 [C, 256] pixel counts.
 
-    Returns (mean [C], std [C], pixels per channel).  Exact: sums of integers, one division.
+    Returns (mean [C], std [C], pixels per channel); mean and std are None when there are no
+    pixels (no decodable train image).  Exact: sums of integers, one division.
     """
     levels = np.arange(256, dtype=np.float64) / 255.0
     n = int(hist[0].sum())
     if n == 0:
-        return [float("nan")] * hist.shape[0], [float("nan")] * hist.shape[0], 0
+        return None, None, 0
     mean = hist @ levels / n
     var = hist @ (levels ** 2) / n - mean ** 2
     return mean.tolist(), np.sqrt(np.maximum(var, 0.0)).tolist(), n
 
 
-def stats_finding(mean: list[float], std: list[float], n_images: int, note: str = "") -> CheckFinding:
+def stats_finding(mean: list[float] | None, std: list[float] | None, n_images: int, note: str = "") -> CheckFinding:
+    """The info line with the train split's per-channel mean/std and the matching ``Normalize``;
+    when no train image could be decoded, a line saying the statistics are unknown (no suggestion)."""
+    if mean is None or std is None:
+        return CheckFinding("normalize_stats", "info", [],
+                            "no decodable train image: the per-channel mean/std are unknown; fix the train "
+                            "split's errors above, then check again", count=0)
     m = ", ".join(f"{v:.4f}" for v in mean)
     s = ", ".join(f"{v:.4f}" for v in std)
     return CheckFinding("normalize_stats", "info", [],
-                   f"train per-channel mean ({m}), std ({s}) in [0,1] units over {n_images} images{note}: "
-                   f"Normalize(mean=({m}), std=({s}))", count=n_images)
+                        f"train per-channel mean ({m}), std ({s}) in [0,1] units over {n_images} images{note}: "
+                        f"Normalize(mean=({m}), std=({s}))", count=n_images)

@@ -69,9 +69,11 @@ def format_report(report: CheckReport, examples: int = 3) -> str:
             more = f" ... and {len(items) - len(shown)} more (all in --json)" if len(items) > len(shown) else ""
             lines.append(f"{'':<8}  {'':<{width}}  {'':>6}    e.g. {', '.join(shown)}{more}")
     s = report.stats
-    lines += ["", "stats:",
-              f"  train mean (R, G, B) = {tuple(s.get('train_mean', []))}, std = {tuple(s.get('train_std', []))}"
-              f"  ({s.get('units', '')})"]
+    if s.get("train_mean") is None:
+        moments = "unknown (no decodable train image)"
+    else:
+        moments = f"{tuple(s['train_mean'])}, std = {tuple(s['train_std'])}  ({s.get('units', '')})"
+    lines += ["", "stats:", f"  train mean (R, G, B) = {moments}"]
     if "modes" in s:
         lines.append(f"  modes: {s['modes']}   sizes: {s['sizes']}")
     if "array_shapes" in s:

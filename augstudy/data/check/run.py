@@ -196,7 +196,7 @@ def _check_arrays(root: Path, layout: str, near_threshold: float) -> CheckReport
 
 
 def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, findings: list[CheckFinding],
-            mean: list[float], std: list[float], near_threshold: float, class_label, extra: dict,
+            mean: list[float] | None, std: list[float] | None, near_threshold: float, class_label, extra: dict,
             stats_note: str = "") -> CheckReport:
     from augstudy.data.check.pixels import (balance_findings, class_counts, duplicate_findings,
                                             near_duplicate_findings, stats_finding)
@@ -213,7 +213,8 @@ def _finish(root: Path, layout: str, class_names: list[str], table: PixelTable, 
     stats = {
         "n_train": int((~table.is_val).sum()), "n_val": int(table.is_val.sum()), "n_classes": len(class_names),
         "n_decoded": int(table.ok.sum()),
-        "train_mean": [round(v, 6) for v in mean], "train_std": [round(v, 6) for v in std],
+        "train_mean": None if mean is None else [round(v, 6) for v in mean],
+        "train_std": None if std is None else [round(v, 6) for v in std],
         "units": "per-channel RGB in [0, 1]", **extra,
         "near_duplicates": near_summary, "class_counts": counts,
     }

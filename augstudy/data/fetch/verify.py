@@ -9,6 +9,7 @@ from pathlib import Path
 
 from augstudy.data.fetch.download import CHUNK_BYTES
 from augstudy.data.fetch.registry import DatasetSource, RemoteFile
+from augstudy.data.sources.idx import idx_size_problem
 from augstudy.errors import UserError
 
 
@@ -72,12 +73,9 @@ def check_idx_file(path: Path) -> tuple[int, ...]:
                 body += len(chunk)
     except (OSError, EOFError, struct.error) as exc:  # gzip.BadGzipFile is an OSError
         raise UserError(f"{path}: corrupt or truncated ({exc}); fetch it again or pass --from a good copy") from None
-    expected_bytes = 1
-    for d in dims:
-        expected_bytes *= d
-    if body != expected_bytes:
-        raise UserError(f"{path}: IDX header says {'x'.join(map(str, dims))} ({expected_bytes} bytes) but the file "
-                        f"holds {body}; fetch it again or pass --from a good copy")
+    problem = idx_size_problem(dims, body)
+    if problem:
+        raise UserError(f"{path}: {problem}; fetch it again or pass --from a good copy")
     return dims
 
 

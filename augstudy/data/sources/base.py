@@ -101,6 +101,19 @@ def load_file_split(scan: SourceScan, split: str, image_size: int, allocate: All
                  desc=f"decode {split}")
 
 
+def labels_out_of_range(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """bool ``[N]``: labels outside ``[0, n_classes)``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return (labels < 0) | (labels >= n_classes)
+
+
+def out_of_range_message(labels: np.ndarray, bad: np.ndarray, n_classes: int) -> str:
+    """``"3 label(s) outside 0..9 (e.g. 200) for 10 classes"``."""
+    example = int(np.asarray(labels)[bad][0])
+    return (f"{int(bad.sum())} label(s) outside 0..{n_classes - 1} (e.g. {example}) for {n_classes} "
+            f"class{'es' if n_classes != 1 else ''}")
+
+
 def source_modules():
     """The source modules in detection order (imported lazily: they import this module)."""
     from augstudy.data.sources import cifar, folders, idx, tinyimagenet
@@ -125,4 +138,5 @@ def detect_source(root: Path):
 
 
 __all__ = ["SPLITS", "IMAGE_EXTENSIONS", "FileStat", "SourceScan", "Allocate", "stat_files",
-           "list_images", "list_images_in", "load_file_split", "detect_source", "source_modules"]
+           "list_images", "list_images_in", "load_file_split", "detect_source", "source_modules",
+           "labels_out_of_range", "out_of_range_message"]

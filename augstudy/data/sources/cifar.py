@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.data.convert import RESIZE, ConversionLog, is_gray_batch
-from augstudy.data.sources.base import Allocate, SourceScan, stat_files
+from augstudy.data.sources.base import Allocate, SourceScan, labels_out_of_range, out_of_range_message, stat_files
 from augstudy.errors import UserError
 
 KIND = "cifar"
@@ -119,9 +119,10 @@ def load_split(scan: SourceScan, split: str, image_size: int, allocate: Allocate
     from augstudy.progress import progress
 
     data, labels = _read_batches(scan.plan[split], scan.plan["labels_key"])
-    if len(labels) and (labels.min() < 0 or labels.max() >= len(scan.class_names)):
-        raise UserError(f"{scan.plan[split][0]}: label {int(labels.max())} outside the "
-                        f"{len(scan.class_names)} classes of the meta file")
+    bad = labels_out_of_range(labels, len(scan.class_names))
+    if bad.any():
+        raise UserError(f"{scan.plan[split][0]}: {out_of_range_message(labels, bad, len(scan.class_names))} "
+                        f"of the meta file; re-download the dataset")
     n = len(data)
     images = data.reshape(n, 3, _SIDE, _SIDE)
     images_out, labels_out = allocate(split, n)

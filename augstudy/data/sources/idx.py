@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.data.convert import GRAYSCALE, RESIZE, ConversionLog
-from augstudy.data.sources.base import Allocate, SourceScan, stat_files
+from augstudy.data.sources.base import Allocate, SourceScan, labels_out_of_range, out_of_range_message, stat_files
 from augstudy.errors import UserError
 
 KIND = "idx"
@@ -71,12 +71,33 @@ def read_idx(path: Path) -> np.ndarray:
         raise UserError(f"{path}: IDX element type 0x{data[2]:02x} not supported; expected unsigned bytes (0x08)")
     ndim = data[3]
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise UserError(f"{path}: the IDX header is cut short ({len(data)} bytes; {ndim} dimensions need "
+                        f"{header}); re-download the file")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape)) if shape else 0
-    if len(data) - header != expected:
-        raise UserError(f"{path}: truncated or corrupt: header says shape {shape} ({expected} bytes), "
-                        f"file holds {len(data) - header}; re-download it")
+    problem = idx_size_problem(shape, len(data) - header)
+    if problem:
+        raise UserError(f"{path}: {problem}; re-download it")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def idx_size_problem(shape: tuple[int, ...], body_bytes: int) -> str | None:
+    """What is wrong when an IDX header announces ``shape`` (uint8) but ``body_bytes`` follow it;
+    None when they agree.  E.g. "the header says 2000 images of 28x28 (1568000 bytes of pixels)
+    but the file holds only 0 bytes of pixels"."""
+    expected = int(np.prod(shape)) if shape else 0
+    if body_bytes == expected:
+        return None
+    if len(shape) == 3:
+        what, unit = f"{shape[0]} images of {shape[1]}x{shape[2]}", "pixels"
+    elif len(shape) == 1:
+        what, unit = f"{shape[0]} labels", "labels"
+    else:
+        what, unit = f"an array of shape {'x'.join(map(str, shape))}", "data"
+    amount = "only " if body_bytes < expected else ""
+    state = "truncated" if body_bytes < expected else "corrupt (longer than its header says)"
+    return (f"{state}: the header says {what} ({expected} bytes of {unit}) but the file holds {amount}"
+            f"{body_bytes} bytes of {unit}")
 
 
 def read_class_names(root: Path) -> list[str]:
@@ -131,9 +152,11 @@ def load_split(scan: SourceScan, split: str, image_size: int, allocate: Allocate
     if labels.ndim != 1 or len(labels) != len(images):
         raise UserError(f"{labels_path}: {labels.shape} labels for {len(images)} images in "
                         f"{images_path.name}; the two files must match")
-    if len(labels) and int(labels.max()) >= len(scan.class_names):
-        raise UserError(f"{labels_path}: label {int(labels.max())} but only {len(scan.class_names)} class "
-                        f"names; fix classes.txt / meta.json")
+    bad = labels_out_of_range(labels, len(scan.class_names))
+    if bad.any():
+        raise UserError(f"{labels_path}: {out_of_range_message(labels, bad, len(scan.class_names))}; fix the "
+                        f"labels file, or list every class name in classes.txt / meta.json "
+                        f"('augstudy data check' lists them)")
     n, h, w = images.shape
     images_out, labels_out = allocate(split, n)
     labels_out[:] = labels.astype(np.int64)
