@@ -32,7 +32,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from augstudy.atomic import ensure_writable_folder
 from augstudy.processes import pid_alive
+from augstudy.errors import UnwritableError, UserError
 
 #: a claim whose heartbeat is older than this (seconds) is considered dead
 STALE_AFTER_S = 60.0
@@ -54,6 +56,25 @@ CREATE TABLE IF NOT EXISTS class_metrics (
     n_val INTEGER, val_acc REAL, PRIMARY KEY (run_id, epoch, class_index));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+
+@contextmanager
+def _opening(path: Path):
+    """Turn SQLite's errors while opening ``path`` into one line: which file, that the exported
+    CSVs beside it are intact, and how to recover (or how to make the folder writable)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text:
+            raise UnwritableError(f"{path}: cannot be written ({text}); make {path.parent} and the file writable "
+                                  f"(e.g. chmod u+w), or choose a writable place with --out") from None
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise UserError(
+            f"{path}: not a readable study database ({exc}); the exported CSVs beside it (runs.csv, epochs.csv, "
+            f"class_metrics.csv, study.json) are intact. To recover, move it aside (mv {path} {path}.corrupt) "
+            f"and rerun the same command: the store is rebuilt from those CSVs and finished runs are kept") from None
 
 
 def worker_id() -> str:
@@ -88,12 +109,16 @@ class StudyStore:
 
     def __init__(self, out_dir: str | Path, stale_s: float = STALE_AFTER_S):
         self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_writable_folder(self.out_dir)  # one line naming the folder and the fix
         self.path = self.out_dir / "study.sqlite"
         self.stale_s = stale_s
         self.worker = worker_id()
         self._local = threading.local()
-        self.db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: safe when two processes start together
+        with _opening(self.path):
+            self.db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: safe when two processes start together
+            health = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if health != "ok":
+                raise sqlite3.DatabaseError(health)
 
     # -- connections ------------------------------------------------------------------
     @property
