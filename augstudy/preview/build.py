@@ -186,7 +186,7 @@ def _build(mode: str, policies: list, dataset, *, n: int, draws: int, seed: int,
         "draws": n_draws,
         "split": split,
         "dataset": dataset.name,
-        "data_path": str(Path(dataset.root).resolve()) if getattr(dataset, "root", None) else None,
+        "data_path": _data_path(dataset),
         "image_size": int(images.shape[-1]),
         "indices": [int(i) for i in indices],
         "labels": [int(v) for v in labels],
@@ -196,6 +196,14 @@ def _build(mode: str, policies: list, dataset, *, n: int, draws: int, seed: int,
         "policies": policy_records,
     }
     return Preview(_title(mode, policies, record), _row_labels(dataset, labels), columns, record, applied)
+
+
+def _data_path(dataset) -> str | None:
+    """The folder a replay reloads the dataset from; None for a dataset built in memory (replay
+    then needs it passed again)."""
+    if dataset.source_kind == "in-memory" or not getattr(dataset, "root", None):
+        return None
+    return str(Path(dataset.root).resolve())
 
 
 def applied_table(preview: Preview) -> list[list[str]]:
