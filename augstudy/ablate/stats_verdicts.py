@@ -18,9 +18,10 @@ The rules (the table header prints them; see :func:`FamilyResult.header_lines`):
   excludes 0 exactly when the arm is significant.
 - **better / worse**: significant, by the sign of the mean.
 - **equivalent**: TOST (two one-sided t-tests, Schuirmann 1987) against
-  ``+-sesoi``, its p-values Holm-adjusted over the same family; equivalent when
-  the adjusted TOST p < alpha (the ``1 - 2 alpha`` interval lies inside
-  ``+-sesoi``).  A significant arm is better/worse even if also equivalent
+  ``+-sesoi``: equivalent when the TOST p < alpha, i.e. the ``1 - 2 alpha``
+  interval lies inside ``+-sesoi``.  Each equivalence claim is controlled per arm
+  (error <= alpha when the true effect is SESOI); ``eq_correction="holm"`` adjusts
+  them over the family too.  A significant arm is better/worse even if also equivalent
   (the note says "smaller than SESOI").
 - **unstable**: the arm diverged (NaN/inf loss) on at least one seed.  Diverged
   runs are never dropped: their metric counts as the chance level (``chance``,
@@ -173,6 +174,7 @@ class FamilyResult:
     ci_method: str
     chance: float | None = None
     n_family: int = 0
+    eq_correction: str = "none"
     extra_notes: list[str] = field(default_factory=list)
 
     def ranked(self) -> list[ArmEffect]:
@@ -182,11 +184,11 @@ class FamilyResult:
     def header_lines(self) -> list[str]:
         """The sentences every effect table prints above its rows."""
         return header_lines(self.family, self.n_family, self.alpha, self.sesoi, self.correction,
-                            self.ci_method, self.chance) + list(self.extra_notes)
+                            self.ci_method, self.chance, self.eq_correction) + list(self.extra_notes)
 
 
 def header_lines(family: str, n_arms: int, alpha: float, sesoi: float, correction: str,
-                 ci_method: str, chance: float | None = None) -> list[str]:
+                 ci_method: str, chance: float | None = None, eq_correction: str = "none") -> list[str]:
     """Header sentences (units, interval method, family, verdict rules, rank caveat)."""
     corr = {"holm": f"Holm-adjusted over the {n_arms} arms of {family} (family-wise error <= {alpha:g})",
             "bh": f"Benjamini-Hochberg over the {n_arms} arms of {family} (false discovery rate <= {alpha:g})",
@@ -196,7 +198,8 @@ def header_lines(family: str, n_arms: int, alpha: float, sesoi: float, correctio
         f"Effects in accuracy points (arm - baseline), paired by seed; SESOI +-{sesoi:g} pts.",
         f"Interval: {ci_method}; adjusted for multiplicity (each arm at the level it is tested, ci_level).",
         f"p: {corr}; better/worse = adjusted p < {alpha:g}.",
-        f"equivalent = the effect is inside +-{sesoi:g} pts (TOST, adjusted the same way); "
+        f"equivalent = the effect is inside +-{sesoi:g} pts (TOST: the {1 - 2 * alpha:.0%} interval inside, "
+        f"{'per arm' if eq_correction == 'none' else eq_correction + '-adjusted'}); "
         f"inconclusive = neither, 'seeds needed' would settle it (80% power, exact noncentral t).",
         f"unstable = diverged on >= 1 seed; {DIVERGED_RULE}{chance_text}, never dropped.",
         "Rank: by the interval's lower bound; the top arm's mean is biased upward (selected for being high).",
@@ -222,71 +225,96 @@ def _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) -> int | None:
 
 def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha: float = ALPHA,
                    sesoi: float = SESOI, correction: str = "holm", chance: float | None = None,
-                   power: float = stats_power.POWER) -> FamilyResult:
-    """Effects, intervals, adjusted p-values and one verdict per arm of a family.
+                   power: float = stats_power.POWER, eq_correction: str = "none") -> FamilyResult:
+    """Effects, intervals, adjusted p-values and one verdict per arm of a family (fixed design).
 
     Args:
         arms: the family's arms (:func:`pair_arm`), all against the same baseline.
         family: what the family is, for the header ("this study", "every arm of ablate all").
         alpha: family-wise (Holm) or FDR (BH) level; the equivalence test uses it per side.
         sesoi: smallest effect size of interest, in the diffs' unit.
-        correction: ``"holm"`` (default), ``"bh"`` or ``"none"``.
+        correction: ``"holm"`` (default), ``"bh"`` or ``"none"``, for better/worse.
+        eq_correction: the same choice for the equivalence claims (default ``"none"``: per arm).
         chance: the chance-level metric diverged runs count as (header text only, points).
     Returns:
         :class:`FamilyResult`.
     """
-    m_list = [stats_core.paired_moments(a.diffs, a.example_diffs) for a in arms]
-    p = np.array([float(stats_core.two_sided_p(m)) if a.diffs.size else np.nan for a, m in zip(arms, m_list)])
-    tp = np.array([float(stats_core.tost_p(m, sesoi)) if a.diffs.size else np.nan for a, m in zip(arms, m_list)])
-    p_adj = stats_core.adjust(p, correction) if len(arms) else p
-    tp_adj = stats_core.adjust(tp, correction) if len(arms) else tp
-    level = stats_core.effective_level(p, p_adj, alpha) if len(arms) else p
+    moments = [stats_core.paired_moments(a.diffs, a.example_diffs) for a in arms]
+    p = np.array([float(stats_core.two_sided_p(m)) if a.diffs.size else np.nan for a, m in zip(arms, moments)])
+    tp = np.array([float(stats_core.tost_p(m, sesoi)) if a.diffs.size else np.nan for a, m in zip(arms, moments)])
+    if len(arms):
+        level = stats_core.effective_level(p, stats_core.adjust(p, correction), alpha)
+        eq_level = stats_core.effective_level(tp, stats_core.adjust(tp, eq_correction), alpha)
+    else:
+        level = eq_level = p
     m_family = max(int(np.isfinite(p).sum()), 1)
     alpha_plan = alpha / m_family if correction == "holm" else alpha
     any_val = any(a.example_diffs is not None for a in arms)
     all_val = all(a.example_diffs is not None for a in arms if a.diffs.size)
     method = METHOD_SEED_AND_VAL if any_val and all_val else (
         METHOD_SEED_ONLY if not any_val else METHOD_SEED_AND_VAL + " where stored, else seed only")
-    out = []
-    for i, (a, m) in enumerate(zip(arms, m_list)):
-        n = int(a.diffs.size)
-        if n == 0:
-            out.append(ArmEffect(a.name, 0, a.n_diverged, *([math.nan] * 4), method, math.nan, math.nan, False,
-                                 math.nan, math.nan, False, INCONCLUSIVE, _verdict(INCONCLUSIVE, a.n_diverged),
-                                 None, math.inf, *([math.nan] * 3), *([math.nan] * 3), math.nan, math.nan,
-                                 note="no paired seeds"))
-            continue
-        mean, sd, val_var = float(m["mean"]), float(m["sd"]), float(m["val_var"])
-        n_val = None if a.example_diffs is None else int(a.example_diffs.shape[-1])
-        low, high = (float(x) for x in stats_core.interval(m, level[i]))
-        significant = bool(p_adj[i] < alpha)
-        equivalent = bool(tp_adj[i] < alpha)
-        decision = (BETTER if mean > 0 else WORSE) if significant else (EQUIVALENT if equivalent else INCONCLUSIVE)
-        notes = []
-        if bool(m["degenerate"]) and n >= 2:
-            notes.append("all paired differences equal: seed noise not estimable, exact sign-flip p used")
-        if significant and equivalent:
-            notes.append(f"smaller than SESOI ({sesoi:g})")
-        if n < 2:
-            notes.append("needs >= 2 seeds")
-        needed = None
-        if decision == INCONCLUSIVE:
-            needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n)
-        mde = stats_power.minimum_detectable_effect(sd, n, alpha_plan, power, val_var, n_val) \
-            if n >= 2 and not bool(m["degenerate"]) else math.inf if n < 2 else math.nan
-        p_imp = stats_power.improvement_interval(a.diffs)
-        dz = stats_power.dz_interval(mean, sd, n) if not bool(m["degenerate"]) else (
-            (math.copysign(math.inf, mean) if mean and n >= 2 else math.nan), math.nan, math.nan)
-        out.append(ArmEffect(
-            arm=a.name, n_seeds=n, n_diverged=a.n_diverged, effect_mean=mean, ci_low=low, ci_high=high,
-            ci_level=1.0 - float(level[i]), ci_method=method, p_value=float(p[i]), p_adjusted=float(p_adj[i]),
-            significant=significant, tost_p=float(tp[i]), tost_p_adjusted=float(tp_adj[i]),
-            equivalent=equivalent, decision=decision, verdict=_verdict(decision, a.n_diverged),
-            seeds_needed=needed, mde=mde, p_improve=p_imp[0], p_improve_low=p_imp[1], p_improve_high=p_imp[2],
-            d_z=dz[0], d_z_low=dz[1], d_z_high=dz[2], sd_seed=sd, val_se=math.sqrt(val_var),
-            note="; ".join(notes)))
+    out = [arm_effect(a, float(level[i]), float(eq_level[i]), alpha, sesoi, method,
+                      alpha_plan=alpha_plan, power=power) for i, a in enumerate(arms)]
     assign_ranks(out)
-    return FamilyResult(out, family, alpha, sesoi, correction, method, chance, m_family)
+    return FamilyResult(out, family, alpha, sesoi, correction, method, chance, m_family, eq_correction)
+
+
+def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA, sesoi: float = SESOI,
+               method: str = METHOD_SEED_ONLY, decision: str | None = None, alpha_plan: float | None = None,
+               power: float = stats_power.POWER) -> ArmEffect:
+    """One arm's :class:`ArmEffect` given the error levels it is tested at.
+
+    ``level`` is the two-sided level of the efficacy test (e.g. Holm's per-arm level, or a
+    sequential look's nominal level), ``eq_level`` the one-sided level of each TOST test.
+    ``p_adjusted = min(1, p * alpha / level)`` (likewise for TOST), so ``significant``
+    (adjusted p < alpha), the interval at ``level`` and the verdict agree.  ``decision``
+    overrides the call (the sequential rule passes its own); ``alpha_plan`` is the level
+    ``seeds_needed`` and ``mde`` plan for (default ``level``).
+    """
+    n = int(a.diffs.size)
+    alpha_plan = level if alpha_plan is None else alpha_plan
+    if n == 0:
+        return ArmEffect(a.name, 0, a.n_diverged, math.nan, math.nan, math.nan, math.nan, method,
+                         math.nan, math.nan, False, math.nan, math.nan, False, INCONCLUSIVE,
+                         _verdict(INCONCLUSIVE, a.n_diverged), None, math.inf, math.nan, math.nan, math.nan,
+                         math.nan, math.nan, math.nan, math.nan, math.nan, note="no paired seeds")
+    m = stats_core.paired_moments(a.diffs, a.example_diffs)
+    p, tp = float(stats_core.two_sided_p(m)), float(stats_core.tost_p(m, sesoi))
+    p_adj = min(1.0, p * alpha / level) if level > 0 else 1.0
+    tp_adj = min(1.0, tp * alpha / eq_level) if eq_level > 0 else 1.0
+    mean, sd, val_var = float(m["mean"]), float(m["sd"]), float(m["val_var"])
+    degenerate = bool(m["degenerate"])
+    n_val = None if a.example_diffs is None else int(a.example_diffs.shape[-1])
+    low, high = (float(x) for x in stats_core.interval(m, level))
+    significant, equivalent = bool(p_adj < alpha), bool(tp_adj < alpha)
+    if decision is None:
+        decision = (BETTER if mean > 0 else WORSE) if significant else (EQUIVALENT if equivalent else INCONCLUSIVE)
+    notes = []
+    if degenerate and n >= 2:
+        notes.append("all paired differences equal: seed noise not estimable, exact sign-flip p used")
+    if significant and equivalent:
+        notes.append(f"smaller than SESOI ({sesoi:g})")
+    if n < 2:
+        notes.append("needs >= 2 seeds")
+    needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) if decision == INCONCLUSIVE else None
+    if n < 2:
+        mde = math.inf
+    elif degenerate:
+        mde = math.nan
+    else:
+        mde = stats_power.minimum_detectable_effect(sd, n, alpha_plan, power, val_var, n_val)
+    p_imp = stats_power.improvement_interval(a.diffs)
+    if degenerate:
+        dz = ((math.copysign(math.inf, mean) if mean and n >= 2 else math.nan), math.nan, math.nan)
+    else:
+        dz = stats_power.dz_interval(mean, sd, n)
+    return ArmEffect(
+        arm=a.name, n_seeds=n, n_diverged=a.n_diverged, effect_mean=mean, ci_low=low, ci_high=high,
+        ci_level=1.0 - level, ci_method=method, p_value=p, p_adjusted=p_adj, significant=significant,
+        tost_p=tp, tost_p_adjusted=tp_adj, equivalent=equivalent, decision=decision,
+        verdict=_verdict(decision, a.n_diverged), seeds_needed=needed, mde=mde, p_improve=p_imp[0],
+        p_improve_low=p_imp[1], p_improve_high=p_imp[2], d_z=dz[0], d_z_low=dz[1], d_z_high=dz[2],
+        sd_seed=sd, val_se=math.sqrt(val_var), note="; ".join(notes))
 
 
 def assign_ranks(effects: Sequence[ArmEffect]) -> None:
@@ -295,3 +323,20 @@ def assign_ranks(effects: Sequence[ArmEffect]) -> None:
     ranked.sort(key=lambda e: (-e.ci_low if not math.isnan(e.ci_low) else math.inf, -e.effect_mean))
     for position, e in enumerate(ranked, start=1):
         e.rank = position
+
+
+def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = "holm",
+           example_diffs=None, eq_correction: str = "none") -> np.ndarray:
+    """Vectorized fixed-design decisions of :func:`analyze_family` (same rule, no divergence).
+
+    Args:
+        diffs: ``[..., m, n]`` paired differences of the ``m`` arms of each family.
+        example_diffs: optional ``[..., m, n, n_val]``.
+    Returns:
+        ``[..., m]`` array of :data:`VERDICTS` strings among better / worse / equivalent / inconclusive.
+    """
+    mom = stats_core.paired_moments(diffs, example_diffs)
+    significant = stats_core.adjust(stats_core.two_sided_p(mom), correction) < alpha
+    equivalent = stats_core.adjust(stats_core.tost_p(mom, sesoi), eq_correction) < alpha
+    return np.where(significant, np.where(mom["mean"] > 0, BETTER, WORSE),
+                    np.where(equivalent, EQUIVALENT, INCONCLUSIVE))
