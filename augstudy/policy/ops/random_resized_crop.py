@@ -6,7 +6,8 @@ sampling (:data:`~augstudy.policy.ops.box_draws.ATTEMPTS` candidates, the first 
 the whole image cut to the nearest allowed aspect ratio, centred).
 
 Strength ``s``: the boxes' deviation from the whole image scales.  ``scale`` ends ->
-``1 - s*(1 - end)`` clamped to [0.001, 1]; ``ratio`` ends -> ``ratio**s`` (log-aspect times s);
+``1 - s*(1 - end)`` clamped to [0.001, 1]; ``ratio`` ends -> ``ratio**s`` (log-aspect times s),
+clamped to [1/100, 100];
 ``side - size`` -> ``round(s*(side - size))`` (size clamped to [1, 4096]).  ``s = 0``: the whole
 image at its own size, the identity.
 
@@ -21,6 +22,8 @@ import math
 from augstudy.policy.ops.base import Int, Op, OpParams, Range, clamp, field
 from augstudy.policy.ops.box_draws import ATTEMPTS, candidate_outcomes
 
+#: scaled aspect ratios are clamped to [1/RATIO_LIMIT, RATIO_LIMIT]
+RATIO_LIMIT = 100.0
 #: warn when more than this share of draws fall back to the fixed centre crop
 FALLBACK_SHARE = 0.5
 
@@ -48,7 +51,8 @@ class RandomResizedCrop(Op):
     def scale(self, params: dict, p: float, strength: float, side: int) -> tuple[dict, float]:
         out = dict(params)
         out["scale"] = [clamp(1.0 - strength * (1.0 - v), 0.001, 1.0) for v in params["scale"]]
-        out["ratio"] = [math.exp(strength * math.log(v)) for v in params["ratio"]]
+        limit = math.log(RATIO_LIMIT)
+        out["ratio"] = [math.exp(clamp(strength * math.log(v), -limit, limit)) for v in params["ratio"]]
         out["size"] = min(max(side - int(round(strength * (side - params["size"]))), 1), 4096)
         return out, p
 
