@@ -2,7 +2,7 @@
 
 They hold arrays, not image files, so only the pixel-level checks apply; items are named
 ``train[i]`` / ``val[j]`` (val = the IDX ``t10k`` files / CIFAR ``test_batch``).  The raw readers
-are the loader's (:func:`augstudy.data.idx.read_idx`, :func:`augstudy.data.cifar.read_pickle`);
+are the loader's (:func:`augstudy.data.sources.idx.read_idx`, :func:`augstudy.data.sources.cifar.read_pickle`);
 nothing is resized or cached here.
 """
 

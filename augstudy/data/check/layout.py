@@ -19,8 +19,9 @@ from pathlib import Path
 
 from augstudy.data.check.findings import CheckFinding
 
-#: file name endings decoded as images (lowercase)
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+#: file name endings the check decodes as images (lowercase); wider than the loader's
+#: :data:`augstudy.data.sources.base.IMAGE_EXTENSIONS`, so stray formats are looked at too
+CHECKED_IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 #: columns per ``val_annotations.txt`` line: file, wnid, x0, y0, x1, y1
 ANNOTATION_COLUMNS = 6
 
@@ -47,7 +48,7 @@ class TreeScan:
 
 
 def is_image_name(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS)
+    return name.lower().endswith(CHECKED_IMAGE_EXTENSIONS)
 
 
 def _rel(root: Path, path: Path) -> str:

@@ -21,7 +21,7 @@ from augstudy.errors import UserError
 
 SPLITS = ("train", "val")
 
-#: image file extensions read from folders (compared lower-case)
+#: image file extensions the loader reads from folders (compared lower-case)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
