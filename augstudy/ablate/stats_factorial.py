@@ -1,0 +1,194 @@
+"""Two-factor contrasts and response curves, with the effect table's interval, multiplicity and verdicts.
+
+Pure numpy + scipy; values in **accuracy points**.
+
+Two factors A x B, every cell trained with the same paired seeds (seed s fixes
+init, data order and augmentation draws in every cell), level 0 of each factor
+its baseline.  Per seed ``s`` with cell metrics ``y[s, a, b]``:
+
+- **simple effect** of A level ``l`` at B level ``m``: ``y[s, l, m] - y[s, 0, m]``;
+- **main effect** of A level ``l``: the simple effects averaged over B's levels;
+- **interaction contrast** ``(A_l - A_0 at B_m) - (A_l - A_0 at B_0)``, l, m >= 1.
+
+Each is one paired difference per seed, so :func:`augstudy.ablate.stats_verdicts.analyze_family`
+gives it the same interval, Holm adjustment (one family per kind of contrast) and
+verdict.  An interaction contrast combines four cells: its standard error is about
+twice a main effect's, so interactions need more seeds (the header says so).
+
+Response curves (numeric levels): per-level mean with its interval, a log axis
+where the levels are spaced geometrically, the best level with the share of seed
+resamples (bootstrap over seeds, cells kept paired) in which each level is best,
+and a warning when the best level is at the edge of the range tried.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from augstudy.ablate import stats_core
+from augstudy.ablate.stats_verdicts import ALPHA, SESOI, FamilyResult, PairedArm, analyze_family
+
+INTERACTION_NOTE = ("An interaction contrast uses four cells: its standard error is about twice a main "
+                    "effect's, so it needs about four times the seeds to reach the same verdict.")
+N_RESAMPLES = 2000          # seed resamples for the best-level shares
+GEOMETRIC_MIN_RATIO = 1.5   # consecutive levels at least this far apart (ratio) ...
+GEOMETRIC_MAX_SPREAD = 2.0  # ... and log-ratios within this factor of each other -> log axis
+
+
+@dataclass
+class TwoFactorResult:
+    """Cell means ``[nA, nB]`` and three families of contrasts (each a :class:`FamilyResult`)."""
+
+    factor_a: str
+    factor_b: str
+    levels_a: list
+    levels_b: list
+    cell_means: np.ndarray
+    simple: FamilyResult
+    main: FamilyResult
+    interaction: FamilyResult
+
+
+def _label(factor: str, level) -> str:
+    return f"{factor}={level}"
+
+
+def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, levels_b: Sequence,
+                       example_cells=None, alpha: float = ALPHA, sesoi: float = SESOI,
+                       correction: str = "holm") -> TwoFactorResult:
+    """Simple effects, main effects and interaction contrasts of a paired two-factor study.
+
+    Args:
+        cells: ``[n_seeds, nA, nB]`` metric per seed and cell, accuracy points; index 0 of each
+            factor is its baseline level; every seed present in every cell (pair first).
+        levels_a, levels_b: the levels' labels (``len == nA``, ``nB``).
+        example_cells: optional ``[n_seeds, nA, nB, n_val]`` per-example correctness x 100,
+            for the val-set term of every interval.
+    Returns:
+        :class:`TwoFactorResult`; arm names like ``"wd=0.01 at bs=128"``, ``"wd=0.01"``,
+        ``"wd=0.01 x bs=128"``.
+    """
+    y = np.asarray(cells, dtype=np.float64)
+    if y.ndim != 3 or y.shape[1:] != (len(levels_a), len(levels_b)):
+        raise ValueError(f"cells must be [n_seeds, {len(levels_a)}, {len(levels_b)}], got {y.shape}")
+    if y.shape[1] < 2 or y.shape[2] < 2:
+        raise ValueError("a two-factor study needs at least 2 levels of each factor")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("cells must be finite (pair seeds across all cells first)")
+    ex = None if example_cells is None else np.asarray(example_cells, dtype=np.float64)
+    simple_d = y[:, 1:, :] - y[:, :1, :]                                  # [n, nA-1, nB]
+    simple_e = None if ex is None else ex[:, 1:, :] - ex[:, :1, :]
+    simple, main, inter = [], [], []
+    for i, la in enumerate(levels_a[1:]):
+        for j, lb in enumerate(levels_b):
+            simple.append(PairedArm(f"{_label(factor_a, la)} at {_label(factor_b, lb)}", simple_d[:, i, j],
+                                    None if simple_e is None else simple_e[:, i, j]))
+        main.append(PairedArm(_label(factor_a, la), simple_d[:, i, :].mean(axis=1),
+                              None if simple_e is None else simple_e[:, i].mean(axis=1)))
+        for j, lb in enumerate(levels_b[1:], start=1):
+            inter.append(PairedArm(f"{_label(factor_a, la)} x {_label(factor_b, lb)}",
+                                   simple_d[:, i, j] - simple_d[:, i, 0],
+                                   None if simple_e is None else simple_e[:, i, j] - simple_e[:, i, 0]))
+    kw = dict(alpha=alpha, sesoi=sesoi, correction=correction)
+    simple_r = analyze_family(simple, family=f"the simple effects of {factor_a}", **kw)
+    main_r = analyze_family(main, family=f"the main effects of {factor_a} (averaged over {factor_b})", **kw)
+    inter_r = analyze_family(inter, family=f"the {factor_a} x {factor_b} interaction contrasts", **kw)
+    inter_r.extra_notes.append(INTERACTION_NOTE)
+    return TwoFactorResult(factor_a, factor_b, list(levels_a), list(levels_b), y.mean(axis=0),
+                           simple_r, main_r, inter_r)
+
+
+# ----------------------------------------------------------------------------- response curves
+
+
+def is_geometric(levels: Sequence[float]) -> bool:
+    """True when >= 3 positive levels grow by roughly constant ratios (plot them on a log axis)."""
+    x = np.sort(np.asarray(levels, dtype=np.float64))
+    if x.size < 3 or np.any(x <= 0) or np.any(np.diff(x) <= 0):
+        return False
+    log_ratio = np.diff(np.log(x))
+    return bool(log_ratio.min() >= math.log(GEOMETRIC_MIN_RATIO)
+                and log_ratio.max() <= GEOMETRIC_MAX_SPREAD * log_ratio.min())
+
+
+def format_level(x: float) -> str:
+    """Compact level text: ``1e-4``, ``3e-4``, ``2.5e-05`` -> ``2.5e-5``, ``0.1``, ``128``."""
+    x = float(x)
+    if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e4):
+        text = f"{x:.3g}"
+        mantissa, exp = (text if "e" in text else f"{x:.2e}").split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exp)}"
+    return f"{x:g}"
+
+
+@dataclass
+class ResponseCurve:
+    """Metric against a numeric factor's levels (sorted ascending), accuracy points.
+
+    best_share: per level, the share of seed resamples in which it had the highest mean.
+    edge_warning: set when the best level is the smallest or largest one tried (>= 3 levels).
+    """
+
+    levels: list[float]
+    means: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    ci_method: str
+    log_axis: bool
+    best_level: float
+    best_share: np.ndarray
+    edge_warning: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"levels": list(self.levels), "means": self.means.tolist(), "ci_low": self.ci_low.tolist(),
+                "ci_high": self.ci_high.tolist(), "ci_method": self.ci_method, "log_axis": self.log_axis,
+                "best_level": self.best_level, "best_share": self.best_share.tolist(),
+                "edge_warning": self.edge_warning}
+
+
+def response_curve(levels: Sequence[float], values, example_values=None, level: float = 0.95,
+                   n_resamples: int = N_RESAMPLES, seed: int = 0) -> ResponseCurve:
+    """Response curve of one numeric factor from paired per-seed values.
+
+    Args:
+        levels: the numeric levels (any order; the result is sorted ascending).
+        values: ``[n_seeds, L]`` metric per seed and level (accuracy points), paired seeds.
+        example_values: optional ``[n_seeds, L, n_val]`` per-example correctness x 100 (val-set term).
+        level: confidence of each per-level interval (not adjusted: these describe, the
+            contrasts in :func:`two_factor_effects` / the effect table decide).
+        n_resamples, seed: bootstrap over seeds for the best-level shares (seeded).
+    Returns:
+        :class:`ResponseCurve`.
+    """
+    x = np.asarray(levels, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != x.size:
+        raise ValueError(f"values must be [n_seeds, {x.size}], got {v.shape}")
+    order = np.argsort(x, kind="stable")
+    x, v = x[order], v[:, order]
+    ex = None if example_values is None else np.asarray(example_values, dtype=np.float64)[:, order]
+    mom = stats_core.paired_moments(np.moveaxis(v, 0, 1), None if ex is None else np.moveaxis(ex, 0, 1))
+    low, high = stats_core.interval(mom, 1.0 - level)
+    means = mom["mean"]
+    rng = np.random.default_rng(seed)
+    n = v.shape[0]
+    idx = rng.integers(0, n, size=(int(n_resamples), n))
+    boot_means = v[idx].mean(axis=1)                                       # [R, L]
+    share = np.bincount(boot_means.argmax(axis=1), minlength=x.size) / float(n_resamples)
+    best = int(np.argmax(means))
+    warning = None
+    if x.size >= 3 and best in (0, x.size - 1):
+        lo, hi, b = format_level(x[0]), format_level(x[-1]), format_level(x[best])
+        warning = (f"extend the range: the best of {lo}..{hi} is {b} "
+                   f"(best in {share[best]:.0%} of seed resamples)")
+    method = "t over seeds + val-set sampling variance" if ex is not None else "t over seeds only"
+    notes = [] if n >= 2 else ["needs >= 2 seeds for intervals"]
+    return ResponseCurve(x.tolist(), means, low, high, method, is_geometric(x), float(x[best]), share,
+                         warning, notes)
