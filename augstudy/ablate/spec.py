@@ -74,10 +74,8 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 # ----------------------------------------------------------------------------- policy edits
 def _load_policy_dict(spec, where: str, image_size: int = 64) -> dict:
-    try:
-        from augstudy.policy import load_policy
-    except ImportError as exc:  # the policy core is a hard dependency of ablations
-        raise UserError(f"augstudy.policy is not importable ({exc}); it is needed to resolve augment.policy") from None
+    from augstudy.policy import load_policy
+
     try:
         return load_policy(spec, image_size=image_size).to_dict()
     except UserError as exc:

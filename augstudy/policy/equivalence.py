@@ -26,7 +26,7 @@ So: geometry and erasing are interchangeable across backends; brightness, contra
 saturation agree within 1/255 on average (rounding only); hue agrees with kornia (same
 formulas) but NOT with albumentations, whose OpenCV HSV quantizes hue to 2-degree steps:
 up to ~20/255 on single pixels, ~1/255 on average.  The batched engine (backend
-``augstudy``) is compared the same way when it is installed.
+``augstudy``) is compared the same way.
 """
 
 from __future__ import annotations
@@ -98,25 +98,12 @@ def colour_fields(n: int, size: int = 64, seed: int = 0, cells: int = 6) -> torc
 
 
 def available_backends() -> dict:
-    """``{name: apply_draw(images, policy, draw)}`` for the reference backends and, when the policy
-    core provides it, the batched engine ``augstudy``."""
-    from augstudy.policy.backends import albumentations_backend, kornia_backend, torchvision_backend
+    """``{name: apply_draw(images, policy, draw)}`` for every backend: the references and the batched
+    engine ``augstudy`` (a backend whose package is missing raises a clear MissingDependencyError)."""
+    from augstudy.policy.apply import BACKENDS, apply_draw
 
-    backends = {"torchvision": torchvision_backend.apply_draw, "kornia": kornia_backend.apply_draw,
-                "albumentations": albumentations_backend.apply_draw}
-    engine = _engine_apply()
-    if engine is not None:
-        backends["augstudy"] = engine
-    return backends
-
-
-def _engine_apply():
-    """The batched engine's ``apply_draw`` (backend "augstudy"), or None if the core lacks it."""
-    try:
-        from augstudy.policy import apply_draw
-    except ImportError:
-        return None
-    return lambda images, policy, draw: apply_draw(images, policy, draw, backend="augstudy")
+    return {name: (lambda images, policy, draw, name=name: apply_draw(images, policy, draw, backend=name))
+            for name in BACKENDS}
 
 
 def single_op_policy(label: str, image_size: int = 64):
