@@ -81,8 +81,8 @@ def summarize(model: nn.Module, input_size: tuple[int, int, int]) -> list[Summar
 
 
 def format_flops(flops: int) -> str:
-    """``1234567890`` -> ``1,234,567,890 (1.23 GFLOP)``."""
-    return f"{flops:,} ({flops / 1e9:.2f} GFLOP)"
+    """``1234567890`` -> ``1,234,567,890 (1.23 GFLOP)``; under 1e9: ``4,915,200 (4.92 MFLOP)``."""
+    return f"{flops:,} ({flops / 1e9:.2f} GFLOP)" if flops >= 1e9 else f"{flops:,} ({flops / 1e6:.2f} MFLOP)"
 
 
 def format_summary(rows: list[SummaryRow], total_params: int, flops: int | None = None) -> str:
