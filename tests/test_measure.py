@@ -232,3 +232,18 @@ def test_ssim_psnr_and_noop_primitives():
     stats = pixel_shift(images, noisy, applied=torch.tensor([True, True, False, False, False, False]))
     assert stats["n_applied"] == 2 and stats["noop_share"] == 0.0
     assert stats["psnr_db"] == pytest.approx(float(psnr_per_image(images, noisy).mean()), rel=1e-6)
+
+
+def test_measure_takes_an_in_memory_dataset_like_its_path(mini_dataset):
+    from augstudy.data import dataset_from_tensors
+    from augstudy.measure import measure_policy
+
+    in_memory = dataset_from_tensors(mini_dataset.train_images, mini_dataset.train_labels, mini_dataset.class_names,
+                                     val_images=mini_dataset.val_images, val_labels=mini_dataset.val_labels)
+    common = dict(n=16, backends=["augstudy"], progress=False, throughput_seconds=0.01)
+    from_disk = measure_policy("light", data=mini_dataset, **common)   # loaded from its folder
+    from_memory = measure_policy("light", data=in_memory, **common)
+    assert from_memory["stats"] == from_disk["stats"]
+    assert [r["stats"] for r in from_memory["ops"]] == [r["stats"] for r in from_disk["ops"]]
+    assert from_memory["data_path"] is None and from_memory["dataset"] == "in-memory"
+    assert from_disk["data_path"] == str(mini_dataset.root)

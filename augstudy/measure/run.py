@@ -119,7 +119,8 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
 
     Args:
         policy_spec: preset name, policy file, dict or Policy.
-        data: dataset path (default: the default dataset, see ``augstudy.data.resolve_data_path``).
+        data: dataset path (default: the default dataset, see ``augstudy.data.resolve_data_path``) or an
+            ``ImageDataset`` (e.g. from ``augstudy.data.dataset_from_tensors``).
         backends: backend names to time (default: all four).
         model_path: checkpoint of a clean-trained CNN for affinity (None: affinity skipped, with a note).
         n: number of validation images (capped at the split's size).
@@ -127,7 +128,8 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         equivalence: also compute the cross-backend equivalence table.
         log: ``log(message)`` for informational lines (default: discard).
     """
-    from augstudy.data import load_dataset, resolve_data_path
+    from augstudy.data import ImageDataset, load_dataset, resolve_data_path
+    from augstudy.data.in_memory import IN_MEMORY_KIND
     from augstudy.policy import load_policy, sample_draw
     from augstudy.progress import progress as progress_bar
 
@@ -141,9 +143,12 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
     stats_apply = functions.get(stats_backend) or backend_functions([stats_backend])[stats_backend]
     clean = _load_clean(model_path) if model_path else None
 
-    path, message = resolve_data_path(data)
-    log(message)
-    dataset = load_dataset(path, image_size=policy.image_size, progress=progress)
+    if isinstance(data, ImageDataset):   # already loaded, or built in memory
+        dataset, path = data, None if data.source_kind == IN_MEMORY_KIND else data.root
+    else:
+        path, message = resolve_data_path(data)
+        log(message)
+        dataset = load_dataset(path, image_size=policy.image_size, progress=progress)
     n = min(n, int(dataset.val_images.shape[0]))
     images = dataset.val_images[:n].clone()
     labels = dataset.val_labels[:n].clone()
@@ -202,7 +207,7 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         "policy": policy.name,
         "policy_spec": policy.to_dict(),
         "dataset": dataset.name,
-        "data_path": str(path),
+        "data_path": None if path is None else str(path),
         "grayscale_fraction": float(dataset.grayscale_fraction),
         "device": device_description(devices),
         "devices": devices,
