@@ -136,11 +136,15 @@ def seeds_needed_equivalence(effect: float, sd: float, sesoi: float, max_seeds: 
         return None
     if abs(effect) >= sesoi:
         return None
-    for n in range(2, max_seeds + 1):
-        se = math.sqrt(sd * sd / n + val_var)
-        if se == 0 or tost_power_lower_bound(effect, se, welch_df(sd, n, val_var, n_val), sesoi, alpha) >= power:
-            return n
-    return max_seeds + 1
+    ns = np.arange(2, max_seeds + 1)
+    se = np.sqrt(sd * sd / ns + val_var)
+    if np.any(se == 0):
+        return int(ns[np.argmax(se == 0)])
+    df = np.array([welch_df(sd, int(n), val_var, n_val) for n in ns]) if val_var else ns - 1.0
+    crit = sps.t.ppf(1.0 - alpha, df)
+    pw = (1.0 - nct_cdf(crit, df, (effect + sesoi) / se)) + nct_cdf(-crit, df, (effect - sesoi) / se) - 1.0
+    ok = np.nonzero(pw >= power)[0]
+    return int(ns[ok[0]]) if ok.size else max_seeds + 1
 
 
 def dz_interval(mean: float, sd: float, n: int, level: float = 0.95) -> tuple[float, float, float]:
