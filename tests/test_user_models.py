@@ -52,6 +52,13 @@ def test_callables_and_kwargs_factories():
     assert anything.knobs == {**models.knob_defaults(), "width": 1.5}
 
 
+def test_a_callable_is_stored_by_its_import_path():
+    assert models.model_reference(user_models.LinearProbe) == "user_models:LinearProbe"
+    assert models.model_reference(TINY) == TINY
+    with pytest.raises(UserError, match="a callable must be reachable as module:name"):
+        models.model_reference(lambda num_classes: torch.nn.Linear(3, num_classes))
+
+
 @pytest.mark.parametrize("name,message", [
     ("user_models:no_num_classes", "must accept a 'num_classes' keyword argument"),
     ("user_models:not_a_module", "returned str, not a torch nn.Module"),

@@ -16,7 +16,8 @@ import importlib
 
 from augstudy.models.knobs import (
     BUILTIN_MODELS, FIRST_KNOBS, KNOBS, OMITTED_AT_DEFAULT, Knob, accepted_knobs, canonical_model_section,
-    check_model_knobs, check_model_name, knob_defaults, model_label, parse_knob_assignment, validate_knob,
+    check_model_knobs, check_model_name, knob_defaults, model_label, model_reference, parse_knob_assignment,
+    validate_knob,
 )
 
 MODEL_NAMES = BUILTIN_MODELS
@@ -47,5 +48,6 @@ def __dir__() -> list[str]:
 __all__ = [
     "BUILTIN_MODELS", "FIRST_KNOBS", "KNOBS", "Knob", "MODEL_NAMES", "OMITTED_AT_DEFAULT", "accepted_knobs",
     "canonical_model_section", "check_model_knobs", "check_model_name", "knob_defaults", "model_label",
+    "model_reference",
     "parse_knob_assignment", "validate_knob", *_LAZY,
 ]

@@ -139,6 +139,28 @@ def model_label(model: str | Callable) -> str:
     return f"{getattr(model, '__module__', '?')}:{getattr(model, '__qualname__', repr(model))}"
 
 
+def model_reference(model: str | Callable) -> str:
+    """The text a run config stores for ``model``: a checked name, or ``module:qualname`` of a callable.
+
+    A callable must be found again by that path (a module-level function or class, including one
+    defined in a notebook, whose module is ``__main__``), so runs built from the config get the same
+    factory; a lambda or a function nested in another is a UserError.
+    """
+    if isinstance(model, str):
+        return check_model_name(model)
+    if not callable(model):
+        raise UserError(f"model {model!r} is neither a model name nor a callable returning an nn.Module")
+    label = model_label(model)
+    try:
+        found = import_factory(label) if _IMPORT_PATH.match(label) else None
+    except UserError:
+        found = None
+    if found is not model:
+        raise UserError(f"model {label}: a callable must be reachable as module:name (define it at the top "
+                        f"level of a module or notebook, not as a lambda or inside a function)")
+    return label
+
+
 def import_factory(path: str) -> Callable:
     """The callable behind ``package.module:function``.
 
@@ -292,5 +314,5 @@ def parse_knob_assignment(text: str) -> tuple[str, Any]:
 __all__ = [
     "BUILTIN_MODELS", "FIRST_KNOBS", "KNOBS", "Knob", "OMITTED_AT_DEFAULT", "TIMM_KNOBS", "TIMM_PREFIX",
     "accepted_knobs", "canonical_model_section", "check_model_knobs", "check_model_name", "import_factory",
-    "knob_defaults", "model_label", "parse_knob_assignment", "require_timm", "validate_knob",
+    "knob_defaults", "model_label", "model_reference", "parse_knob_assignment", "require_timm", "validate_knob",
 ]
