@@ -81,3 +81,9 @@ def test_reference_backends_default_normalize_to_imagenet(backend):
 def test_no_policy_module_is_over_500_lines():
     sizes = {str(p.relative_to(POLICY_DIR)): len(p.read_text().splitlines()) for p in POLICY_DIR.rglob("*.py")}
     assert max(sizes.values()) <= 500, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_every_op_imports_its_albumentations_counterpart():
+    from augstudy.policy.albumentations_import import CONVERTERS
+
+    assert {op.name for op in CONVERTERS.values()} == set(OP_NAMES)

@@ -15,6 +15,8 @@ Degenerate draws: zooming out and shifting until less than half of the output sh
 
 from __future__ import annotations
 
+import math
+
 from augstudy.policy.ops.base import FILL_DOC, Fill, Op, OpParams, Pair, Range, ScalarOrRange, clamp, field, \
     scale_about_one, scale_symmetric, symmetric_range
 
@@ -106,6 +108,14 @@ class Rotation(_AffineLike):
     doc = "rotate about the centre by a random angle (bilinear, `fill` outside)"
     Params = RotationParams
     strength_rule = "degrees -> s*degrees (clamped to 180)"
+    albumentations_names = ("Rotate",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        from augstudy.policy.ops.albumentations_forms import Unsupported, constant_border_fill, symmetric_shorthand
+
+        if entry.get("crop_border"):
+            raise Unsupported("crop_border=True")
+        return {"degrees": symmetric_shorthand(entry.get("limit", (-90, 90))), "fill": constant_border_fill(entry)}
 
 
 class Affine(_AffineLike):
@@ -113,3 +123,27 @@ class Affine(_AffineLike):
     doc = "random rotation, translation and scale about the centre (bilinear, `fill` outside)"
     Params = AffineParams
     strength_rule = "degrees -> s*degrees; translate -> s*translate; zoom ends -> 1 + s*(end - 1)"
+    albumentations_names = ("Affine",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """Rotation, translation (percent or px, widened to a symmetric range) and one zoom for both axes."""
+        from augstudy.policy.ops.albumentations_forms import Unsupported, constant_border_fill, \
+            symmetric_shorthand, xy_pairs
+
+        shear_x, shear_y = xy_pairs(entry.get("shear", 0.0))
+        if any(v != 0 for v in shear_x + shear_y):
+            raise Unsupported("a non-zero shear (augstudy's Affine has rotation, translation and scale only)")
+        if entry.get("translate_px") is not None:
+            tx, ty = xy_pairs(entry["translate_px"])
+            tx, ty = [v / ctx.side for v in tx], [v / ctx.side for v in ty]
+        else:
+            tx, ty = xy_pairs(entry.get("translate_percent") or 0.0)
+        sx, sy = xy_pairs(entry.get("scale", 1.0))
+        if sx != sy:
+            raise Unsupported(f"different x/y scale ranges {sx} and {sy} (augstudy scales both axes equally)")
+        translate = [max(abs(tx[0]), abs(tx[1])), max(abs(ty[0]), abs(ty[1]))]
+        if not (math.isclose(tx[0], -tx[1]) and math.isclose(ty[0], -ty[1])):
+            ctx.notes.append(f"{ctx.where}: translate ranges x {tx}, y {ty} widened to the symmetric "
+                             f"|dx| <= {translate[0]:g}, |dy| <= {translate[1]:g} (fractions of the side)")
+        return {"degrees": symmetric_shorthand(entry.get("rotate", 0.0)), "translate": translate, "scale": sx,
+                "fill": constant_border_fill(entry)}

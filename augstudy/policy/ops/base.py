@@ -268,6 +268,15 @@ class Op:
         """Sentences about parameters that make most draws degenerate (mostly fill, empty boxes)."""
         return []
 
+    # -- import from albumentations (``A.save`` files)
+    #: albumentations class names this op imports (see :mod:`augstudy.policy.albumentations_import`)
+    albumentations_names: ClassVar[tuple[str, ...]] = ()
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """The serialized transform ``entry`` (class ``name``) as this op's fields (no ``op``/``p``);
+        raises :class:`~augstudy.policy.ops.albumentations_forms.Unsupported`."""
+        raise NotImplementedError
+
     # -- sampling and the batched engine
     def sample(self, spec, u, side: int) -> dict:
         """The op's draw fields for a batch (``u``: :class:`~augstudy.policy.sampling.OpUniforms`)."""

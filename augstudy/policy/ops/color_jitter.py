@@ -77,6 +77,20 @@ class ColorJitter(Op):
         out["hue"] = scale_symmetric(params["hue"], strength, 0.5)
         return out, p
 
+    albumentations_names = ("ColorJitter",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """albumentations stores explicit ranges (brightness ``(0.8, 1.2)``, hue ``(-0.5, 0.5)``); a range
+        symmetric about 1 (hue: about 0) becomes torchvision's shorthand ``x``, any other is kept."""
+        from augstudy.policy.ops.albumentations_forms import factor_shorthand, symmetric_shorthand
+
+        ctx.notes.append(f"{ctx.where}: albumentations ColorJitter uses OpenCV's HSV for hue; augstudy uses "
+                         f"torchvision's")
+        return {"brightness": factor_shorthand(entry.get("brightness", (0.8, 1.2))),
+                "contrast": factor_shorthand(entry.get("contrast", (0.8, 1.2))),
+                "saturation": factor_shorthand(entry.get("saturation", (0.8, 1.2))),
+                "hue": symmetric_shorthand(entry.get("hue", (-0.5, 0.5)))}
+
     def sample(self, spec, u, side: int) -> dict:
         import torch
 

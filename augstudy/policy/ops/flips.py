@@ -18,6 +18,9 @@ class _Flip(Op):
     def scale(self, params: dict, p: float, strength: float, side: int) -> tuple[dict, float]:
         return dict(params), min(1.0, strength * p)
 
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        return {}
+
     def apply(self, x, spec, fields: dict):
         from augstudy.policy.kernels import on_subset
 
@@ -29,9 +32,11 @@ class HorizontalFlip(_Flip):
     name = "HorizontalFlip"
     doc = "mirror left-right"
     dim = -1
+    albumentations_names = ("HorizontalFlip",)
 
 
 class VerticalFlip(_Flip):
     name = "VerticalFlip"
     doc = "mirror top-bottom"
     dim = -2
+    albumentations_names = ("VerticalFlip",)

@@ -9,6 +9,8 @@ Strength ``s``: sigma ends -> ``s*end`` clamped to [0.01, 100] px; ``s = 0`` als
 
 from __future__ import annotations
 
+import math
+
 from augstudy.policy.ops.base import Int, Op, OpParams, Range, clamp, field
 
 
@@ -37,6 +39,22 @@ class GaussianBlur(Op):
         if strength == 0:
             out["kernel_size"] = 1
         return out, p
+
+    albumentations_names = ("GaussianBlur",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """A kernel-size range becomes its largest (odd) kernel; kernel 0 is derived from sigma as
+        albumentations does."""
+        from augstudy.policy.ops.albumentations_forms import pair
+
+        low, high = (int(v) for v in pair(entry.get("blur_limit", 0)))
+        sigma = pair(entry.get("sigma_limit", (0.5, 3.0)))
+        if high == 0:
+            high = int(2 * math.ceil(3 * sigma[1]) + 1)
+        high = high if high % 2 else high + 1
+        if low not in (0, high):
+            ctx.notes.append(f"{ctx.where}: GaussianBlur kernel sizes {low}..{high} -> fixed kernel_size {high}")
+        return {"kernel_size": min(high, 63), "sigma": sigma}
 
     def sample(self, spec, u, side: int) -> dict:
         import torch

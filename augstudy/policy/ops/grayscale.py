@@ -17,6 +17,18 @@ class RandomGrayscale(Op):
     def scale(self, params: dict, p: float, strength: float, side: int) -> tuple[dict, float]:
         return dict(params), min(1.0, strength * p)
 
+    albumentations_names = ("ToGray", "RandomGrayscale")
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        from augstudy.policy.ops.albumentations_forms import Unsupported
+
+        method = entry.get("method", "weighted_average")
+        if method != "weighted_average":
+            raise Unsupported(f"method={method!r} (only weighted_average luma is supported)")
+        if int(entry.get("num_output_channels", 3)) != 3:
+            raise Unsupported("num_output_channels != 3")
+        return {}
+
     def apply(self, x, spec, fields: dict):
         import torch
 

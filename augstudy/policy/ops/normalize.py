@@ -23,6 +23,21 @@ class Normalize(Op):
     must_be_last = True
     strength_rule = "unchanged (preprocessing, not augmentation)"
 
+    albumentations_names = ("Normalize",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """albumentations' mean/std are in units of ``max_pixel_value``; augstudy's in fractions of 255."""
+        from augstudy.policy.ops.albumentations_forms import Unsupported
+
+        if entry.get("normalization", "standard") != "standard":
+            raise Unsupported(f"normalization={entry.get('normalization')!r} (only 'standard' is supported)")
+        scale = float(entry.get("max_pixel_value", 255.0)) / 255.0
+        mean = entry.get("mean", IMAGENET_MEAN)
+        std = entry.get("std", IMAGENET_STD)
+        mean = [float(m) * scale for m in (mean if isinstance(mean, (list, tuple)) else [mean] * 3)]
+        std = [float(s) * scale for s in (std if isinstance(std, (list, tuple)) else [std] * 3)]
+        return {"mean": mean, "std": std}
+
     def apply(self, x, spec, fields: dict):
         import torch
 

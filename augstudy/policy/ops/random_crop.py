@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 
+from augstudy.policy.ops.albumentations_forms import BORDER_CONSTANT, BORDER_REFLECT_101, Unsupported, fill_fraction
 from augstudy.policy.ops.base import FILL_DOC, PADDING_MODES, Choice, Fill, Int, Op, OpParams, field
 
 #: a window "mostly fill" holds more padding than image; warn when more than this share of draws are
@@ -49,6 +50,23 @@ def mostly_fill_share(side: int, padding: int, size: int) -> float:
         else:
             mostly_fill += bisect.bisect_right(cols, half / oy)
     return mostly_fill / (len(rows) * len(cols))
+
+
+def padding_from_pad_if_needed(entry: dict, side: int) -> dict:
+    """albumentations' PadIfNeeded(min_height, min_width, border_mode, fill, position center) before a
+    RandomCrop -> RandomCrop's ``padding`` / ``padding_mode`` / ``fill``."""
+    min_h, min_w = entry.get("min_height"), entry.get("min_width")
+    if min_h is None or min_h != min_w or entry.get("position", "center") != "center":
+        raise Unsupported("PadIfNeeded with unequal or missing min_height/min_width or a non-centre position")
+    extra = max(0, int(min_h) - side)
+    if extra % 2:
+        raise Unsupported(f"PadIfNeeded to {min_h} from {side} (an odd total padding cannot be split evenly)")
+    mode = entry.get("border_mode", BORDER_CONSTANT)
+    if mode == BORDER_CONSTANT:
+        return {"padding": extra // 2, "padding_mode": "constant", "fill": fill_fraction(entry.get("fill", 0), "fill")}
+    if mode == BORDER_REFLECT_101:
+        return {"padding": extra // 2, "padding_mode": "reflect"}
+    raise Unsupported(f"PadIfNeeded border_mode={mode} (supported: 0 constant, 4 reflect_101)")
 
 
 class RandomCrop(Op):
@@ -100,6 +118,16 @@ class RandomCrop(Op):
         best = low
         return [f"padding {pad} around a {side}x{side} image: {100 * share:.0f}% of the {size}x{size} crops are "
                 f"mostly fill (more padding than image); use padding <= {best}"]
+
+    albumentations_names = ("RandomCrop",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """RandomCrop, with the padding of a PadIfNeeded right before it (``ctx.pending_pad``)."""
+        if entry.get("height") != entry.get("width"):
+            raise Unsupported(f"a non-square crop {entry.get('height')}x{entry.get('width')}")
+        if entry.get("pad_if_needed"):
+            raise Unsupported("pad_if_needed=True (use PadIfNeeded before RandomCrop)")
+        return {"size": int(entry["height"]), **(ctx.pending_pad or {})}
 
     def sample(self, spec, u, side: int) -> dict:
         span = side + 2 * spec.params["padding"] - spec.params["size"] + 1

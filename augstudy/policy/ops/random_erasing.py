@@ -62,6 +62,28 @@ class RandomErasing(Op):
         return [f"scale {params['scale']} at {side}x{side}: {100 * share:.0f}% of draws erase nothing (boxes round to "
                 f"0 px or never fit inside the image); use a scale range inside (1/{side * side}, 1)"]
 
+    albumentations_names = ("Erasing", "CoarseDropout")
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        """Erasing maps exactly; CoarseDropout with one hole becomes the equivalent area/aspect ranges."""
+        from augstudy.policy.ops.albumentations_forms import Unsupported, fill_fraction, pair
+
+        value = fill_fraction(entry.get("fill", 0), "fill")
+        if name == "Erasing":
+            return {"scale": pair(entry.get("scale", (0.02, 0.33))), "ratio": pair(entry.get("ratio", (0.3, 3.3))),
+                    "value": value}
+        holes = pair(entry.get("num_holes_range", (1, 1)))
+        if holes != [1.0, 1.0]:
+            raise Unsupported(f"num_holes_range={holes} (only a single hole, [1, 1], maps to RandomErasing)")
+        hh, ww = pair(entry.get("hole_height_range", (0.1, 0.2))), pair(entry.get("hole_width_range", (0.1, 0.2)))
+        if isinstance(entry.get("hole_height_range", [0.1])[0], int) and hh[1] >= 1:  # pixels
+            hh = [v / ctx.side for v in hh]
+        if isinstance(entry.get("hole_width_range", [0.1])[0], int) and ww[1] >= 1:
+            ww = [v / ctx.side for v in ww]
+        ctx.notes.append(f"{ctx.where}: CoarseDropout approximated by RandomErasing with area {hh[0] * ww[0]:.4g}.."
+                         f"{hh[1] * ww[1]:.4g} and aspect h/w {hh[0] / ww[1]:.3g}..{hh[1] / ww[0]:.3g}")
+        return {"scale": [hh[0] * ww[0], hh[1] * ww[1]], "ratio": [hh[0] / ww[1], hh[1] / ww[0]], "value": value}
+
     def sample(self, spec, u, side: int) -> dict:
         import torch
 

@@ -66,6 +66,17 @@ class RandomResizedCrop(Op):
                 f"a {side}x{side} image (under 1 px or wider than it): {100 * share:.0f}% of draws fall back to the "
                 f"same centre crop; widen scale"]
 
+    albumentations_names = ("RandomResizedCrop",)
+
+    def from_albumentations(self, entry: dict, name: str, ctx) -> dict:
+        from augstudy.policy.ops.albumentations_forms import Unsupported, pair
+
+        size = pair(entry.get("size", [entry.get("height"), entry.get("width")]))
+        if size[0] != size[1]:
+            raise Unsupported(f"a non-square size {size}")
+        return {"size": int(size[0]), "scale": pair(entry.get("scale", (0.08, 1.0))),
+                "ratio": pair(entry.get("ratio", (0.75, 4 / 3)))}
+
     def sample(self, spec, u, side: int) -> dict:
         import torch
 
