@@ -36,7 +36,8 @@ def test_import_path_builds_with_the_knobs_it_declares():
 def test_a_knob_the_model_does_not_declare_is_refused_by_name():
     with pytest.raises(UserError, match=r"model 'user_models:tiny_cnn' does not accept knob 'pool_stride'"):
         models.check_model_knobs(TINY, {"pool_stride": 3})
-    with pytest.raises(UserError, match=r"model 'user_models:tiny_cnn' has no knob 'depth' \(its knobs: dropout, width\)"):
+    with pytest.raises(UserError, match=r"model 'user_models:tiny_cnn' has no knob 'depth' "
+                                         r"\(its knobs: dropout, width\)"):
         models.build_model(TINY, num_classes=3, depth=3)
     # at its default an undeclared knob is harmless and not passed on
     assert models.check_model_knobs(TINY, {"name": TINY, "pool_stride": 5, "bn_order": "after"}) == \
