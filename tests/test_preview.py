@@ -294,3 +294,42 @@ def test_console_script_error_and_help(tmp_path):
     probe = "import sys, augstudy.cli.preview; print(sorted(m for m in ('torch','numpy','matplotlib') if m in sys.modules))"
     heavy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert heavy.stdout.strip() == "[]", heavy.stdout + heavy.stderr
+
+
+def test_strengths_side_by_side_on_the_same_images(dataset):
+    built = pv.build_strengths("final", [0, 1, 3], dataset, n=3, draws=2, seed=4)
+    assert built.shape == (3, 1 + 3 * 2)
+    assert [c.group for c in built.columns[1:]] == ["final@0"] * 2 + ["final@1"] * 2 + ["final@3"] * 2
+    original = built.columns[0].images
+    # strength 0 is the identity policy: every draw shows the original images
+    assert all(torch.equal(c.images, original) for c in built.columns[1:3])
+    # strength 1 is the policy as written: the very columns of a plain grid with the same seed
+    grid = pv.build_grid("final", dataset, n=3, draws=2, seed=4)
+    assert torch.equal(grid.columns[0].images, original)
+    assert all(torch.equal(a.images, b.images) for a, b in zip(built.columns[3:5], grid.columns[1:]))
+    # strength 3 moves the images further from the originals than strength 1
+    def distance(columns):
+        return sum(float((c.images.float() - original.float()).abs().mean()) for c in columns)
+    assert distance(built.columns[5:7]) > distance(built.columns[3:5]) > 0
+    assert built.record["mode"] == "strength" and built.record["strengths"] == [0.0, 1.0, 3.0]
+
+
+def test_cli_strength_writes_png_replays_identically_and_refuses_bad_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("preview", "--policy", "final", "--strength", "0,1,3", "--n", "2", "--draws", "1")
+    assert result.exit_code == 0, result.output
+    out = Path("reports/preview-final-strength-0-1-3.png")
+    assert f"wrote {out}" in result.stdout and out.is_file()
+    record = json.loads(pv.preview_json_path(out).read_text())
+    assert [p["name"] for p in record["policies"]] == ["final@0", "final@1", "final@3"]
+    with Image.open(out) as image:
+        assert image.size[0] == round((render.ROW_LABEL_IN + 4 * (render.CELL_IN + render.CELL_GAP_IN)
+                                       + render.MARGIN_IN) * render.DPI)
+    replay = invoke("preview", "--replay", str(pv.preview_json_path(out)))
+    assert replay.exit_code == 0, replay.output
+    assert sha256(out.with_name(out.stem + "-replay.png")) == sha256(out)
+    for bad, words in ((["--strength", "0,x"], "'x' is not a number"), (["--strength", "-1"], ">= 0"),
+                       (["--strength", "0,1", "--compare", "light"], "drop --compare")):
+        refused = invoke("preview", "--policy", "final", *bad)
+        assert refused.exit_code == 2 and words in refused.output
+        assert len(refused.output.strip().splitlines()) == 1

@@ -9,11 +9,30 @@ from __future__ import annotations
 import click
 
 # options that describe a fresh preview; with --replay they come from the JSON record instead
-_FRESH_OPTIONS = ("policy_spec", "n", "draws", "seed", "epoch", "split", "per_op", "compare")
+_FRESH_OPTIONS = ("policy_spec", "n", "draws", "seed", "epoch", "split", "per_op", "compare", "strength")
 
 
 def _split_names(text: str | None) -> list[str]:
     return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+def _strengths(text: str) -> list[float]:
+    """``"0,1,3"`` -> ``[0.0, 1.0, 3.0]`` (repeats dropped); UserError naming a bad value."""
+    from augstudy.errors import UserError
+
+    values = []
+    for item in _split_names(text):
+        try:
+            value = float(item)
+        except ValueError:
+            raise UserError(f"--strength: {item!r} is not a number; pass values >= 0, e.g. --strength 0,1,3") from None
+        if not value >= 0 or value == float("inf"):
+            raise UserError(f"--strength: {item!r} must be a finite number >= 0 (0 = identity, 1 = the policy "
+                            f"as written), e.g. --strength 0,1,3")
+        values.append(value)
+    if not values:
+        raise UserError("--strength: give at least one value, e.g. --strength 0,1,3")
+    return list(dict.fromkeys(values))
 
 
 @click.command("preview")
@@ -38,15 +57,19 @@ def _split_names(text: str | None) -> list[str]:
 @click.option("--compare", default=None, metavar="NAME2,...",
               help="Comma-separated policies shown side by side with --policy on the same images and seed, "
                    "e.g. --compare light,heavy (default: none).")
+@click.option("--strength", default=None, metavar="S1,S2,...",
+              help="Comma-separated strengths of --policy shown side by side on the same images and seed, one "
+                   "column group each (augstudy.policy.scale_policy: 0 = identity, 1 = as written, 2 = every "
+                   "magnitude doubled), e.g. --strength 0,1,3 (default: none).")
 @click.option("--replay", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Re-render a preview exactly from the JSON written beside its PNG (default: off).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Output PNG; its JSON record is written beside it as <name>.json. Default: "
-                   "reports/preview-<policy>.png (compare: reports/preview-<p1>-vs-<p2>.png; "
-                   "replay: <record>-replay.png).")
+                   "reports/preview-<policy>.png (compare: reports/preview-<p1>-vs-<p2>.png; strength: "
+                   "reports/preview-<policy>-strength-<s1>-<s2>.png; replay: <record>-replay.png).")
 @click.pass_context
 def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch, split, per_op, compare,
-                    replay, out) -> None:
+                    strength, replay, out) -> None:
     """Write a PNG grid of dataset images and their augmented draws, plus a JSON that replays it."""
     from augstudy.errors import UserError
 
@@ -67,6 +90,9 @@ def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch
         raise UserError("--per-op shows one policy; drop --per-op or --compare")
     if not policy_names:
         raise UserError("--policy is required, e.g. --policy light (or --compare light,heavy, or --replay FILE.json)")
+    if strength is not None and (compare is not None or per_op):
+        raise UserError("--strength shows one policy at several strengths; drop --compare / --per-op")
+    strengths = None if strength is None else _strengths(strength)
     if compare is not None and len(policy_names) < 2:
         raise UserError(f"--compare {compare!r}: name at least two distinct policies in total, e.g. --compare light,heavy")
 
@@ -75,8 +101,11 @@ def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch
     policies = [lib.resolve_policy(name) for name in policy_names]  # fail on a bad policy before loading data
     dataset = _load(data)
     if out is None:
-        out = lib.default_out_path([p.name for p in policies], per_op=per_op)
-    if len(policies) > 1:
+        out = lib.default_out_path([p.name for p in policies], per_op=per_op, strengths=strengths)
+    if strengths is not None:
+        built = lib.build_strengths(policies[0], strengths, dataset, n=n, draws=draws, seed=seed, split=split,
+                                    epoch=epoch)
+    elif len(policies) > 1:
         built = lib.build_compare(policies, dataset, n=n, draws=draws, seed=seed, split=split, epoch=epoch)
     elif per_op:
         built = lib.build_per_op(policies[0], dataset, n=n, seed=seed, split=split, epoch=epoch)

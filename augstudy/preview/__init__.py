@@ -6,6 +6,7 @@ Three figures, one engine:
   original then ``draws`` augmented versions, each the draw training sees at that epoch.
 - :func:`render_per_op`: one draw, shown op by op (original, after op 1, after op 2, ...).
 - :func:`render_compare`: several policies on the same images with the same seed.
+- :func:`render_strengths`: one policy at several strengths (``scale_policy``), same images and seed.
 
 Each PNG gets a JSON record beside it (:func:`preview_json_path`); :func:`replay_preview`
 re-renders from that record alone, with the stored draws.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from augstudy.preview.build import (applied_table, build_compare, build_grid, build_per_op, build_replay,
-                                    resolve_policy, to_display_uint8)
+                                    build_strengths, resolve_policy, to_display_uint8)
 from augstudy.preview.choice import choose_stratified
 from augstudy.preview.describe import default_out_path, describe_policy
 from augstudy.preview.model import Preview, PreviewColumn
@@ -52,6 +53,13 @@ def render_compare(policies: Sequence, dataset, out_path: str | Path, n: int = 8
                          out_path)
 
 
+def render_strengths(policy, strengths: Sequence[float], dataset, out_path: str | Path, n: int = 8, draws: int = 4,
+                     seed: int = 0, split: str = "val", epoch: int = 0) -> Path:
+    """PNG with one column group per strength of ``policy`` on the same images and seed, plus its JSON."""
+    return write_preview(build_strengths(policy, strengths, dataset, n=n, draws=draws, seed=seed, split=split,
+                                         epoch=epoch), out_path)
+
+
 def replay_preview(json_path: str | Path, out_path: str | Path | None = None, dataset=None) -> Path:
     """Re-render a preview from its JSON record with the stored draws (bit-identical images).
 
@@ -67,8 +75,8 @@ def replay_preview(json_path: str | Path, out_path: str | Path | None = None, da
 
 
 __all__ = [
-    "Preview", "PreviewColumn", "render_preview_grid", "render_per_op", "render_compare", "replay_preview",
-    "build_grid", "build_per_op", "build_compare", "build_replay", "load_record", "write_preview",
+    "Preview", "PreviewColumn", "render_preview_grid", "render_per_op", "render_compare", "render_strengths",
+    "replay_preview", "build_grid", "build_per_op", "build_compare", "build_strengths", "build_replay", "load_record", "write_preview",
     "render_png", "preview_json_path", "default_out_path", "choose_stratified", "describe_policy",
     "figure_layout", "figure_pixels", "to_display_uint8", "applied_table", "resolve_policy",
 ]

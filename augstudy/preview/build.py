@@ -130,7 +130,8 @@ def _title(mode: str, policies: list, record: dict) -> str:
     if mode == "per-op":
         head = f"per-op preview, epoch {record['epoch']}, {where}"
     else:
-        head = f"{'compare' if mode == 'compare' else 'preview'}, {record['draws']} draws from epoch {record['epoch']}, {where}"
+        kind = {"compare": "compare", "strength": "strength"}.get(mode, "preview")
+        head = f"{kind}, {record['draws']} draws from epoch {record['epoch']}, {where}"
     return head + "\n" + "\n".join("policy " + describe_policy(p) for p in policies)
 
 
@@ -168,7 +169,7 @@ def _build(mode: str, policies: list, dataset, *, n: int, draws: int, seed: int,
             columns += _per_op_columns(images, policy, draw_objs[0])
         else:
             columns += _grid_columns(images, policy, draw_objs, epochs,
-                                     group=policy.name if mode == "compare" else None)
+                                     group=policy.name if mode in ("compare", "strength") else None)
         for position, op in enumerate(policy.ops):
             flags = [f for draw in draw_objs for f in _applied_mask(draw, position, len(indices))]
             applied.append((policy.name, position + 1, op.op, float(op.p), sum(flags), len(flags)))
@@ -239,6 +240,27 @@ def build_compare(policies: Sequence, dataset, n: int = 8, draws: int = 4, seed:
                   n=n, draws=draws, seed=seed, epoch=epoch, split=split)
 
 
+def build_strengths(policy, strengths: Sequence[float], dataset, n: int = 8, draws: int = 4, seed: int = 0,
+                    split: str = "val", epoch: int = 0) -> Preview:
+    """Original then ``draws`` columns per strength of one policy (``scale_policy(policy, s)``, named
+    ``<policy>@<s>``), on the same images with the same seed: how much each strength changes them.
+    ``strengths``: values >= 0 (0 = identity, 1 = the policy as written)."""
+    from augstudy.policy import Policy, scale_policy
+
+    base = resolve_policy(policy)
+    values = list(dict.fromkeys(float(s) for s in strengths))
+    if not values:
+        raise UserError("--strength needs at least one value, e.g. --strength 0,1,3")
+    scaled = []
+    for value in values:
+        name = f"{base.name}@{value:g}"
+        scaled.append(Policy.from_dict({**scale_policy(base, value).to_dict(), "name": name},
+                                       source=f"policy {name!r}"))
+    built = _build("strength", scaled, _load_dataset(dataset), n=n, draws=draws, seed=seed, epoch=epoch, split=split)
+    built.record["strengths"] = values
+    return built
+
+
 def build_replay(record: dict, dataset=None, source: str = "replay record") -> Preview:
     """Rebuild a preview from its record: same images (checksum-verified), stored draws."""
     from augstudy.policy import Policy
@@ -259,11 +281,14 @@ def build_replay(record: dict, dataset=None, source: str = "replay record") -> P
                      seed=int(record["seed"]), epoch=int(record["epoch"]), split=record["split"],
                      indices=[int(i) for i in record["indices"]],
                      stored_draws=[[d["draw"] for d in p["draws"]] for p in record["policies"]])
+    if "strengths" in record:
+        preview.record["strengths"] = record["strengths"]
     if preview.record["images_sha256"] != record["images_sha256"]:
         raise UserError(f"{source}: the images at indices {record['indices']} of {dataset.root} differ from "
                         f"the ones previewed; pass the original dataset with --data")
     return preview
 
 
-__all__ = ["resolve_policy", "build_grid", "build_per_op", "build_compare", "build_replay", "applied_table",
+__all__ = ["resolve_policy", "build_grid", "build_per_op", "build_compare", "build_strengths", "build_replay",
+           "applied_table",
            "to_display_uint8"]

@@ -34,10 +34,14 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]+", "-", str(name)).strip("-") or "policy"
 
 
-def default_out_path(policy_names: Sequence[str], per_op: bool = False) -> Path:
-    """``reports/preview-<p>.png``, ``reports/preview-<p>-per-op.png`` or
-    ``reports/preview-<p1>-vs-<p2>.png`` (relative to the current directory)."""
+def default_out_path(policy_names: Sequence[str], per_op: bool = False,
+                     strengths: Sequence[float] | None = None) -> Path:
+    """``reports/preview-<p>.png``, ``reports/preview-<p>-per-op.png``,
+    ``reports/preview-<p1>-vs-<p2>.png`` or ``reports/preview-<p>-strength-0-1-3.png``
+    (relative to the current directory)."""
     stem = "-vs-".join(safe_name(n) for n in policy_names)
+    if strengths:
+        stem += "-strength-" + "-".join(safe_name(f"{s:g}") for s in strengths)
     return Path("reports") / f"preview-{stem}{'-per-op' if per_op else ''}.png"
 
 

@@ -17,7 +17,7 @@ from augstudy.errors import UserError
 #: version of the JSON record written beside each PNG (bumped on incompatible changes)
 RECORD_FORMAT = 1
 #: the preview kinds a record can hold
-MODES = ("grid", "per-op", "compare")
+MODES = ("grid", "per-op", "compare", "strength")
 
 
 def preview_json_path(png_path: str | Path) -> Path:
