@@ -123,16 +123,16 @@ def local_reference(tmp_path_factory, mini_dataset, specs_dir):
 
 def test_ray_study_matches_local_executor_run_by_run(ray_cluster, local_reference, mini_dataset, specs_dir,
                                                      tmp_path, monkeypatch):
-    from augstudy.ablate.runner import Study
+    from augstudy.ablate.driver import StudyDriver
 
     refreshed: list[list[str]] = []
-    refresh_claims = Study.refresh_claims
+    refresh_claims = StudyDriver.refresh_claims
 
     def recording_refresh(self, jobs):
         refreshed.append([job.run_id for job in jobs])
         refresh_claims(self, jobs)
 
-    monkeypatch.setattr(Study, "refresh_claims", recording_refresh)
+    monkeypatch.setattr(StudyDriver, "refresh_claims", recording_refresh)
     out = tmp_path / "study"
     lines: list[str] = []
     executor = RayExecutor(echo=lines.append, heartbeat_every_s=0.5)

@@ -85,7 +85,15 @@ def test_study_exports_tensorboard_and_survives_divergence(tmp_path):
     with sqlite3.connect(out / "study.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables >= {"runs", "epochs", "class_metrics", "meta"}
+    assert tables >= {"runs", "epochs", "class_metrics", "meta", "val_correct"}
+    # per-example val correctness of every evaluated epoch, readable as bool [n_val]
+    from augstudy.ablate.store import StudyStore
+
+    run_id = f"{runs['lr=0.05']['config_hash']}-seed0"
+    last = [e for e in epochs if e["arm"] == "lr=0.05"][-1]
+    correct = StudyStore(out).val_correct(run_id)
+    assert correct.shape == (16,) and correct.mean() == pytest.approx(float(last["val_acc"]), abs=1e-5)
+    assert sorted(StudyStore(out).val_correct_epochs(run_id)) == [1, 2]
     # rerun: nothing left to train, same results
     again = run_study("lr", seeds=1, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
                       specs_dir=specs, report=False, echo=lines.append, budget_override={"train": {"batch_size": 8}})
@@ -208,3 +216,123 @@ def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path)
 
 VALIDITY_RECIPE = {"augment": {"policy": "none"}, "optimizer": {"name": "sgd", "lr": 0.8}}
 VALIDITY_BUDGET = {"train": {"epochs": 2, "batch_size": 2}}  # 32 steps: BatchNorm running stats settle
+
+
+# ----------------------------------------------------------------------------- a folder without its store
+def _tiny_lr_study(out: Path, specs: Path, factor: str = "lr", lines: list | None = None):
+    return run_study(factor, seeds=1, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
+                     specs_dir=specs, report=False, echo=(lines if lines is not None else []).append,
+                     budget_override={"train": {"batch_size": 8}})
+
+
+@pytest.fixture()
+def lr_specs(tmp_path):
+    return write_specs(tmp_path / "specs", {
+        "lr": {"baseline_level": 0.05, "levels": {0.05: {"optimizer": {"lr": 0.05}}, 0.1: {"optimizer": {"lr": 0.1}}}},
+        "drop": DROPOUT_FACTOR})
+
+
+def _drop_store(out: Path) -> None:
+    for path in out.glob("study.sqlite*"):
+        path.unlink()
+
+
+def test_a_folder_of_another_study_without_its_store_is_refused_untouched(tmp_path, lr_specs):
+    from augstudy.errors import UserError
+
+    out = tmp_path / "study"
+    _tiny_lr_study(out, lr_specs)
+    _drop_store(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(UserError, match=r"holds the files of another study \(factor=lr\) but no study.sqlite"):
+        _tiny_lr_study(out, lr_specs, factor="drop")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before   # nothing written
+    # only an effects.csv left: no way to tell whose it is, or to rebuild: refused too
+    for name in ("study.json", "runs.csv", "epochs.csv"):
+        (out / name).unlink()
+    with pytest.raises(UserError, match="effects.csv but neither study.sqlite nor runs.csv"):
+        _tiny_lr_study(out, lr_specs)
+    assert not (out / "study.sqlite").exists()
+
+
+def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_specs):
+    out = tmp_path / "study"
+    first = _tiny_lr_study(out, lr_specs)
+    assert first.complete
+    epochs_before = (out / "epochs.csv").read_text()
+    runs_before = _csv(out / "runs.csv")
+    _drop_store(out)
+    for ckpt in (out / "checkpoints").glob("*.pt"):    # finished runs need no checkpoint
+        ckpt.unlink()
+    # one run was still training when the folder was copied: it is trained again
+    rows = _csv(out / "runs.csv")
+    rows[1]["status"] = "running"
+    with open(out / "runs.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    lines: list[str] = []
+    again = _tiny_lr_study(out, lr_specs, lines=lines)
+    assert any("rebuilt it from runs.csv" in line and "1 finished run(s) kept, 1 to train" in line for line in lines)
+    assert any("1 finished, 1 to train" in line for line in lines)
+    assert again.complete and again.counts["done"] == 2
+    runs_after = {r["arm"]: r for r in _csv(out / "runs.csv")}
+    kept = runs_before[0]
+    assert runs_after[kept["arm"]] == kept                         # the finished run: untouched, not retrained
+    kept_epochs = [line for line in epochs_before.splitlines() if line.startswith(kept["arm"] + ",")]
+    assert kept_epochs and all(line in (out / "epochs.csv").read_text().splitlines() for line in kept_epochs)
+    retrained = runs_before[1]["arm"]
+    assert runs_after[retrained]["status"] == "done" and runs_after[retrained]["epochs_done"] == "2"
+    assert _rows(out / "study.sqlite", "SELECT value FROM meta WHERE key='factor'") == [('"lr"',)]
+
+
+# ----------------------------------------------------------------------------- fencing
+@pytest.mark.slow
+def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder):
+    """SIGSTOP a process mid-run past the claim timeout, let a second process take the run over and
+    finish the study, then SIGCONT the first: it writes nothing more for that run and says so."""
+    specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR},
+                        budgets={"tiny": {"data": {"train_subset": None, "val_subset": None},
+                                          "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 16}}})
+    out = tmp_path / "study"
+    db = out / "study.sqlite"
+    env = {**ENV, "AUGSTUDY_CLAIM_STALE_S": "2"}
+    first = subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "1"), cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            try:
+                running = _rows(db, "SELECT run_id FROM runs WHERE status='running' AND epochs_done>=1") \
+                    if db.exists() else []
+            except sqlite3.OperationalError:
+                running = []
+            if running:
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the first process never finished an epoch")
+        time.sleep(0.2)                                # inside the next epoch's training, not a write
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(3.0)                                # past the 2 s claim timeout
+        second = subprocess.run(_ablate(specs, tiny_folder, out, "--seeds", "1"), cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "resuming" in second.stdout
+        rows_by_second = _rows(db, "SELECT * FROM epochs ORDER BY run_id, epoch")
+        first.send_signal(signal.SIGCONT)
+        stdout, stderr = first.communicate(timeout=300)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, stdout + stderr
+    taken = running[0][0]
+    arm = "drop=0.3 (baseline)" if taken.startswith(_rows(db, "SELECT config_hash FROM runs WHERE arm='drop=0.3'")[0][0]) \
+        else "drop=0"
+    assert f"run {arm} seed 0 was taken over by another process after a pause; stopping it here" in stderr
+    assert _rows(db, "SELECT * FROM epochs ORDER BY run_id, epoch") == rows_by_second   # not one row rewritten
+    assert _rows(db, "SELECT DISTINCT status FROM runs") == [("done",)]
+    assert sorted(_rows(db, "SELECT run_id, COUNT(*) FROM epochs GROUP BY run_id")) == \
+        sorted((rid, 3) for rid, in _rows(db, "SELECT run_id FROM runs"))
+    assert not list((out / "checkpoints").glob(".*.tmp"))     # the refused checkpoint was not left behind

@@ -112,3 +112,24 @@ def test_lr_schedule_warms_up_then_decays_to_zero():
     assert values[0] < values[5] < values[10] and max(values) == pytest.approx(1.0, abs=1e-6)
     assert values[100] == pytest.approx(0.0, abs=1e-9)
     assert lr_factor({"name": "constant"}, 50, 100) == 1.0
+
+
+def test_evaluation_returns_per_example_correctness(arms):
+    """Each epoch carries which val images were right (packed bits), consistent with its accuracy
+    and per-class counts; the same images in the same order for every arm."""
+    import numpy as np
+
+    from augstudy.ablate.schema import unpack_correct
+
+    data = _data(16, 12)
+    config = spec.deep_merge(arms["0.3"].config, {"train": {"epochs": 1, "batch_size": 8}})
+    epochs = []
+    train_run(config, data, 0, "cpu", on_epoch=lambda result, state: epochs.append(result))
+    (result,) = epochs
+    assert result.n_val == 12 and len(result.val_correct) == 2            # 12 bits in 2 bytes
+    correct = unpack_correct(result.val_correct, result.n_val)
+    assert correct.dtype == bool and correct.shape == (12,)
+    assert correct.mean() == pytest.approx(result.val_acc)
+    labels = data.val_labels.numpy()
+    assert [int(correct[labels == c].sum()) for c in range(2)] == result.class_correct
+    assert np.array_equal(unpack_correct(result.to_dict()["val_correct"], 12), correct)   # survives checkpoints

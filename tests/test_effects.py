@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from augstudy.ablate import effects, stats
+from augstudy.ablate import effect_table, effects, schema, stats
 from augstudy.errors import UserError
 
 # The study-directory contract (ARCHITECTURE.md + the task spec), spelled out here on purpose.
@@ -64,15 +64,15 @@ def test_metric_from_epochs_rejects_unknown_metric_and_empty_runs():
 
 def test_compute_effects_ranks_labels_and_summaries():
     res = effects.compute_effects(_study_runs(), "dropout=0.3", "dropout", "last3", n_boot=2000)
-    rows = {r["arm"]: r for r in res.rows}
+    rows = {r.arm: r for r in res.rows}
     assert list(rows) == ["dropout=0.0", "dropout=0.5", "dropout=0.1"]
-    assert [r["arm"] for r in res.ranked_rows()] == ["dropout=0.5", "dropout=0.1", "dropout=0.0"]
-    assert rows["dropout=0.5"]["rank"] == 1 and rows["dropout=0.5"]["significant"]
-    assert rows["dropout=0.0"]["verdict"] == "worse"
-    assert rows["dropout=0.0"]["effect_mean"] == pytest.approx(-3.0, abs=0.3)        # accuracy points
-    assert rows["dropout=0.1"]["within_noise"] and rows["dropout=0.1"]["verdict"] == "within noise"
-    assert all(r["factor"] == "dropout" and r["n_seeds"] == 5 for r in res.rows)
-    assert rows["dropout=0.5"]["level"] == "0.5"
+    assert [r.arm for r in res.ranked_rows()] == ["dropout=0.5", "dropout=0.1", "dropout=0.0"]
+    assert rows["dropout=0.5"].rank == 1 and rows["dropout=0.5"].significant
+    assert rows["dropout=0.0"].verdict == "worse"
+    assert rows["dropout=0.0"].effect_mean == pytest.approx(-3.0, abs=0.3)        # accuracy points
+    assert rows["dropout=0.1"].within_noise and rows["dropout=0.1"].verdict == "within noise"
+    assert all(r.factor == "dropout" and r.n_seeds == 5 for r in res.rows)
+    assert rows["dropout=0.5"].level == "0.5"
     assert [a["arm"] for a in res.arms][0] == "dropout=0.3" and res.arms[0]["is_baseline"] is True
     assert res.noise["n_seeds"] == 5 and res.noise["p_floor"] == 2 / 32
 
@@ -86,7 +86,7 @@ def test_effects_match_the_statistics_on_the_paired_metrics():
     expected = stats.effect_table(per_seed, "dropout=0.3", n_boot=2000)
     for got, want in zip(res.rows, expected):
         for key in ("effect_mean", "ci_low", "ci_high", "p_value", "p_improve", "rank", "seeds_needed"):
-            assert got[key] == want[key], key
+            assert getattr(got, key) == want[key], key
 
 
 def test_only_seeds_finished_in_both_arms_are_paired_and_diverged_are_counted():
@@ -95,9 +95,9 @@ def test_only_seeds_finished_in_both_arms_are_paired_and_diverged_are_counted():
              _run("a", 3, 0.52, status="failed"), _run("a", 4, 0.52)]
     res = effects.compute_effects(runs, "b", "f", n_boot=2000)
     row = res.rows[0]
-    assert row["n_seeds"] == 2                            # seeds 0, 1 (4 is running in the baseline)
-    assert row["n_diverged"] == 1
-    assert row["effect_mean"] == pytest.approx(2.0)
+    assert row.n_seeds == 2                            # seeds 0, 1 (4 is running in the baseline)
+    assert row.n_diverged == 1
+    assert row.effect_mean == pytest.approx(2.0)
     arms = {a["arm"]: a for a in res.arms}
     assert arms["a"]["n_seeds"] == 3 and arms["b"]["n_seeds"] == 4
 
@@ -107,9 +107,9 @@ def test_diverged_runs_can_be_included_with_the_callers_metric():
     runs += [_run("a", 0, 0.5, metric=0.5), _run("a", 1, 0.5, metric=0.5),
              _run("a", 2, 0.5, status="diverged", metric=0.005)]
     res = effects.compute_effects(runs, "b", "f", diverged="include", n_boot=2000)
-    assert res.rows[0]["n_seeds"] == 3
-    assert res.rows[0]["effect_mean"] == pytest.approx(100 * (0.005 - 0.5) / 3)
-    assert res.rows[0]["n_diverged"] == 1
+    assert res.rows[0].n_seeds == 3
+    assert res.rows[0].effect_mean == pytest.approx(100 * (0.005 - 0.5) / 3)
+    assert res.rows[0].n_diverged == 1
     with pytest.raises(UserError, match="--diverged: unknown policy 'drop'"):
         effects.compute_effects(runs, "b", "f", diverged="drop")
 
@@ -137,7 +137,7 @@ def test_arm_summary_hand_computed():
 def test_the_callers_metric_wins_over_epochs():
     runs = [_run("b", s, 0.5, metric=0.40) for s in range(3)] + [_run("a", s, 0.5, metric=0.42) for s in range(3)]
     res = effects.compute_effects(runs, "b", "f")
-    assert res.rows[0]["effect_mean"] == pytest.approx(2.0)
+    assert res.rows[0].effect_mean == pytest.approx(2.0)
 
 
 def test_bad_inputs_fail_with_one_line_messages():
@@ -168,7 +168,7 @@ def test_write_effects_columns_order_and_contents(tmp_path):
     assert [r["rank"] for r in records] == ["1", "2", "3"]
     assert [r["arm"] for r in records] == ["dropout=0.5", "dropout=0.1", "dropout=0.0"]
     assert records[0]["significant"] == "True" and records[1]["within_noise"] == "True"
-    assert float(records[2]["effect_mean"]) == pytest.approx(res.ranked_rows()[2]["effect_mean"], rel=1e-5)
+    assert float(records[2]["effect_mean"]) == pytest.approx(res.ranked_rows()[2].effect_mean, rel=1e-5)
     assert records[0]["ci_method"] == "paired-t" and float(records[0]["p_floor"]) == 0.0625
     arms = _read_csv(paths["arms_csv"])
     assert arms[0] == CONTRACT_ARM_COLUMNS
@@ -198,7 +198,7 @@ def test_unbounded_and_missing_values_in_csv(tmp_path):
     assert (records["a"]["ci_low"], records["a"]["ci_high"]) == ("-inf", "inf")
     assert records["a"]["note"] == "needs >= 2 seeds" and records["a"]["verdict"] == "needs >= 2 seeds"
     assert records["c"]["rank"] == "" and records["c"]["effect_mean"] == ""   # no paired seeds
-    text = effects.format_effect_table(res.rows, res.noise)
+    text = effect_table.format_effect_table(res.rows, res.noise)
     assert "+inf" in text and "no paired seeds" in text
 
 
@@ -207,28 +207,52 @@ def test_seeds_needed_beyond_the_search_limit_is_written_as_more_than_200(tmp_pa
     runs += [_run("a", s, 0.5 + 0.01 * (s % 2) + (0.0001 if s == 0 else 0.0)) for s in range(4)]
     runs += [_run("z", s, 0.5 + 0.01 * (s % 2) + 0.02 * (-1) ** s) for s in range(4)]   # noisy diffs
     res = effects.compute_effects(runs, "b", "f")
-    row = next(r for r in res.rows if r["arm"] == "a")
-    assert row["seeds_needed"] == stats.SEEDS_NEEDED_MAX + 1
+    row = next(r for r in res.rows if r.arm == "a")
+    assert row.seeds_needed == stats.SEEDS_NEEDED_MAX + 1
     records = {r["arm"]: r for r in csv.DictReader(open(effects.write_effects(res, tmp_path)["effects_csv"]))}
     assert records["a"]["seeds_needed"] == ">200"
 
 
 def test_format_effect_table_sorted_marked_and_empty():
     res = effects.compute_effects(_study_runs(), "dropout=0.3", "dropout", n_boot=2000)
-    text = effects.format_effect_table(res.rows, res.noise, "last3")
+    text = effect_table.format_effect_table(res.rows, res.noise, "last3")
     lines = text.splitlines()
     body = lines[lines.index(next(l for l in lines if l.startswith("----"))) + 1:]
     assert [l.split()[1] for l in body] == ["dropout=0.5", "dropout=0.1", "dropout=0.0"]
     assert "*" in body[0] and "better" in body[0]
     assert "within noise" in body[1] and "*" not in body[1]
     assert "Noise floor" in text and "p-value" in text
-    assert "(no arms to compare yet)" in effects.format_effect_table([], res.noise)
+    assert "(no arms to compare yet)" in effect_table.format_effect_table([], res.noise)
 
 
 def test_rewrite_replaces_files_atomically(tmp_path):
     res = effects.compute_effects(_study_runs(), "dropout=0.3", "dropout", n_boot=2000)
     effects.write_effects(res, tmp_path)
-    res.rows = [r for r in res.rows if r["arm"] != "dropout=0.1"]
+    res.rows = [r for r in res.rows if r.arm != "dropout=0.1"]
     effects.write_effects(res, tmp_path)
     assert len(_read_csv(tmp_path / "effects.csv")) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arms.csv", "effects.csv", "effects.md"]
+
+
+def test_effects_csv_round_trips_through_the_schema(tmp_path):
+    """What the report reads back (EffectRow.from_csv_row) is what ablate computed, cell for cell."""
+    runs = [_run("b", s, 0.5 + 0.01 * (s % 2)) for s in range(4)]
+    runs += [_run("a", s, 0.5 + 0.01 * (s % 2) + (0.0001 if s == 0 else 0.0)) for s in range(4)]
+    runs += [_run("c", 9, 0.5)]                                       # no paired seeds: NaN, no rank
+    res = effects.compute_effects(runs + _study_runs(), "b", "f", n_boot=2000)
+    path = effects.write_effects(res, tmp_path)["effects_csv"]
+    back = schema.read_effects_csv(path)
+    assert [r.arm for r in back] == [r.arm for r in res.ranked_rows()]
+    for got, want in zip(back, res.ranked_rows()):
+        assert got.csv_cells() == want.csv_cells()
+        assert got.verdict == want.verdict and got.significant == want.significant
+    assert next(r for r in back if r.arm == "a").seeds_needed == schema.SEEDS_NEEDED_MAX + 1
+    assert schema.SEEDS_NEEDED_MAX == stats.SEEDS_NEEDED_MAX
+    text = path.read_text()
+    bad = tmp_path / "bad.csv"
+    lines = text.splitlines()
+    cells = lines[1].split(",")
+    cells[schema.EFFECT_COLUMNS.index("effect_mean")] = "lots"
+    bad.write_text("\n".join([lines[0], ",".join(cells)]) + "\n")
+    with pytest.raises(ValueError, match="row 2, column effect_mean"):
+        schema.read_effects_csv(bad)

@@ -109,7 +109,7 @@ def study(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(study) -> dict[str, Path]:
-    return build_report(study, render_missing_previews=False)
+    return build_report(study)
 
 
 # ----------------------------------------------------------------------------- full study
@@ -120,31 +120,71 @@ def test_report_files_default_paths(study, rendered):
     assert not list(study.glob(".*.tmp")), "atomic writes left temporaries behind"
 
 
+def _signed(text: str) -> float:
+    return float(text.rstrip("*"))
+
+
+def _interval(text: str) -> tuple[float, float]:
+    low, high = text.strip("[]").split(", ")
+    return float(low), float(high)
+
+
 def test_effect_table_has_every_arm_with_the_numbers_of_effects_csv(study, rendered):
+    from augstudy.ablate.effect_table import DISPLAY_COLUMNS
+
     page = parse_html(rendered["html"])
     header = page.headers["effects-table"]
-    rows = {cells[header.index("Arm")]: (cls, cells) for cls, cells in page.tables["effects-table"]}
+    assert header == list(DISPLAY_COLUMNS)   # the same columns as the terminal table and effects.md
+    rows = {cells[header.index("arm")]: (cls, cells) for cls, cells in page.tables["effects-table"]}
     effects = read_csv(study / "effects.csv")
     assert len(effects) == 3
     for row in effects:
         assert row["arm"] in rows, f"arm {row['arm']} missing from the HTML table"
         cls, cells = rows[row["arm"]]
-        for column, csv_key, tol in (("Effect (pts)", "effect_mean", 0.005), ("95% CI low", "ci_low", 0.005),
-                                     ("95% CI high", "ci_high", 0.005), ("p-value", "p_value", 1e-3),
-                                     ("P(improve)", "p_improve", 1e-3), ("Metric mean (%)", "metric_mean", 0.005)):
-            shown = float(cells[header.index(column)])
-            assert shown == pytest.approx(float(row[csv_key]), abs=tol), (row["arm"], column)
-        assert int(cells[header.index("Rank")]) == int(row["rank"])
-        assert int(cells[header.index("Seeds")]) == int(row["n_seeds"])
-        # colour class follows significance and sign
-        expected = "noise" if row["significant"] != "True" else ("better" if float(row["effect_mean"]) > 0 else "worse")
-        assert cls == expected, (row["arm"], cls)
-        if row["within_noise"] == "True":
-            assert "within noise" in cells[header.index("Verdict")]
+        assert _signed(cells[header.index("effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
+        assert cells[header.index("effect (pts)")].endswith("*") == (row["significant"] == "True")
+        low, high = _interval(cells[header.index("95% CI")])
+        assert (low, high) == (pytest.approx(float(row["ci_low"]), abs=0.005), pytest.approx(float(row["ci_high"]), abs=0.005))
+        assert float(cells[header.index("p")]) == pytest.approx(float(row["p_value"]), abs=1e-3)
+        assert float(cells[header.index("P(>base)")]) == pytest.approx(float(row["p_improve"]), abs=0.005)
+        assert float(cells[header.index("metric")].split(" ± ")[0]) == pytest.approx(float(row["metric_mean"]), abs=0.005)
+        assert int(cells[header.index("rank")]) == int(row["rank"])
+        assert int(cells[header.index("n")]) == int(row["n_seeds"])
+        # the verdict is effects.csv's, shown as stored; its colour follows it
+        assert cells[header.index("verdict")] == row["verdict"]
+        assert cls == {"better": "better", "worse": "worse"}.get(row["verdict"], "noise"), (row["arm"], cls)
     # ranked order: rank 1 first after the baseline reference row
     ranks = [cells[0] for _, cells in page.tables["effects-table"]]
     assert ranks[0] == "" and ranks[1:] == sorted(ranks[1:], key=int)
     assert "baseline" in page.tables["effects-table"][0][0]
+
+
+def test_report_shows_the_stored_verdict_and_never_recomputes_it(tmp_path):
+    """A verdict edited in effects.csv is what the report shows (it formats, it does not decide)."""
+    path = make_study(tmp_path / "s", previews=False, epochs=2)
+    table = read_csv(path / "effects.csv")
+    table[0]["verdict"] = "equivalent"
+    with open(path / "effects.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    page = parse_html(build_report(path, fmt="html")["html"])
+    header = page.headers["effects-table"]
+    shown = {cells[header.index("arm")]: (cls, cells) for cls, cells in page.tables["effects-table"]}
+    cls, cells = shown[table[0]["arm"]]
+    assert cells[header.index("verdict")] == "equivalent" and cls == "noise"
+
+
+def test_report_summary_prints_the_terminal_table_of_ablate(cli_runner, study):
+    from augstudy.ablate.effect_table import format_effect_table
+    from augstudy.ablate.schema import read_effects_csv
+    import json
+
+    meta = json.loads((study / "study.json").read_text())
+    result = cli_runner("report", str(study), "--format", "html", "--out", str(study / "summary.html"))
+    assert result.exit_code == 0, result.output
+    expected = format_effect_table(read_effects_csv(study / "effects.csv"), meta["noise_floor"], meta["metric"])
+    assert expected in result.output
 
 
 def test_noise_floor_and_header(study, rendered):
@@ -236,7 +276,7 @@ def test_warnings_name_underpowered_grayscale_and_data_check(rendered):
 # ----------------------------------------------------------------------------- partial and odd studies
 def test_partial_study_reports_what_is_missing(tmp_path):
     study = make_study(tmp_path / "running", finished_runs=5, diverged=("crop", 1))
-    paths = build_report(study, render_missing_previews=False)
+    paths = build_report(study)
     html_text = paths["html"].read_text()
     md = paths["md"].read_text()
     for text in (html_text, md):
@@ -251,7 +291,7 @@ def test_partial_study_reports_what_is_missing(tmp_path):
 def test_study_without_effects_yet(tmp_path):
     study = make_study(tmp_path / "early", finished_runs=1)
     assert not (study / "effects.csv").exists()
-    paths = build_report(study, fmt="html", render_missing_previews=False)
+    paths = build_report(study, fmt="html")
     assert set(paths) == {"html"}
     text = paths["html"].read_text()
     assert "1 of 12 runs finished; no effects computed yet (effects.csv is missing)" in text
@@ -262,7 +302,7 @@ def test_grayscale_check_uses_fraction_and_dataset_name(tmp_path):
     import json
 
     from augstudy.report.load import load_study
-    from augstudy.report.warnings import collect_findings
+    from augstudy.report.findings import collect_findings
 
     study = make_study(tmp_path / "rgb", dataset="tiny-imagenet-200", previews=False)
     kinds = {f.kind for f in collect_findings(load_study(study))}
@@ -293,30 +333,28 @@ def test_many_classes_heatmap_shows_the_most_changed(tmp_path):
     decode_png(class_heatmap(per_class, study.arm_names))
 
 
-def test_stored_previews_are_embedded_and_missing_ones_rendered(tmp_path, repo_root):
-    import json
-
+def test_stored_previews_are_embedded_and_missing_ones_named(tmp_path, monkeypatch):
+    """The report shows the PNGs ablate drew, under the schema's safe names, and never loads a dataset."""
+    import augstudy.data
+    from augstudy.ablate.schema import StudyPaths
     from augstudy.report.load import load_study
     from augstudy.report.previews import preview_arms, preview_png
 
+    def no_dataset(*args, **kwargs):
+        raise AssertionError("the report must not load the dataset")
+
+    monkeypatch.setattr(augstudy.data, "load_dataset", no_dataset)
     path = make_study(tmp_path / "prev", n_classes=10, epochs=2)
     study = load_study(path)
     assert preview_arms(study) == ["augment=crop", "augment=jitter", "augment=heavy"]
     png, note = preview_png(study, "augment=crop")
-    assert png == (path / "previews" / "augment=crop.png").read_bytes()
-    png, note = preview_png(study, "augment=heavy", render_missing=False)
-    assert png is None and "missing" in note
-    # dataset_path of the synthetic study is relative: point it at the embedded dataset
-    meta = json.loads((path / "study.json").read_text())
-    meta["dataset_path"] = str(repo_root / "data" / "fashion-mnist-mini")
-    (path / "study.json").write_text(json.dumps(meta))
-    png, note = preview_png(load_study(path), "augment=heavy")
-    assert png is not None, note
-    decode_png(png)
-    meta["dataset_path"] = str(tmp_path / "nowhere")
-    (path / "study.json").write_text(json.dumps(meta))
-    png, note = preview_png(load_study(path), "augment=heavy")
-    assert png is None and "not found" in note
+    assert png == StudyPaths(path).preview("augment=crop").read_bytes()
+    png, note = preview_png(study, "augment=heavy")
+    assert png is None and "augment=heavy.png is missing" in note and "augstudy ablate" in note
+    # an arm name with a path in it: the writer's file name is the reader's
+    StudyPaths(path).preview("augment=policies/my.yaml").write_bytes(b"png")
+    assert StudyPaths(path).preview("augment=policies/my.yaml").name == "augment=policies_my.yaml.png"
+    assert study.preview_path("augment=policies/my.yaml") is not None
 
 
 # ----------------------------------------------------------------------------- outputs and atomicity
@@ -328,7 +366,7 @@ def test_out_and_format_options(tmp_path, study):
         output_paths(study, None, "pdf")
     with pytest.raises(UserError, match="is a directory"):
         output_paths(study, tmp_path, "both")
-    paths = build_report(study, out=tmp_path / "notes" / "dropout.md", fmt="md", render_missing_previews=False)
+    paths = build_report(study, out=tmp_path / "notes" / "dropout.md", fmt="md")
     assert set(paths) == {"md", "files_dir"}
     assert paths["files_dir"] == tmp_path / "notes" / "dropout_files"
     assert "](dropout_files/forest.png)" in paths["md"].read_text()
@@ -338,7 +376,7 @@ def test_crash_while_rendering_keeps_the_old_report(tmp_path, monkeypatch):
     import augstudy.report.html as report_html
 
     study = make_study(tmp_path / "s", previews=False, epochs=2)
-    first = build_report(study, fmt="html", render_missing_previews=False)["html"]
+    first = build_report(study, fmt="html")["html"]
     before = first.read_bytes()
 
     def boom(content):
@@ -346,7 +384,7 @@ def test_crash_while_rendering_keeps_the_old_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(report_html, "render_html", boom)
     with pytest.raises(RuntimeError):
-        build_report(study, fmt="html", render_missing_previews=False)
+        build_report(study, fmt="html")
     assert first.read_bytes() == before
     assert not [p for p in study.iterdir() if p.name.endswith(".tmp")]
 
@@ -373,10 +411,10 @@ def test_compare_puts_all_arms_on_one_table(tmp_path):
     paths = compare_studies([a, b], tmp_path / "both.html")
     page = parse_html(paths["html"])
     header = page.headers["effects-table"]
-    shown = {cells[header.index("Arm")]: cells for _, cells in page.tables["effects-table"]}
+    shown = {cells[header.index("arm")]: cells for _, cells in page.tables["effects-table"]}
     expected = read_csv(a / "effects.csv") + read_csv(b / "effects.csv")
     for row in expected:
-        assert float(shown[row["arm"]][header.index("Effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
+        assert _signed(shown[row["arm"]][header.index("effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
     ranks = [int(shown[r["arm"]][0]) for r in sorted(expected, key=lambda r: -float(r["effect_mean"]))]
     assert ranks == list(range(1, len(expected) + 1))
     assert len(page.images) == 1  # one forest plot
@@ -400,15 +438,15 @@ def test_compare_refuses_different_baselines(tmp_path):
 # ----------------------------------------------------------------------------- CLI
 def test_cli_report_in_process(cli_runner, tmp_path):
     study = make_study(tmp_path / "s", previews=False, epochs=2)
-    result = cli_runner("report", str(study), "--no-render-previews")
+    result = cli_runner("report", str(study))
     assert result.exit_code == 0, result.stderr
     assert f"wrote {study / 'report.html'}" in result.stdout
     assert f"wrote {study / 'report.md'}" in result.stdout
     for row in read_csv(study / "effects.csv"):
-        assert re.search(rf"^{row['rank']}\s+{re.escape(row['arm'])}\s+{re.escape(format(float(row['effect_mean']), '+.2f'))}\s",
+        assert re.search(rf"^\s*{row['rank']}\s+{re.escape(row['arm'])}\s+\d+\s+"
+                         rf"{re.escape(format(float(row['effect_mean']), '+.2f'))}\*?\s",
                          result.stdout, re.M)
-    md_only = cli_runner("report", str(study), "--format", "md", "--out", str(tmp_path / "o.md"),
-                         "--no-render-previews")
+    md_only = cli_runner("report", str(study), "--format", "md", "--out", str(tmp_path / "o.md"))
     assert md_only.exit_code == 0 and (tmp_path / "o.md").is_file() and not (tmp_path / "o.html").exists()
 
 
@@ -418,10 +456,10 @@ def test_cli_open_uses_the_browser(cli_runner, tmp_path, monkeypatch):
     opened = []
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
     study = make_study(tmp_path / "s", previews=False, epochs=2)
-    result = cli_runner("report", str(study), "--format", "html", "--open", "--no-render-previews")
+    result = cli_runner("report", str(study), "--format", "html", "--open")
     assert result.exit_code == 0, result.stderr
     assert opened == [(study / "report.html").resolve().as_uri()]
-    refused = cli_runner("report", str(study), "--format", "md", "--open", "--no-render-previews")
+    refused = cli_runner("report", str(study), "--format", "md", "--open")
     assert refused.exit_code != 0 and "--open needs the HTML report" in refused.stderr
 
 
@@ -445,7 +483,7 @@ def test_cli_errors_are_one_line(cli_runner, tmp_path):
 
 def test_console_script(run_console, tmp_path):
     study = make_study(tmp_path / "s", previews=False, epochs=2)
-    ok = run_console("report", str(study), "--format", "html", "--no-render-previews")
+    ok = run_console("report", str(study), "--format", "html")
     assert ok.returncode == 0, ok.stderr
     assert (study / "report.html").is_file() and not (study / "report.md").exists()
     bad = run_console("report", str(tmp_path / "missing"))
@@ -480,11 +518,11 @@ def test_real_tiny_study_renders(tmp_path, mini_dataset):
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     page = parse_html(out / "report.html")
     header = page.headers["effects-table"]
-    shown = {cells[header.index("Arm")]: cells for _, cells in page.tables["effects-table"]}
+    shown = {cells[header.index("arm")]: cells for _, cells in page.tables["effects-table"]}
     effects = read_csv(out / "effects.csv")
     assert effects
     for row in effects:
-        assert float(shown[row["arm"]][header.index("Effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
+        assert _signed(shown[row["arm"]][header.index("effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
     for src in page.images:
         decode_png(base64.b64decode(src.split(",", 1)[1]))
     assert len(page.images) >= 4  # forest, curves, stability, heatmap (+ previews the runner wrote)

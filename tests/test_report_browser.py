@@ -88,7 +88,7 @@ def test_control_page_with_external_resources_is_caught(chromium, tmp_path):
 
 def test_report_renders_and_loads_nothing_external(chromium, tmp_path):
     study = make_study(tmp_path / "study", data_check=["val has 2 near-duplicate images"])
-    html_path = build_report(study, fmt="html", render_missing_previews=False)["html"]
+    html_path = build_report(study, fmt="html")["html"]
     text = html_path.read_text()
     for needle in ('src="http', "src='http", 'href="http', "href='http", "src=\"//", "href=\"//", "<script"):
         assert needle not in text, needle

@@ -1,9 +1,11 @@
 """The ranked effect table of a study: rows from runs, and the files the report reads.
 
 :func:`compute_effects` turns the study's runs (per arm and seed: status, metric,
-per-epoch accuracies) into an :class:`EffectsResult`; :func:`write_effects`
-writes ``effects.csv``, ``effects.md`` and ``arms.csv`` atomically;
-:func:`format_effect_table` renders the terminal table.
+per-epoch accuracies) into an :class:`EffectsResult` whose rows are
+:class:`~augstudy.ablate.schema.EffectRow` (verdict included, decided here once by
+:mod:`augstudy.ablate.stats`); :func:`write_effects` writes ``effects.csv``,
+``effects.md`` and ``arms.csv`` atomically.  The human table is rendered by
+:mod:`augstudy.ablate.effect_table` (terminal and Markdown alike).
 
 Units: runs carry accuracies as fractions in [0, 1]; every accuracy-like number
 in the result and the files (effects, intervals, metric mean/std, best val
@@ -13,8 +15,6 @@ accuracy, stability, generalization gap, MDE) is in **accuracy points** (percent
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,34 +23,22 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from augstudy.ablate import stats
+from augstudy.ablate.effect_table import effects_markdown
+from augstudy.ablate.schema import (ARM_COLUMNS, EFFECT_COLUMNS, METRICS, EffectRow, RunStatus, StudyPaths,
+                                    csv_text, effects_csv_text, sort_by_rank)
 from augstudy.atomic import atomic_write_text
 from augstudy.errors import UserError
 
 LAST_K_EPOCHS = 3   # "last3": mean val accuracy over this many final epochs (smooths epoch-to-epoch jitter)
-METRICS = {
-    "last3": f"mean val accuracy over the last {LAST_K_EPOCHS} epochs",
-    "best": "best (peak) val accuracy over all epochs",
-    "final": "val accuracy at the last epoch",
-}
 DIVERGED_POLICIES = ("exclude", "include")
-USABLE_STATUS = "done"
-DIVERGED_STATUS = "diverged"
-
-ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std",
-               "best_val_acc", "stability", "gen_gap", "n_diverged")
 SUMMARY_COLUMNS = ARM_COLUMNS[4:]   # the per-arm summary copied into each effects.csv row
-EFFECTS_CSV, EFFECTS_MD, ARMS_CSV = "effects.csv", "effects.md", "arms.csv"
-# Columns of the human tables (terminal and effects.md); every cell comes from one effects row.
-DISPLAY_COLUMNS = ("rank", "arm", "n", "effect (pts)", "95% CI", "p", "P(>base)", "verdict",
-                   "metric", "stability", "gen gap", "diverged", "seeds needed")
 
 
 @dataclass
 class EffectsResult:
     """The effect table of one study.
 
-    rows: one dict per non-baseline arm (input arm order) with
-        ``stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS``; accuracy points.
+    rows: one :class:`EffectRow` per non-baseline arm (input arm order); accuracy points.
     arms: one dict per arm, baseline first, with :data:`ARM_COLUMNS`.
     noise: :func:`augstudy.ablate.stats.noise_floor` (JSON-able, for study.json).
     """
@@ -58,17 +46,17 @@ class EffectsResult:
     factor: str
     baseline_arm: str
     metric_name: str
-    rows: list[dict] = field(default_factory=list)
+    rows: list[EffectRow] = field(default_factory=list)
     arms: list[dict] = field(default_factory=list)
     noise: dict = field(default_factory=dict)
 
-    def ranked_rows(self) -> list[dict]:
+    def ranked_rows(self) -> list[EffectRow]:
         """Rows sorted by rank (1 = best); unranked rows last."""
         return sort_by_rank(self.rows)
 
     def to_dict(self) -> dict:
         return {"factor": self.factor, "baseline_arm": self.baseline_arm,
-                "metric": self.metric_name, "rows": self.rows, "arms": self.arms,
+                "metric": self.metric_name, "rows": [r.to_dict() for r in self.rows], "arms": self.arms,
                 "noise": self.noise}
 
 
@@ -164,9 +152,9 @@ def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
     used, per_seed, n_diverged = [], {}, 0
     for run in runs:
         status = _get(run, "status")
-        if status == DIVERGED_STATUS:
+        if status == RunStatus.DIVERGED:
             n_diverged += 1
-        if status == USABLE_STATUS or (status == DIVERGED_STATUS and diverged == "include"):
+        if status == RunStatus.DONE or (status == RunStatus.DIVERGED and diverged == "include"):
             seed = int(_get(run, "seed"))
             if seed in per_seed:
                 raise ValueError(f"arm {arm!r}: two finished runs for seed {seed}")
@@ -191,7 +179,8 @@ def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
 
 def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
                     metric_name: str = "last3", diverged: str = "exclude",
-                    n_boot: int = stats.DEFAULT_N_BOOT, seed: int = 0) -> EffectsResult:
+                    n_boot: int = stats.DEFAULT_N_BOOT, seed: int = 0,
+                    factor_of: Mapping[str, str] | None = None) -> EffectsResult:
     """The ranked effect table of a study.
 
     Args:
@@ -202,6 +191,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
             ``{epoch, train_acc, val_acc, ...}`` with accuracies as fractions.
         baseline_arm: the arm every other arm is compared with.
         factor: the factor's name (first column of effects.csv).
+        factor_of: ``{arm: factor}`` where arms belong to different factors (``ablate all``);
+            arms not in it get ``factor``.
         metric_name: ``last3`` | ``best`` | ``final`` (used where ``metric`` is None).
         diverged: ``"exclude"`` (default: diverged runs leave the pairs, counted in
             ``n_diverged``) or ``"include"`` (their ``metric``, as given by the caller,
@@ -233,160 +224,36 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
     effect_rows = {r["arm"]: r for r in stats.effect_table(per_seed, baseline_arm, n_boot=n_boot,
                                                             seed=seed, noise=noise)}
     summaries = {a["arm"]: a for a in arms}
+    factor_of = factor_of or {}
     rows = []
     for arm in order[1:]:
-        merged = {"factor": factor, "arm": arm, "level": levels[arm], **effect_rows[arm]}
+        merged = {"factor": factor_of.get(arm, factor), "arm": arm, "level": levels[arm], **effect_rows[arm]}
         merged.update({k: summaries[arm][k] for k in SUMMARY_COLUMNS})
-        rows.append({k: merged.get(k) for k in stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS})
+        values = {k: merged.get(k) for k in EFFECT_COLUMNS}
+        values["note"] = values["note"] or ""
+        rows.append(EffectRow(**values))
     return EffectsResult(factor, baseline_arm, metric_name, rows, arms, noise)
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-def sort_by_rank(rows: Sequence[Mapping]) -> list:
-    """Rows by rank, 1 first; unranked (no paired seeds) last, in input order."""
-    return sorted(rows, key=lambda r: (r.get("rank") is None, r.get("rank") or 0))
-
-
-def _csv_value(key: str, value: Any) -> str:
-    """Plain-text cell: '' for missing/nan, 'inf'/'-inf', 6 significant digits, '>200' for seeds_needed."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if key == "seeds_needed" and value > stats.SEEDS_NEEDED_MAX:
-        return f">{stats.SEEDS_NEEDED_MAX}"
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return format(float(value), ".6g")
-    return str(value)
-
-
-def _csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_value(c, row.get(c)) for c in columns])
-    return buf.getvalue()
-
-
-def _num(x: Any, digits: int = 2, signed: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
-
-
-def _p(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:.3g}"   # 3 significant digits: 0.0625 stays 0.0625, 0.000488 stays readable
-
-
-def _seeds_needed_text(n: Any) -> str:
-    if n is None:
-        return "-"
-    return f">{stats.SEEDS_NEEDED_MAX}" if n > stats.SEEDS_NEEDED_MAX else str(n)
-
-
-def _display_cells(row: Mapping) -> dict[str, str]:
-    """The human table's cells for one row (both terminal and Markdown)."""
-    marker = "*" if row["significant"] else ""
-    return {
-        "rank": "-" if row.get("rank") is None else str(row["rank"]),
-        "arm": str(row["arm"]),
-        "n": str(row["n_seeds"]),
-        "effect (pts)": _num(row["effect_mean"], signed=True) + marker,
-        "95% CI": f"[{_num(row['ci_low'], signed=True)}, {_num(row['ci_high'], signed=True)}]",
-        "p": _p(row["p_value"]),
-        "P(>base)": _num(row["p_improve"]),
-        "verdict": str(row.get("verdict") or stats.verdict(row)),
-        "metric": f"{_num(row.get('metric_mean'))} ± {_num(row.get('metric_std'))}",
-        "stability": _num(row.get("stability")),
-        "gen gap": _num(row.get("gen_gap")),
-        "diverged": str(row.get("n_diverged", 0)),
-        "seeds needed": _seeds_needed_text(row.get("seeds_needed")),
-    }
-
-
-def _header_lines(noise: Mapping, rows: Sequence[Mapping], metric_name: str | None = None) -> list[str]:
-    methods = sorted({r["ci_method"] for r in rows if r.get("ci_method")}) or [noise.get("ci_method", "")]
-    metric_text = f"{metric_name} ({METRICS.get(metric_name, metric_name)}); " if metric_name else ""
-    return [
-        f"Metric: {metric_text}effects in accuracy points (100 x (arm - baseline)), paired by seed.",
-        f"95% CI: {', '.join(methods)}.  * = interval excludes 0.",
-        f"Noise floor: baseline seed-to-seed std {_num(noise.get('baseline_std'))} pts; "
-        f"minimum detectable effect {_num(noise.get('mde'))} pts at n={noise.get('n_seeds')} seeds "
-        f"(80% power, 5% two-sided; sd of differences {_num(noise.get('sd_diff'))}, "
-        f"{noise.get('sd_diff_source', '')}).",
-        f"p-value: sign-flip permutation test, two-sided; floor {_p(noise.get('p_floor'))} "
-        f"(= 2/2^n at n={noise.get('n_seeds')}: no smaller p is possible with these seeds).",
-        "'within noise': interval includes 0 and |effect| < MDE -- not a finding, whatever its rank.",
-    ]
-
-
-def format_effect_table(rows: Sequence[Mapping], noise: Mapping, metric_name: str | None = None) -> str:
-    """Terminal table: rows sorted by rank, significance starred, "within noise" spelled out.
-
-    Args:
-        rows: :attr:`EffectsResult.rows` (accuracy points).
-        noise: :attr:`EffectsResult.noise`.
-    Returns:
-        multi-line text (header lines, then an aligned table).
-    """
-    cells = [_display_cells(r) for r in sort_by_rank(rows)]
-    columns = DISPLAY_COLUMNS
-    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in columns}
-    left = {"arm", "verdict"}
-
-    def line(values: Mapping[str, str]) -> str:
-        return "  ".join(values[c].ljust(widths[c]) if c in left else values[c].rjust(widths[c])
-                         for c in columns).rstrip()
-
-    out = _header_lines(noise, rows, metric_name) + ["", line({c: c for c in columns}),
-                                                    line({c: "-" * widths[c] for c in columns})]
-    out += [line(row) for row in cells] or ["(no arms to compare yet)"]
-    return "\n".join(out) + "\n"
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def effects_markdown(result: EffectsResult) -> str:
-    """``effects.md``: header (metric, CI method, noise floor, p floor) and a table sorted by rank."""
-    columns = DISPLAY_COLUMNS
-    lines = [f"# Effects of {result.factor} vs baseline `{result.baseline_arm}`", ""]
-    lines += [f"- {h}" for h in _header_lines(result.noise, result.rows, result.metric_name)]
-    lines += ["", "| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    for row in result.ranked_rows():
-        cells = _display_cells(row)
-        lines.append("| " + " | ".join(_md_escape(cells[c]) for c in columns) + " |")
-    if not result.rows:
-        lines.append("\n(no arms to compare yet)")
-    return "\n".join(lines) + "\n"
 
 
 def write_effects(result: EffectsResult, out_dir: str | Path) -> dict[str, Path]:
     """Write ``effects.csv``, ``effects.md``, ``arms.csv`` into ``out_dir`` atomically.
 
-    ``effects.csv`` columns: :data:`stats.EFFECT_COLUMNS` then
-    :data:`stats.EFFECT_EXTRA_COLUMNS`; rows in rank order.  Missing values
-    (nan/None) are empty cells; infinite interval ends are ``inf``/``-inf``.
+    ``effects.csv`` columns: :data:`~augstudy.ablate.schema.EFFECT_COLUMNS`; rows in rank
+    order.  Missing values (nan/None) are empty cells; infinite interval ends are ``inf``/``-inf``.
 
     Returns:
         ``{"effects_csv": path, "effects_md": path, "arms_csv": path}``.
     """
-    out_dir = Path(out_dir)
-    columns = stats.EFFECT_COLUMNS + stats.EFFECT_EXTRA_COLUMNS
+    paths = StudyPaths(Path(out_dir))
+    markdown = effects_markdown(result.factor, result.baseline_arm, result.rows, result.noise, result.metric_name)
     return {
-        "effects_csv": atomic_write_text(out_dir / EFFECTS_CSV, _csv_text(result.ranked_rows(), columns)),
-        "effects_md": atomic_write_text(out_dir / EFFECTS_MD, effects_markdown(result)),
-        "arms_csv": atomic_write_text(out_dir / ARMS_CSV, _csv_text(result.arms, ARM_COLUMNS)),
+        "effects_csv": atomic_write_text(paths.effects_csv, effects_csv_text(result.rows)),
+        "effects_md": atomic_write_text(paths.effects_md, markdown),
+        "arms_csv": atomic_write_text(paths.arms_csv, csv_text(result.arms, ARM_COLUMNS)),
     }
+
+
+__all__ = ["EffectsResult", "compute_effects", "write_effects", "summarize_arm", "metric_from_epochs", "METRICS",
+           "LAST_K_EPOCHS", "DIVERGED_POLICIES"]
+
+

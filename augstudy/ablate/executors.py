@@ -12,8 +12,8 @@ For whoever adds an executor (e.g. ``augstudy/ablate/ray_executor.py``)::
   parallelism; it is NOT permission to train them.
 - Work is pulled with ``context.claim_next()``: it atomically claims the next
   runnable job in the study store (other processes share the study), loads nothing
-  heavy, and returns a :class:`RunJob` with ``start_epoch`` and ``checkpoint_path``
-  filled in (resume), or ``None`` when nothing is left for this process.  With
+  heavy, and returns a :class:`RunJob` with ``start_epoch``, ``checkpoint_path`` and
+  ``claim_token`` filled in (resume), or ``None`` when nothing is left for this process.  With
   ``wait=True`` (the default) it waits while other processes still train runs and
   returns ``None`` only when the study is finished.  A job that is claimed must end
   in exactly one ``on_done`` call; ``context.release(job)`` gives it back unfinished
@@ -26,17 +26,23 @@ For whoever adds an executor (e.g. ``augstudy/ablate/ray_executor.py``)::
   where ``data = context.train_data(job.config)`` (a :class:`TrainData` of CPU tensors;
   ``train_run`` moves it to ``device``).  A remote worker may rebuild the same
   ``TrainData`` itself or receive it by value.
-- The driver (the runner) is the only writer of the study directory:
+- The driver (:class:`~augstudy.ablate.driver.StudyDriver`) is the only writer of the study directory:
   ``on_epoch(job, result, checkpoint_state)`` must be called in the driver process for
   every finished epoch, in order, with the dict ``train_run`` passed to its own
   ``on_epoch`` (``None`` for a diverged epoch); the driver saves the checkpoint
   atomically, writes the epoch rows in one transaction and re-exports the CSVs.
   ``on_done(job, outcome)`` records the run's end (``outcome.status`` in done |
   diverged | failed; ``failed`` carries ``outcome.error``, one line).
+- Fencing: ``on_epoch`` and ``on_done`` raise :class:`~augstudy.ablate.store.ClaimLost`
+  when another process took the run over (this one was paused past the stale limit).
+  The executor then stops training that run, calls ``context.claim_lost(job)`` (no
+  ``on_done``) and goes on with the next claim.
 - ``context.on_step(1)`` after each optimizer step drives the study's progress bar
   (optional for remote executors; call it with a whole epoch's steps instead).
 - ``context.heartbeat_run(job)`` marks which run this process is training so its claim
-  stays fresh (the runner refreshes heartbeats from a background thread).
+  stays fresh (the driver refreshes heartbeats from a background thread); an executor
+  training several runs at once calls ``context.refresh_claims(jobs)`` with every run in
+  flight at least every ``heartbeat_every_s(store.stale_s)`` seconds.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
+from augstudy.ablate.store import ClaimLost
 from augstudy.ablate.train import EpochResult, RunOutcome, train_run
 from augstudy.errors import UserError
 
@@ -53,7 +60,8 @@ from augstudy.errors import UserError
 @dataclass
 class RunJob:
     """One (arm config, seed) run to train.  ``start_epoch``: epochs already done (resume from
-    ``checkpoint_path``); ``epochs``: total epochs; ``steps_per_epoch``: optimizer steps per epoch."""
+    ``checkpoint_path``); ``epochs``: total epochs; ``steps_per_epoch``: optimizer steps per epoch;
+    ``claim_token``: the fencing token of this process's claim on the run."""
 
     run_id: str
     arm: str
@@ -65,6 +73,7 @@ class RunJob:
     steps_per_epoch: int
     start_epoch: int = 0
     checkpoint_path: Path | None = None
+    claim_token: int = 0
 
 
 OnEpoch = Callable[[RunJob, EpochResult, "dict | None"], None]
@@ -72,21 +81,36 @@ OnDone = Callable[[RunJob, RunOutcome], None]
 
 
 class StudyContext(Protocol):
-    """What an executor may ask of the running study (implemented by the runner)."""
+    """Everything an executor may ask of the running study (implemented by
+    :class:`augstudy.ablate.driver.StudyDriver`)."""
 
+    #: the study's device, e.g. ``"cpu"`` or ``"cuda:0"``
     device: str
 
-    def claim_next(self, wait: bool = True) -> RunJob | None: ...
+    def claim_next(self, wait: bool = True) -> RunJob | None:
+        """Claim the next runnable run (None: nothing left; with ``wait``, only once no other
+        process trains one either)."""
 
-    def release(self, job: RunJob) -> None: ...
+    def release(self, job: RunJob) -> None:
+        """Give a claimed, unfinished run back (pending) so a rerun resumes it."""
 
-    def load_checkpoint(self, job: RunJob) -> dict | None: ...
+    def load_checkpoint(self, job: RunJob) -> dict | None:
+        """The checkpoint to resume ``job`` from (None: from scratch); once per claim."""
 
-    def train_data(self, config: dict): ...
+    def train_data(self, config: dict):
+        """The :class:`~augstudy.ablate.train.TrainData` of ``config``'s data section."""
 
-    def on_step(self, n: int) -> None: ...
+    def on_step(self, n: int) -> None:
+        """``n`` optimizer steps were taken (progress)."""
 
-    def heartbeat_run(self, job: RunJob | None) -> None: ...
+    def heartbeat_run(self, job: RunJob | None) -> None:
+        """The run this process trains now (its claim is kept fresh in the background); None: none."""
+
+    def refresh_claims(self, jobs: list[RunJob]) -> None:
+        """Refresh now the claims of every run in ``jobs`` (an executor with several in flight)."""
+
+    def claim_lost(self, job: RunJob) -> None:
+        """``on_epoch``/``on_done`` raised ClaimLost for ``job``: forget it and say so."""
 
 
 class Executor(Protocol):
@@ -113,6 +137,9 @@ class LocalExecutor:
                                     checkpoint=context.load_checkpoint(job),
                                     on_epoch=lambda result, state, job=job: on_epoch(job, result, state),
                                     on_step=context.on_step)
+            except ClaimLost:
+                context.claim_lost(job)
+                continue
             except (KeyboardInterrupt, UserError):
                 context.release(job)
                 raise
@@ -122,7 +149,30 @@ class LocalExecutor:
                 outcome = failure_outcome(job, exc)
             finally:
                 context.heartbeat_run(None)
-            on_done(job, outcome)
+            try:
+                on_done(job, outcome)
+            except ClaimLost:
+                context.claim_lost(job)
 
 
-__all__ = ["RunJob", "StudyContext", "Executor", "LocalExecutor", "OnEpoch", "OnDone", "failure_outcome"]
+def make_executor(name: str, *, address: str | None = None, gpus_per_run: float | None = None,
+                  max_retries: int | None = None, echo: Callable[[str], None] = print, debug: bool = False):
+    """The executor the CLI's ``--executor`` names: ``local`` -> :class:`LocalExecutor`,
+    ``ray`` -> :class:`~augstudy.ablate.ray_executor.RayExecutor` (``max_retries`` None: its
+    default).  Ray-only options with ``local`` are a UserError."""
+    if name == "local":
+        given = [opt for opt, value in (("--ray-address", address), ("--gpus-per-run", gpus_per_run))
+                 if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} only apply with --executor ray")
+        return LocalExecutor(debug=debug)
+    if name == "ray":
+        from augstudy.ablate.ray_executor import DEFAULT_MAX_RETRIES, RayExecutor
+
+        return RayExecutor(address=address, gpus_per_run=gpus_per_run, echo=echo, debug=debug,
+                           max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
+    raise UserError(f"--executor {name}: must be local or ray")
+
+
+__all__ = ["RunJob", "StudyContext", "Executor", "LocalExecutor", "OnEpoch", "OnDone", "failure_outcome",
+           "make_executor"]

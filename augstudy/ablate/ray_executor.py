@@ -31,7 +31,9 @@ How a study meets Ray (see :mod:`augstudy.ablate.executors` for the interface):
   a run's metrics are bit-identical to the local executor's on the same device type.
 - **Claims stay fresh.**  Several runs are trained at once, so the driver refreshes the
   heartbeat of every active run (``context.refresh_claims``) at least every
-  ``HEARTBEAT_EVERY_S`` seconds.
+  ``heartbeat_every_s`` seconds.  A run whose claim another process took over
+  (``on_epoch``/``on_done`` raise ``ClaimLost``) is cancelled and reported with
+  ``context.claim_lost``.
 
 Ray is optional: :class:`RayExecutor` raises :class:`~augstudy.errors.MissingDependencyError`
 when ``import ray`` fails.  Nothing here imports ray or torch at module load.
@@ -47,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from augstudy.ablate.executors import OnDone, OnEpoch, RunJob, StudyContext, failure_outcome
-from augstudy.ablate.store import HEARTBEAT_EVERY_S
+from augstudy.ablate.store import ClaimLost, claim_stale_s, heartbeat_every_s
 from augstudy.errors import MissingDependencyError, UserError
 
 MISSING_RAY_MESSAGE = "--executor ray needs Ray: pip install 'augstudy[ray]'"
@@ -164,6 +166,14 @@ def _remote_train_epochs():
 
 
 # ----------------------------------------------------------------------------- the driver side
+def _cancel(ray, gen) -> None:
+    """Cancel a run's task, best effort (what matters afterwards is the claim's release or loss)."""
+    try:
+        ray.cancel(gen, force=True)
+    except Exception:  # noqa: BLE001 - the task may be finished or its worker gone already
+        pass
+
+
 @dataclass
 class _ActiveRun:
     """A run in flight: its job, the latest checkpoint state the driver holds, and attempts so far."""
@@ -196,7 +206,8 @@ class RayExecutor:
     ``num_threads``: torch threads per run (None: the driver's ``torch.get_num_threads()``,
     which keeps CPU results identical to the local executor).  ``observer`` sees every
     streamed epoch with the worker's pid (monitoring; the tests kill a worker from it).
-    ``heartbeat_every_s``: how often the claims of the runs in flight are refreshed.
+    ``heartbeat_every_s``: how often the claims of the runs in flight are refreshed (None: a
+    sixth of the stale-claim limit, at most 10 s).
     ``retries`` lists the resubmissions made; ``datasets_shipped`` counts ``ray.put`` calls of
     training data (one per distinct ``data`` section).  ``debug``: Ray's logs and the workers'
     output reach this terminal, and lost runs print their traceback.  Raises
@@ -210,12 +221,14 @@ class RayExecutor:
     observer: EpochObserver | None = None
     echo: Callable[[str], None] = print
     debug: bool = False
-    heartbeat_every_s: float = HEARTBEAT_EVERY_S
+    heartbeat_every_s: float | None = None
     retries: list[RetryRecord] = field(default_factory=list)
     datasets_shipped: int = 0
 
     def __post_init__(self):
         require_ray()
+        if self.heartbeat_every_s is None:
+            self.heartbeat_every_s = heartbeat_every_s(claim_stale_s())
         if self.max_retries < 0:
             raise UserError(f"--max-retries {self.max_retries}: must be 0 or more")
         if self.gpus_per_run is not None:
@@ -317,7 +330,10 @@ class RayExecutor:
                               f"retry {run.attempt}/{self.max_retries} from epoch {run.job.start_epoch}")
                     submit(run)
                 else:
-                    on_done(run.job, failure_outcome(run.job, cause if isinstance(cause, BaseException) else exc))
+                    try:
+                        on_done(run.job, failure_outcome(run.job, cause if isinstance(cause, BaseException) else exc))
+                    except ClaimLost:
+                        context.claim_lost(run.job)
 
             def receive(gen, run: _ActiveRun) -> None:
                 try:
@@ -334,17 +350,25 @@ class RayExecutor:
                     result = EpochResult(**item["result"])
                     if self.observer is not None:
                         self.observer(job, result, run.pid)
-                    on_epoch(job, result, item["state"])
+                    try:
+                        on_epoch(job, result, item["state"])
+                    except ClaimLost:
+                        del active[gen]
+                        _cancel(ray, gen)
+                        context.claim_lost(job)
+                        return
                     context.on_step(job.steps_per_epoch)
                     job.start_epoch = result.epoch  # a retry resumes after this epoch
                     if item["state"] is not None:
                         run.state = item["state"]
                     return
                 del active[gen]
-                on_done(job, RunOutcome(item["status"], item["epochs_done"], item["diverged_epoch"], item["wall_s"],
-                                        [EpochResult(**h) for h in item["history"]]))
+                try:
+                    on_done(job, RunOutcome(item["status"], item["epochs_done"], item["diverged_epoch"],
+                                            item["wall_s"], [EpochResult(**h) for h in item["history"]]))
+                except ClaimLost:
+                    context.claim_lost(job)
 
-            refresh = getattr(context, "refresh_claims", None)
             last_beat = time.monotonic()
             try:
                 while True:
@@ -358,15 +382,11 @@ class RayExecutor:
                     for gen in ready:
                         receive(gen, active[gen])
                     if time.monotonic() - last_beat >= self.heartbeat_every_s and active:
-                        if refresh is not None:
-                            refresh([run.job for run in active.values()])
+                        context.refresh_claims([run.job for run in active.values()])
                         last_beat = time.monotonic()
             except BaseException:
                 for gen, run in list(active.items()):
-                    try:
-                        ray.cancel(gen, force=True)
-                    except Exception:  # noqa: BLE001 - best effort: the claim release below is what matters
-                        pass
+                    _cancel(ray, gen)
                     context.release(run.job)
                 raise
         finally:
@@ -374,23 +394,5 @@ class RayExecutor:
                 ray.shutdown()
 
 
-def make_executor(name: str, *, address: str | None = None, gpus_per_run: float | None = None,
-                  max_retries: int = DEFAULT_MAX_RETRIES, echo: Callable[[str], None] = print,
-                  debug: bool = False):
-    """The executor the CLI's ``--executor`` names: ``local`` -> None (the runner's default,
-    :class:`~augstudy.ablate.executors.LocalExecutor`), ``ray`` -> :class:`RayExecutor`.
-    Ray-only options with ``local`` are a UserError."""
-    if name == "local":
-        given = [opt for opt, value in (("--ray-address", address), ("--gpus-per-run", gpus_per_run))
-                 if value is not None]
-        if given:
-            raise UserError(f"{', '.join(given)} only apply with --executor ray")
-        return None
-    if name == "ray":
-        return RayExecutor(address=address, gpus_per_run=gpus_per_run, max_retries=max_retries, echo=echo,
-                           debug=debug)
-    raise UserError(f"--executor {name}: must be local or ray")
-
-
-__all__ = ["RayExecutor", "RetryRecord", "make_executor", "require_ray", "train_epochs", "pack_train_data",
+__all__ = ["RayExecutor", "RetryRecord", "require_ray", "train_epochs", "pack_train_data",
            "unpack_train_data", "MISSING_RAY_MESSAGE", "DEFAULT_MAX_RETRIES"]

@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from augstudy.ablate.schema import StudyPaths, safe_name
+
 #: tag -> EpochResult attribute
 TAGS = {"Accuracy/train": "train_acc", "Accuracy/val": "val_acc", "Loss/train": "train_loss", "Loss/val": "val_loss"}
 
 
 def run_log_dir(out_dir: str | Path, arm: str, seed: int) -> Path:
-    """``OUT/tb/<arm>/seed<k>`` (a ``/`` in an arm name becomes ``_``)."""
-    return Path(out_dir) / "tb" / arm.replace("/", "_") / f"seed{seed}"
+    """``OUT/tb/<safe_name(arm)>/seed<k>`` (:func:`augstudy.ablate.schema.safe_name`)."""
+    return StudyPaths(out_dir).tb_dir / safe_name(arm) / f"seed{seed}"
 
 
 class TensorBoardLog:

@@ -38,6 +38,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from augstudy.ablate.schema import pack_correct
 from augstudy.errors import UserError
 
 #: checkpoint layout version (bump when the dict below changes)
@@ -182,7 +183,9 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 @dataclass
 class EpochResult:
     """One finished epoch (``epoch`` counts from 1).  ``class_correct``/``class_total``: per-class
-    val counts (``class_total`` = val images of that class)."""
+    val counts (``class_total`` = val images of that class).  ``val_correct``: which val images
+    the model got right, ``np.packbits`` of a bool ``[n_val]`` in the val subset's order
+    (:func:`augstudy.ablate.schema.unpack_correct`); None for a diverged epoch (not evaluated)."""
 
     epoch: int
     train_loss: float
@@ -193,6 +196,11 @@ class EpochResult:
     wall_s: float
     class_correct: list[int] = field(default_factory=list)
     class_total: list[int] = field(default_factory=list)
+    val_correct: bytes | None = None
+
+    @property
+    def n_val(self) -> int:
+        return int(sum(self.class_total))
 
     @property
     def finite(self) -> bool:
@@ -268,12 +276,14 @@ def build_scheduler(config: dict, optimizer, total_steps: int):
 # ----------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.Tensor, batch_size: int,
-             device: torch.device) -> tuple[float, float, list[int], list[int]]:
-    """Eval-mode val loss (mean CE), accuracy (fraction) and per-class correct/total counts."""
+             device: torch.device) -> tuple[float, float, list[int], list[int], torch.Tensor]:
+    """Eval-mode val loss (mean CE), accuracy (fraction), per-class correct/total counts and the
+    per-example correctness (bool ``[n_val]`` on the CPU, in the val subset's order)."""
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros(data.num_classes, dtype=torch.int64, device=device)
     total = torch.bincount(data.val_labels, minlength=data.num_classes)
+    hits = []
     for start in range(0, data.n_val, batch_size):
         x = data.val_images[start:start + batch_size].float().div_(255.0)
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
@@ -283,8 +293,10 @@ def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.T
         loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").double()
         hit = logits.argmax(1) == y
         correct += torch.bincount(y[hit], minlength=data.num_classes)
+        hits.append(hit)
     n = max(1, data.n_val)
-    return float(loss_sum) / n, float(correct.sum()) / n, correct.tolist(), total.tolist()
+    per_example = torch.cat(hits).cpu() if hits else torch.zeros(0, dtype=torch.bool)
+    return float(loss_sum) / n, float(correct.sum()) / n, correct.tolist(), total.tolist(), per_example
 
 
 # ----------------------------------------------------------------------------- training
@@ -372,9 +384,11 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
                 on_step(1)
         train_loss = float(loss_sum) / data.n_train
         train_acc = float(correct) / data.n_train
+        val_correct = None
         if math.isfinite(train_loss):
-            val_loss, val_acc, class_correct, class_total = evaluate(
+            val_loss, val_acc, class_correct, class_total, hits = evaluate(
                 model, data, mean, std, train_cfg["eval_batch_size"], device)
+            val_correct = pack_correct(hits.numpy())
         else:  # weights are NaN/inf already: evaluating would only repeat it
             val_loss, val_acc = float("nan"), float("nan")
             class_correct, class_total = [0] * data.num_classes, torch.bincount(
@@ -383,7 +397,7 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
             torch.cuda.synchronize(device)
         result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc,
                              float(optimizer.param_groups[0]["lr"]), time.perf_counter() - t0,
-                             class_correct, class_total)
+                             class_correct, class_total, val_correct)
         history.append(result)
         if not result.finite:
             if on_epoch is not None:

@@ -60,7 +60,7 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
         return
     if not factor:
         raise UserError("missing FACTOR: name a factor (see `augstudy ablate --list`) or `all`")
-    from augstudy.ablate.ray_executor import make_executor
+    from augstudy.ablate.executors import make_executor
     from augstudy.ablate.runner import run_study
 
     debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))

@@ -23,10 +23,10 @@ import click
 @click.option("--compare", is_flag=True, default=False,
               help="Put the arms of several studies (same baseline config, dataset and metric) on one "
                    "ranked table and forest plot (default: off).")
-@click.option("--no-render-previews", is_flag=True, default=False,
-              help="Do not render missing policy previews from the dataset (default: render them).")
+# previews are drawn by `augstudy ablate`; the report never renders one, so this flag changes nothing
+@click.option("--no-render-previews", "_no_render_previews", is_flag=True, hidden=True)
 def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_browser: bool, compare: bool,
-                   no_render_previews: bool) -> None:
+                   _no_render_previews: bool) -> None:
     """Report a finished or still-running study: ranked effects, forest plot, learning curves,
     stability, per-class effects, policy previews and warnings.
 
@@ -56,7 +56,7 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
 
         study = load_study(study_dirs[0])
         _print_summary(study)
-        paths = build_report(study_dirs[0], out, fmt, render_missing_previews=not no_render_previews)
+        paths = build_report(study_dirs[0], out, fmt)
     for kind in ("html", "md"):
         if kind in paths:
             click.echo(f"wrote {paths[kind]}")
@@ -69,19 +69,13 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
 
 
 def _print_summary(study) -> None:
-    """The ranked effect table on stdout, plus the progress notice for an unfinished study."""
-    from augstudy.report.content import effect_table
+    """The ranked effect table on stdout, as ``augstudy ablate`` printed it, plus the progress
+    notice for an unfinished study."""
+    from augstudy.ablate.effect_table import format_effect_table
 
     notice = study.progress_notice()
     if notice:
         click.echo(f"note: {notice}")
-    if not len(study.effects):
+    if not study.effect_rows:
         return
-    table = effect_table(study.effects, study.arms, study.baseline_arm)
-    keep = ["Rank", "Arm", "Effect (pts)", "95% CI low", "95% CI high", "p-value", "Seeds", "Verdict"]
-    idx = [table.columns.index(c) for c in keep]
-    rows = [[row[i] for i in idx] for row in table.rows]
-    widths = [max(len(keep[j]), *(len(r[j]) for r in rows)) for j in range(len(keep))]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(keep, widths)))
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    click.echo(format_effect_table(study.effect_rows, study.noise_floor, study.metric), nl=False)

@@ -4,9 +4,11 @@
 >>> paths = build_report("reports/dropout-fashion-mnist-mini")      # report.html + report.md
 >>> paths = compare_studies(["reports/dropout-x", "reports/augment-x"], "reports/compare.html")
 
-Pipeline: :mod:`load` (the study directory's plain files) -> :mod:`content`
-(numbers formatted, figures rendered by :mod:`figures`, findings from
-:mod:`warnings`) -> :mod:`html` / :mod:`markdown` (layout) -> atomic writes.
+Pipeline: :mod:`load` (the study directory's plain files, named by
+:mod:`augstudy.ablate.schema`) -> :mod:`content` (numbers formatted, the effect table
+rendered by :mod:`augstudy.ablate.effect_table`, figures by :mod:`figures`, findings
+from :mod:`findings`) -> :mod:`html` / :mod:`markdown` (layout) -> atomic writes.
+The report recomputes no statistic and never loads the dataset.
 """
 
 from __future__ import annotations
@@ -63,8 +65,7 @@ def write_report(content, paths: dict[str, Path]) -> dict[str, Path]:
     return written
 
 
-def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str = "both", *,
-                 render_missing_previews: bool = True) -> dict[str, Path]:
+def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str = "both") -> dict[str, Path]:
     """Render the report of one (finished or running) study directory.
 
     Args:
@@ -72,8 +73,6 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str 
         out: output file (``.html`` or ``.md``; the other format takes the same name);
             default ``study_dir/report.html`` and ``study_dir/report.md``.
         fmt: ``"html"``, ``"md"`` or ``"both"``.
-        render_missing_previews: render a policy preview from study.json when
-            ``previews/<arm>.png`` is missing (needs the dataset; slower).
     Returns:
         ``{"html": Path, "md": Path, "files_dir": Path}`` (only the formats written).
     Raises:
@@ -84,7 +83,7 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str 
 
     paths = output_paths(Path(study_dir), out, fmt)
     study = load_study(study_dir)
-    return write_report(study_content(study, render_missing_previews=render_missing_previews), paths)
+    return write_report(study_content(study), paths)
 
 
 def compare_studies(dirs: list[str | Path], out: str | Path | None = None, fmt: str = "both") -> dict[str, Path]:

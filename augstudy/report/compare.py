@@ -8,8 +8,12 @@ differing field.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pandas as pd
 
+from augstudy.ablate.schema import EFFECT_COLUMNS, EffectRow
 from augstudy.errors import UserError
 from augstudy.report import figures
 from augstudy.report.content import Figure, ReportContent, Section, Table, effect_table, noise_floor_facts
@@ -35,41 +39,31 @@ def check_comparable(studies: list[Study]) -> None:
                                 "compare only studies run from the same baseline configuration, dataset and metric")
 
 
-def combined_effects(studies: list[Study]) -> pd.DataFrame:
-    """All studies' effects.csv rows, relabelled ``<factor>: <arm>`` when arm names collide,
-    re-ranked by effect across studies (column ``label``; ``study`` = directory)."""
-    frames = []
-    for study in studies:
-        if not len(study.effects):
-            continue
-        frame = study.effects.copy()
-        frame["study"] = str(study.path)
-        frame["label"] = frame["arm"]
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame(columns=["arm", "label", "study", "effect_mean", "ci_low", "ci_high"])
-    data = pd.concat(frames, ignore_index=True)
-    if data["label"].duplicated(keep=False).any():
-        data["label"] = [f"{s}: {a}" for s, a in zip(data["study"], data["arm"])]
-    order = data["effect_mean"].astype(float).rank(ascending=False, method="first")
-    data["rank"] = order.where(data["effect_mean"].notna()).astype("Int64")
-    return data
+def combined_effects(studies: list[Study]) -> list[EffectRow]:
+    """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
+    across studies by effect (largest first; rows without an effect stay unranked)."""
+    tagged = [(study, row) for study in studies for row in study.effect_rows]
+    names = [row.arm for _, row in tagged]
+    clash = len(set(names)) < len(names)
+    rows = [replace(row, arm=f"{study.path}: {row.arm}" if clash else row.arm) for study, row in tagged]
+    ranked = sorted((r for r in rows if math.isfinite(r.effect_mean)), key=lambda r: -r.effect_mean)
+    position = {id(r): i for i, r in enumerate(ranked, start=1)}
+    return [replace(r, rank=position.get(id(r))) for r in rows]
 
 
 def compare_content(studies: list[Study]) -> ReportContent:
     """The comparison report: studies overview, one ranked table, one forest plot."""
     check_comparable(studies)
     first = studies[0]
-    data = combined_effects(studies)
-    arms_for_palette = list(data["label"])
-    palette = figures.arm_palette(arms_for_palette)
+    rows = combined_effects(studies)
+    palette = figures.arm_palette([r.arm for r in rows])
 
     overview = Section("studies", "Studies")
-    rows = []
+    overview_rows = []
     for study in studies:
-        rows.append([str(study.path), study.factor, str(len(study.effects)),
-                     f"{study.finished_runs} of {study.expected_runs}", study.progress_notice() or "complete"])
-    overview.tables.append(Table(["Study", "Factor", "Arms with effects", "Runs finished", "Status"], rows,
+        overview_rows.append([str(study.path), study.factor, str(len(study.effect_rows)),
+                              f"{study.finished_runs} of {study.expected_runs}", study.progress_notice() or "complete"])
+    overview.tables.append(Table(["Study", "Factor", "Arms with effects", "Runs finished", "Status"], overview_rows,
                                  table_id="studies-table"))
     for study in studies:
         facts = noise_floor_facts(study)
@@ -81,10 +75,9 @@ def compare_content(studies: list[Study]) -> ReportContent:
     effects.paragraphs.append(
         f"Every arm of every study vs the shared baseline {first.baseline_arm} (config {first.baseline_config_hash}), "
         f"in accuracy points of {first.metric}. Each study measured its own baseline runs; ranks are across studies.")
-    effects.tables.append(effect_table(data.drop(columns=["arm"]).rename(columns={"label": "arm"}),
-                                       first.arms, first.baseline_arm))
-    if len(data):
-        plot_data = data.drop(columns=["arm"]).rename(columns={"label": "arm"})
+    effects.tables.append(effect_table(rows, first.arms, first.baseline_arm))
+    if rows:
+        plot_data = pd.DataFrame([r.to_dict() for r in rows], columns=list(EFFECT_COLUMNS))
         effects.figures.append(Figure("compare_forest", "Forest plot across studies", figures.forest_plot(
             plot_data, palette, metric=first.metric, title="Effects across studies (filled = significant)"),
             "One row per arm of every study, with its 95% interval; the vertical line is no effect."))

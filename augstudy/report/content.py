@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from augstudy.ablate.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines
+from augstudy.ablate.schema import EffectRow, sort_by_rank
 from augstudy.report import figures
 from augstudy.report.load import Study, parse_bool, parse_number
-from augstudy.report.warnings import Finding, collect_findings
+from augstudy.report.findings import Finding, collect_findings
 
 #: per-arm count of classes listed as most hurt / most helped
 TOP_CLASSES = 5
@@ -35,6 +37,11 @@ class Table:
     caption: str = ""
     #: a two-column label/value table: values are left-aligned even when numeric
     key_value: bool = False
+
+    def verdict_index(self) -> int:
+        """Position of the verdict column (shown as a badge or marker); -1 when there is none."""
+        lowered = [c.lower() for c in self.columns]
+        return lowered.index("verdict") if "verdict" in lowered else -1
 
 
 @dataclass
@@ -119,52 +126,23 @@ def fmt_seconds(value) -> str:
     return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
 
 
-def effect_verdict(row: dict) -> str:
-    """The effects.csv ``verdict`` when present, else better/worse/within noise from ``significant``."""
-    given = row.get("verdict")
-    if isinstance(given, str) and given.strip():
-        return given.strip()
-    if parse_bool(row.get("significant")):
-        effect = _num(row.get("effect_mean")) or 0.0
-        return "better" if effect > 0 else "worse"
-    return "within noise"
+def verdict_class(row: EffectRow) -> str:
+    """The row's colour class from its stored verdict: BETTER, WORSE, or NOISE for any other verdict."""
+    return {"better": BETTER, "worse": WORSE}.get(row.verdict, NOISE)
 
 
-def verdict_class(row: dict) -> str:
-    """BETTER (significant, effect > 0), WORSE (significant, effect < 0) or NOISE."""
-    if parse_bool(row.get("significant")):
-        return BETTER if (_num(row.get("effect_mean")) or 0.0) > 0 else WORSE
-    return NOISE
-
-
-def ranked_effects(effects: pd.DataFrame) -> list[dict]:
-    """effects.csv rows ordered by ``rank`` (unranked last, then by effect)."""
-    rows = effects.to_dict("records")
-    return sorted(rows, key=lambda r: (_num(r.get("rank")) is None, _num(r.get("rank")) or 0,
-                                       -(_num(r.get("effect_mean")) or 0.0)))
-
-
-EFFECT_TABLE_COLUMNS = ["Rank", "Arm", "Effect (pts)", "95% CI low", "95% CI high", "p-value", "P(improve)",
-                        "Seeds", "Metric mean (%)", "Metric sd (pts)", "Verdict"]
-
-
-def effect_table(effects: pd.DataFrame, arms: pd.DataFrame | None, baseline: str | None,
-                 label=lambda row: str(row["arm"])) -> Table:
-    """The ranked effect table: effects.csv's numbers formatted, baseline reference row first."""
-    rows, classes = [], []
+def effect_table(rows: list[EffectRow], arms: pd.DataFrame | None, baseline: str | None) -> Table:
+    """The ranked effect table exactly as ``augstudy ablate`` prints it and effects.md shows it
+    (:func:`augstudy.ablate.effect_table.display_cells`), with the baseline's reference row first."""
+    columns = list(DISPLAY_COLUMNS)
+    cells, classes = [], []
     if baseline is not None and arms is not None and len(arms) and baseline in set(arms["arm"]):
-        b = arms[arms["arm"] == baseline].iloc[0].to_dict()
-        rows.append(["", f"{baseline} (baseline)", "0 (ref.)", "", "", "", "", fmt_int(b.get("n_seeds")),
-                     fmt_fixed(b.get("metric_mean")), fmt_fixed(b.get("metric_std")), "baseline"])
+        cells.append(baseline_cells(baseline, arms[arms["arm"] == baseline].iloc[0].to_dict()))
         classes.append(BASELINE)
-    for row in ranked_effects(effects):
-        verdict = effect_verdict(row)
-        rows.append([fmt_int(row.get("rank")), label(row), fmt_signed(row.get("effect_mean")),
-                     fmt_signed(row.get("ci_low")), fmt_signed(row.get("ci_high")), fmt_p(row.get("p_value")),
-                     fmt_p(row.get("p_improve")), fmt_int(row.get("n_seeds")), fmt_fixed(row.get("metric_mean")),
-                     fmt_fixed(row.get("metric_std")), verdict])
+    for row in sort_by_rank(rows):
+        cells.append(display_cells(row))
         classes.append(verdict_class(row))
-    return Table(EFFECT_TABLE_COLUMNS, rows, classes, table_id="effects-table")
+    return Table(columns, [[c[name] for name in columns] for c in cells], classes, table_id="effects-table")
 
 
 def noise_floor_facts(study: Study) -> list[tuple[str, str]]:
@@ -283,7 +261,7 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "arm"
 
 
-def _preview_section(study: Study, render_missing: bool) -> Section:
+def _preview_section(study: Study) -> Section:
     from augstudy.report.previews import preview_arms, preview_png
 
     section = Section("previews", "Policy previews")
@@ -294,7 +272,7 @@ def _preview_section(study: Study, render_missing: bool) -> Section:
     section.paragraphs.append("Real images (rows) and augmented draws (columns) of each arm that changes augmentation.")
     for arm in arms:
         block = Section(f"preview-{_slug(arm)}", arm)
-        png, note = preview_png(study, arm, render_missing=render_missing)
+        png, note = preview_png(study, arm)
         if png is None:
             block.paragraphs.append(f"no preview ({note})")
         else:
@@ -303,11 +281,11 @@ def _preview_section(study: Study, render_missing: bool) -> Section:
     return section
 
 
-def study_content(study: Study, *, render_missing_previews: bool = True) -> ReportContent:
+def study_content(study: Study) -> ReportContent:
     """Build the whole report for one study (figures rendered here, as PNG bytes).
 
     Shows a progress bar (stderr, one step per section): per-class statistics and
-    preview rendering take seconds on large studies.
+    figures take seconds on large studies.
     """
     from augstudy.progress import progress
 
@@ -318,7 +296,7 @@ def study_content(study: Study, *, render_missing_previews: bool = True) -> Repo
         lambda: _curves_section(study, palette),
         lambda: _stability_section(study, palette),
         lambda: _per_class_section(study),
-        lambda: _preview_section(study, render_missing_previews),
+        lambda: _preview_section(study),
     ]
     sections: list[Section] = []
     with progress(total=len(builders), desc="report", unit="section") as bar:
@@ -344,14 +322,13 @@ def _warnings_section(study: Study) -> Section:
 
 def _effects_section(study: Study, palette: dict[str, str]) -> Section:
     section = Section("effects", "Ranked effects")
-    if not len(study.effects):
+    if not study.effect_rows:
         section.paragraphs.append("No effects yet (effects.csv is missing): they are computed once the baseline and "
                                   "an arm have two finished seeds each.")
         return section
-    section.paragraphs.append(
-        f"Effect = arm minus baseline in accuracy points of {study.metric}, paired by seed. "
-        "Green: significantly better; red: significantly worse; grey: within noise (the interval includes 0).")
-    section.tables.append(effect_table(study.effects, study.arms, study.baseline_arm))
+    section.paragraphs.extend(header_lines(study.noise_floor, study.effect_rows, study.metric))
+    section.paragraphs.append("Green: the verdict is better; red: worse; grey: any other verdict.")
+    section.tables.append(effect_table(study.effect_rows, study.arms, study.baseline_arm))
     floor = noise_floor_facts(study)
     if floor:
         section.tables.append(Table(["Noise floor", "Value"], [list(f) for f in floor], table_id="noise-floor",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from augstudy.report.load import Study, parse_bool, parse_number
+from augstudy.report.load import Study, parse_number
 
 #: above this share of single-channel images a dataset counts as grayscale
 GRAYSCALE_THRESHOLD = 0.99
@@ -104,23 +104,20 @@ def collect_findings(study: Study) -> list[Finding]:
                 findings.append(Finding("failed", row.arm, f"{row.arm} seed {row.seed} failed; see the run log "
                                         "and rerun 'augstudy ablate' to retry it."))
 
-    if len(study.effects):
-        for row in study.effects.to_dict("records"):
-            within = parse_bool(row.get("within_noise")) or not parse_bool(row.get("significant"))
-            needed = _number(row.get("seeds_needed"))
-            if not within:
-                continue
-            n = int(_number(row.get("n_seeds")) or 0)
-            effect = _number(row.get("effect_mean"))
-            verdict = row.get("verdict") if isinstance(row.get("verdict"), str) and row["verdict"] else "within noise"
-            if verdict == "inconclusive":  # the stats engine's word for "not significant, but above the MDE"
-                verdict = "inconclusive (not significant)"
-            what = f"effect {effect:+.2f} pts is {verdict}" if effect is not None else f"effect is {verdict}"
-            if needed is not None and needed > n:
-                settle = f"about {int(math.ceil(needed))} seeds would settle it (has {n})"
-            else:
-                settle = f"more seeds would settle it (has {n})"
-            findings.append(Finding("underpowered", row["arm"], f"{row['arm']}: {what}; {settle}."))
+    for row in study.effect_rows:
+        if row.significant:
+            continue
+        effect = row.effect_mean if math.isfinite(row.effect_mean) else None
+        verdict = row.verdict or "not significant"
+        if verdict == "inconclusive":  # the statistics' word for "not significant, but above the MDE"
+            verdict = "inconclusive (not significant)"
+        what = f"effect {effect:+.2f} pts is {verdict}" if effect is not None else f"effect is {verdict}"
+        needed = row.seeds_needed
+        if needed is not None and needed > row.n_seeds:
+            settle = f"about {needed} seeds would settle it (has {row.n_seeds})"
+        else:
+            settle = f"more seeds would settle it (has {row.n_seeds})"
+        findings.append(Finding("underpowered", row.arm, f"{row.arm}: {what}; {settle}."))
 
     if dataset_is_grayscale(study):
         # one line per distinct set of colour-only ops (a dropout study shares one policy)

@@ -14,7 +14,7 @@ import re
 
 from augstudy import __version__
 from augstudy.report.content import BASELINE, BETTER, NOISE, WORSE, Figure, ReportContent, Section, Table
-from augstudy.report.warnings import Finding
+from augstudy.report.findings import Finding
 
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+|inf)([eE][+-]?\d+)?$")
 
@@ -101,7 +101,7 @@ def render_table(table: Table) -> str:
     if table.caption:
         out.append(f"<caption>{_e(table.caption)}</caption>")
     out.append("<thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in table.columns) + "</tr></thead><tbody>")
-    verdict_col = table.columns.index("Verdict") if "Verdict" in table.columns else -1
+    verdict_col = table.verdict_index()
     for i, row in enumerate(table.rows):
         cls = table.row_classes[i] if i < len(table.row_classes) else ""
         cells = []

@@ -1,11 +1,13 @@
 """Read a study directory's plain files (the contract in ARCHITECTURE.md "Study directory").
 
-The report never opens ``study.sqlite``: it reads only what ``augstudy ablate``
-re-exports atomically after every epoch (``study.json``, ``runs.csv``,
+The report never opens ``study.sqlite`` and never loads the dataset: it reads only
+the plain files ``augstudy ablate`` exports atomically (``study.json``, ``runs.csv``,
 ``epochs.csv``, ``class_metrics.csv``, ``effects.csv``, ``arms.csv``,
-``previews/<arm>.png``).  A study that is still running has some of these
-missing or partial; :class:`Study` keeps what exists and records what is missing
-so the report can say so instead of failing.
+``previews/<arm>.png``), named by :class:`augstudy.ablate.schema.StudyPaths`.
+``effects.csv`` rows are read as :class:`~augstudy.ablate.schema.EffectRow`, verdict
+included: the report formats them and recomputes nothing.  A study that is still
+running has some files missing or partial; :class:`Study` keeps what exists and
+records what is missing so the report can say so instead of failing.
 
 Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
 [0, 1]; effects in ``effects.csv`` are accuracy points (100 x fraction).
@@ -13,14 +15,14 @@ Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from augstudy.ablate.schema import EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_effects_csv
 from augstudy.errors import UserError
 
 #: the CSV files of a study directory and the columns the report relies on
@@ -40,9 +42,6 @@ NUMERIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "effects": ("effect_mean", "ci_low", "ci_high", "p_value"),
     "arms": (),
 }
-
-#: run statuses that mean "this run will produce no more epochs"
-FINISHED_STATUSES = ("done", "diverged", "failed")
 
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 
@@ -86,6 +85,8 @@ class Study:
     effects: pd.DataFrame
     arms: pd.DataFrame
     missing: list[str] = field(default_factory=list)
+    #: effects.csv as typed rows, in file (rank) order
+    effect_rows: list[EffectRow] = field(default_factory=list)
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -172,7 +173,7 @@ class Study:
     def done_runs(self) -> int:
         if not len(self.runs):
             return 0
-        return int((self.runs["status"] == "done").sum())
+        return int((self.runs["status"] == RunStatus.DONE.value).sum())
 
     @property
     def is_complete(self) -> bool:
@@ -190,16 +191,25 @@ class Study:
             parts.append("no effects computed yet (effects.csv is missing)")
         else:
             parts.append("effects are provisional")
-        running = int((self.runs["status"] == "running").sum()) if len(self.runs) else 0
+        running = int((self.runs["status"] == RunStatus.RUNNING.value).sum()) if len(self.runs) else 0
         if running:
             parts.append(f"{running} running now")
         return "; ".join(parts)
 
     # -- files --------------------------------------------------------------------
+    @property
+    def paths(self) -> StudyPaths:
+        return StudyPaths(self.path)
+
     def preview_path(self, arm: str) -> Path | None:
-        """``previews/<arm>.png`` if it exists (arm names are used verbatim as file stems)."""
-        candidate = self.path / "previews" / f"{arm}.png"
+        """The arm's preview drawn by ``augstudy ablate`` (:meth:`StudyPaths.preview`) if it exists."""
+        candidate = self.paths.preview(arm)
         return candidate if candidate.is_file() else None
+
+    @property
+    def noise_floor(self) -> dict:
+        """study.json's ``noise_floor`` (the statistics' keys), ``{}`` when not computed yet."""
+        return dict(self.meta.get("noise_floor") or {})
 
 
 def _check_numeric(frame: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
@@ -287,4 +297,8 @@ def load_study(study_dir: str | Path) -> Study:
         if not csv_path.is_file():
             missing.append(csv_path.name)
     _check_runs_consistent(path, meta, frames["runs"], missing)
-    return Study(path=path, meta=meta, missing=missing, **frames)
+    try:
+        effect_rows = read_effects_csv(path / EFFECTS_CSV)
+    except ValueError as exc:
+        raise UserError(f"{exc}; rerun 'augstudy ablate' to re-export it") from None
+    return Study(path=path, meta=meta, missing=missing, effect_rows=effect_rows, **frames)

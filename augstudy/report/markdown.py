@@ -9,7 +9,7 @@ in the verdict column (``▲ better``, ``▼ worse``, ``· within noise``).
 from __future__ import annotations
 
 from augstudy.report.content import BETTER, NOISE, WORSE, Figure, ReportContent, Section, Table
-from augstudy.report.warnings import Finding
+from augstudy.report.findings import Finding
 
 _MARKERS = {BETTER: "▲ ", WORSE: "▼ ", NOISE: "· "}
 
@@ -24,7 +24,7 @@ def render_table(table: Table) -> str:
         lines += [f"*{_cell(table.caption)}*", ""]
     lines.append("| " + " | ".join(_cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join("---" for _ in table.columns) + "|")
-    verdict_col = table.columns.index("Verdict") if "Verdict" in table.columns else -1
+    verdict_col = table.verdict_index()
     for i, row in enumerate(table.rows):
         cls = table.row_classes[i] if i < len(table.row_classes) else ""
         cells = [(_MARKERS.get(cls, "") + c) if j == verdict_col else c for j, c in enumerate(row)]

@@ -1,16 +1,12 @@
-"""Policy previews for the arms that change augmentation.
+"""Policy previews for the arms that change augmentation: the PNGs ``augstudy ablate`` drew.
 
-Prefer the PNG ``augstudy ablate`` wrote (``previews/<arm>.png``); otherwise, when
-the arm's policy is in study.json and its dataset can be found, render one with
-:func:`augstudy.preview.render_preview_grid` into a temporary folder (the study
-directory is the runner's, the report does not add files to it); otherwise say why
-there is no preview.
+The previews are drawn once, at study time, by :func:`augstudy.ablate.assets.write_previews`
+into ``previews/<safe arm name>.png`` (:meth:`augstudy.ablate.schema.StudyPaths.preview`).
+The report shows those files as they are and never loads the dataset; an arm without its
+file gets a sentence saying how to draw it.
 """
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 from augstudy.report.load import Study
 
@@ -27,37 +23,11 @@ def preview_arms(study: Study) -> list[str]:
     return arms
 
 
-def _dataset_path(study: Study) -> Path | None:
-    """study.json's ``dataset_path`` as given (absolute or relative to the working folder), if it exists."""
-    raw = study.meta.get("dataset_path")
-    if not raw:
-        return None
-    path = Path(raw)
-    return path if path.exists() else None
-
-
-def preview_png(study: Study, arm: str, *, render_missing: bool = True) -> tuple[bytes | None, str]:
-    """``(png_bytes, note)`` for ``arm``'s preview, or ``(None, reason)`` when there is none."""
+def preview_png(study: Study, arm: str) -> tuple[bytes | None, str]:
+    """``(png_bytes, note)`` for ``arm``'s preview, or ``(None, reason)`` when its file is missing."""
     existing = study.preview_path(arm)
     if existing is not None:
-        return existing.read_bytes(), f"previews/{existing.name}"
-    policy = study.arm_spec(arm).get("policy")
-    if policy is None:
-        return None, "the arm's policy is not in study.json"
-    if not render_missing:
-        return None, f"previews/{arm}.png is missing"
-    data = _dataset_path(study)
-    if data is None:
-        return None, f"previews/{arm}.png is missing and dataset {study.meta.get('dataset_path')!r} is not found"
-    try:
-        from augstudy.preview import render_preview_grid
-    except ImportError as exc:  # the preview module is optional for a report
-        return None, f"previews/{arm}.png is missing and augstudy.preview is unavailable ({exc})"
-    seed = (study.seeds or [0])[0]
-    with tempfile.TemporaryDirectory(prefix="augstudy-report-preview-") as tmp:
-        out = Path(tmp) / "preview.png"
-        try:
-            render_preview_grid(policy, str(data), out, n=6, draws=4, seed=seed)
-        except Exception as exc:  # noqa: BLE001 - a broken preview must not cost the whole report
-            return None, f"rendering failed: {type(exc).__name__}: {exc}"
-        return out.read_bytes(), f"rendered by the report from study.json's policy on {data} (seed {seed})"
+        return existing.read_bytes(), f"{existing.parent.name}/{existing.name}"
+    target = study.paths.preview(arm)
+    return None, (f"{target.parent.name}/{target.name} is missing; rerun 'augstudy ablate' on this study "
+                  f"to draw it")

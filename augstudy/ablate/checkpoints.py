@@ -1,0 +1,107 @@
+"""Run checkpoints on disk: ``checkpoints/<config_hash>-seed<k>.pt`` (see :class:`~augstudy.ablate.schema.StudyPaths`).
+
+A checkpoint is the dict ``train_run`` hands to ``on_epoch`` (model, optimizer, scheduler,
+epoch, history, config, input normalization; CPU tensors).  Every write is atomic:
+
+- :func:`stage_checkpoint` writes the state to a temporary file beside the target, and
+  :meth:`StagedCheckpoint.publish` renames it into place -- the driver publishes inside the
+  store transaction that records the epoch, after the claim check, so a process that lost
+  its claim never replaces the new owner's file;
+- :func:`slim_checkpoint` rewrites a finished run's file without optimizer and scheduler
+  state (half the size: SGD momentum is as big as the model), keeping what
+  ``augstudy measure --model`` reads;
+- :func:`load_resumable` returns a checkpoint a run can resume from, or None.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+#: keys a finished run's checkpoint no longer needs
+TRAINING_ONLY_KEYS = ("optimizer", "scheduler")
+
+
+@dataclass
+class StagedCheckpoint:
+    """A checkpoint written to ``tmp`` and not yet visible at ``target``."""
+
+    target: Path
+    tmp: Path
+
+    def publish(self) -> None:
+        """Rename the staged file onto ``target`` (atomic on one filesystem)."""
+        os.replace(self.tmp, self.target)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def stage_checkpoint(path: Path, state: dict) -> StagedCheckpoint:
+    """Write ``state`` to a temporary file beside ``path`` (created folders included), named like
+    :mod:`augstudy.atomic`'s temporaries (``.<name>.<random>.w<pid>@<host>.tmp``) so that
+    :func:`augstudy.atomic.remove_stale_temporaries` recognizes one whose writer was killed."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".w{os.getpid()}@{socket.gethostname()}.tmp",
+                                dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        torch.save(state, tmp)
+        umask = os.umask(0)  # mkstemp makes 0600 files: give the checkpoint a plain open()'s mode
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return StagedCheckpoint(path, tmp)
+
+
+def save_checkpoint(path: Path, state: dict) -> Path:
+    """Write ``state`` to ``path`` atomically (stage, then publish)."""
+    stage_checkpoint(path, state).publish()
+    return Path(path)
+
+
+def load_resumable(path: Path, warn: Callable[[str], None]) -> dict | None:
+    """The checkpoint at ``path`` if a run can resume from it: None when there is no file, when it
+    cannot be read (``warn`` says so; the run retrains from scratch) or when it is slim."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unreadable (truncated, other torch version): retrain
+        warn(f"{path}: cannot be read ({type(exc).__name__})")
+        return None
+    if not isinstance(state, dict) or "optimizer" not in state:
+        return None  # a slim, weights-only file: not resumable
+    return state
+
+
+def slim_checkpoint(path: Path) -> bool:
+    """Rewrite ``path`` without :data:`TRAINING_ONLY_KEYS`, atomically; False when there was
+    nothing to slim (no file, or already slim)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not any(k in state for k in TRAINING_ONLY_KEYS):
+        return False
+    save_checkpoint(path, {k: v for k, v in state.items() if k not in TRAINING_ONLY_KEYS})
+    return True
+
+
+__all__ = ["StagedCheckpoint", "stage_checkpoint", "save_checkpoint", "load_resumable", "slim_checkpoint",
+           "TRAINING_ONLY_KEYS"]

@@ -1,0 +1,238 @@
+"""The study driver: the executor's :class:`~augstudy.ablate.executors.StudyContext`, over the store.
+
+:class:`StudyDriver` is the single writer of the study folder for this process.  It claims
+runs from the :class:`~augstudy.ablate.store.StudyStore` (resuming them from their
+checkpoint), keeps the claims' heartbeats fresh, and records what the executor reports:
+
+- ``on_epoch``: stage the checkpoint, then in ONE store transaction check the claim,
+  publish the checkpoint and write the epoch's rows; then re-export the progress files
+  (runs.csv, epochs.csv, class_metrics.csv);
+- ``on_done``: record the run's end (same claim check), slim or prune its checkpoint,
+  print its line and re-export every file (effects and study.json included).
+
+A write for a run whose claim another process took over raises
+:class:`~augstudy.ablate.store.ClaimLost`; the executor stops that run and calls
+:meth:`StudyDriver.claim_lost`, which says so on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from augstudy.ablate.checkpoints import load_resumable, slim_checkpoint, stage_checkpoint
+from augstudy.ablate.effects import metric_from_epochs
+from augstudy.ablate.executors import LocalExecutor, RunJob
+from augstudy.ablate.exporter import ExportResult, StoreSnapshot, StudyDescription, export_progress, export_study
+from augstudy.ablate.schema import RunStatus, StudyPaths, is_finished
+from augstudy.ablate.spec import Arm, canonical_json
+from augstudy.ablate.store import ClaimLost, Heartbeat, StudyStore
+from augstudy.ablate.tensorboard import TensorBoardLog
+from augstudy.ablate.train import EpochResult, RunOutcome, prepare_train_data, steps_per_epoch
+
+#: seconds between claim attempts while other processes finish the last runs
+WAIT_POLL_S = 2.0
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class StudyDriver:
+    """Drives one invocation of a study (see the module docstring).
+
+    ``desc``: what is studied; ``dataset``: the loaded ``ImageDataset`` (subsets are cut per
+    distinct ``data`` config and cached on ``device``); ``echo``: progress lines (stdout);
+    ``warn``: lines for stderr (a lost claim).
+    """
+
+    def __init__(self, desc: StudyDescription, *, dataset, device, store: StudyStore, paths: StudyPaths,
+                 echo: Callable[[str], None], warn: Callable[[str], None] = _stderr,
+                 prune_checkpoints: bool = False):
+        self.desc, self.dataset, self.store, self.paths = desc, dataset, store, paths
+        self.device_obj = device
+        self.device = str(device)
+        self.echo, self.warn = echo, warn
+        self.prune_checkpoints = prune_checkpoints
+        self.tb = TensorBoardLog(paths.root)
+        self.order = desc.run_order
+        self.job_info: dict[str, tuple[Arm, int]] = {}
+        for seed in desc.seeds:
+            for arm in desc.arms:
+                self.job_info.setdefault(f"{arm.config_hash}-seed{seed}", (arm, seed))
+        self._data_cache: dict[str, object] = {}
+        self._checkpoints: dict[str, dict | None] = {}
+        self._heartbeat: Heartbeat | None = None
+        self._bar = None
+        self._waiting_said = False
+        self.last_export: ExportResult | None = None
+
+    # -- jobs -------------------------------------------------------------------------
+    def pending_jobs(self) -> list[RunJob]:
+        """Every run of the study not finished yet, in study order (``start_epoch`` from the store)."""
+        runs = self.store.runs(self.order)
+        return [self._job(rid, runs[rid]["epochs_done"]) for rid in self.order
+                if not is_finished(runs[rid]["status"])]
+
+    def _job(self, run_id: str, start_epoch: int = 0, claim_token: int = 0) -> RunJob:
+        arm, seed = self.job_info[run_id]
+        data = self.train_data(arm.config)
+        return RunJob(run_id, arm.name, arm.level, seed, arm.config, arm.config_hash, arm.config["train"]["epochs"],
+                      steps_per_epoch(data.n_train, arm.config["train"]["batch_size"]), start_epoch,
+                      self.paths.checkpoint(arm.config_hash, seed), claim_token)
+
+    def label(self, job: RunJob) -> str:
+        """``dropout=0.3 (baseline) seed 1``: how lines name a run."""
+        arm = self.job_info[job.run_id][0].label if job.run_id in self.job_info else job.arm
+        return f"{arm} seed {job.seed}"
+
+    # -- StudyContext -----------------------------------------------------------------
+    def train_data(self, config: dict):
+        key = canonical_json(config["data"])
+        if key not in self._data_cache:
+            self._data_cache[key] = prepare_train_data(self.dataset, config).to(self.device_obj)
+        return self._data_cache[key]
+
+    def claim_next(self, wait: bool = True) -> RunJob | None:
+        while True:
+            row = self.store.claim_next(self.order, self.device)
+            if row is not None:
+                try:
+                    return self._resume(row)
+                except ClaimLost:
+                    continue  # taken over between the claim and the resume: look for another run
+            if not wait:
+                return None
+            busy = [r for r in self.store.runs(self.order).values() if not is_finished(r["status"])]
+            if not busy:
+                return None
+            if not self._waiting_said:
+                self.echo(f"waiting for {len(busy)} run(s) that other processes are training...")
+                self._waiting_said = True
+            time.sleep(WAIT_POLL_S)
+
+    def _resume(self, row: dict) -> RunJob:
+        """The claimed run as a job: from its checkpoint's epoch (the store is synced to the
+        checkpoint's history), or from scratch when there is none."""
+        job = self._job(row["run_id"], claim_token=row["claim_token"])
+
+        def unreadable(message: str) -> None:
+            self.echo(f"warning: {message}; retraining {job.arm} seed {job.seed} from scratch")
+
+        checkpoint = load_resumable(job.checkpoint_path, unreadable)
+        history = [EpochResult(**h) for h in checkpoint["history"]] if checkpoint else []
+        self.store.sync_history(job.run_id, job.claim_token, history)
+        job.start_epoch = history[-1].epoch if history else 0
+        self._checkpoints[job.run_id] = checkpoint
+        if job.start_epoch:
+            self.echo(f"resuming {job.arm} seed {job.seed} after epoch {job.start_epoch}/{job.epochs}")
+        return job
+
+    def load_checkpoint(self, job: RunJob) -> dict | None:
+        return self._checkpoints.pop(job.run_id, None)
+
+    def release(self, job: RunJob) -> None:
+        self.store.release(job.run_id, job.claim_token)
+
+    def on_step(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def heartbeat_run(self, job: RunJob | None) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.claim = (job.run_id, job.claim_token) if job else None
+
+    def refresh_claims(self, jobs: list[RunJob]) -> None:
+        """Refresh now the heartbeat of every run in ``jobs``: an executor training several runs at
+        once (the Ray executor) calls this every ``heartbeat_every_s``; the background thread
+        keeps only the one run of ``heartbeat_run`` fresh."""
+        for job in jobs:
+            self.store.heartbeat(job.run_id, job.claim_token)
+
+    def claim_lost(self, job: RunJob) -> None:
+        """Another process took ``job`` over (this one was paused past the stale limit): forget
+        it here and say so on stderr.  Nothing of this process's was written for it since."""
+        self._checkpoints.pop(job.run_id, None)
+        self.tb.close_run(job.arm, job.seed)
+        self.warn(f"run {self.label(job)} was taken over by another process after a pause; stopping it here")
+
+    # -- driver callbacks -------------------------------------------------------------
+    def on_epoch(self, job: RunJob, result: EpochResult, state: dict | None) -> None:
+        """Record one finished epoch (see the module docstring); raises ClaimLost."""
+        staged = stage_checkpoint(job.checkpoint_path, state) if state is not None else None
+        relative = str(job.checkpoint_path.relative_to(self.paths.root)) if staged else None
+        try:
+            self.store.record_epoch(job.run_id, job.claim_token, result, relative,
+                                    publish=staged.publish if staged else None)
+        finally:
+            if staged is not None:
+                staged.discard()  # a no-op once published
+        self.tb.log_epoch(job.arm, job.seed, result)
+        self.export_progress()
+
+    def on_done(self, job: RunJob, outcome: RunOutcome) -> None:
+        """Record the run's end, then slim (or prune) its checkpoint and re-export; raises ClaimLost."""
+        metric = None
+        finite = [h.to_dict() for h in outcome.history if h.finite]
+        if finite:
+            metric = metric_from_epochs(finite, self.desc.metric)
+        self.store.finish_run(job.run_id, job.claim_token, outcome.status, metric=metric, wall_s=outcome.wall_s,
+                              diverged_epoch=outcome.diverged_epoch, error=outcome.error)
+        self.tb.close_run(job.arm, job.seed)
+        if self.prune_checkpoints and outcome.status != RunStatus.FAILED:
+            job.checkpoint_path.unlink(missing_ok=True)
+        elif outcome.status == RunStatus.DONE:
+            slim_checkpoint(job.checkpoint_path)
+        done_text = {"done": f"{self.desc.metric} val acc {100 * metric:.2f}%" if metric is not None else "no metric",
+                     "diverged": f"DIVERGED at epoch {outcome.diverged_epoch} (loss NaN/inf)",
+                     "failed": f"FAILED: {outcome.error}"}[outcome.status]
+        self._write_line(f"run {self.label(job)}: {done_text}; {outcome.epochs_done}/{job.epochs} epochs, "
+                         f"{outcome.wall_s:.1f} s")
+        self.export()
+
+    def _write_line(self, text: str) -> None:
+        if self._bar is not None and not self._bar.disable:
+            self._bar.write(text, file=sys.stdout)
+        else:
+            self.echo(text)
+
+    # -- exports ----------------------------------------------------------------------
+    def _snapshot(self) -> StoreSnapshot:
+        return StoreSnapshot.read(self.store, self.order)
+
+    def export_progress(self) -> dict[str, Path]:
+        """runs.csv, epochs.csv and class_metrics.csv from one read of the store."""
+        return export_progress(self.paths, self.desc, self._snapshot())
+
+    def export(self) -> ExportResult:
+        """Every plain file of the study folder from one read of the store."""
+        self.last_export = export_study(self.paths, self.desc, self._snapshot())
+        return self.last_export
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self, executor=None) -> None:
+        """Train every unfinished run with ``executor`` (default: :class:`LocalExecutor`)."""
+        from augstudy.progress import progress
+
+        executor = executor or LocalExecutor()
+        jobs = self.pending_jobs()
+        total = sum((j.epochs - j.start_epoch) * j.steps_per_epoch for j in jobs)
+        n_arms, n_seeds = len(self.desc.arms), len(self.desc.seeds)
+        self.echo(f"{len(self.order)} runs ({n_arms} arms x {n_seeds} seeds"
+                  f"{', shared runs counted once' if len(self.order) < n_arms * n_seeds else ''}): "
+                  f"{len(self.order) - len(jobs)} finished, {len(jobs)} to train")
+        self._bar = progress(total=total, desc=f"ablate {self.desc.factor}", unit="step")
+        try:
+            with Heartbeat(self.store) as heartbeat:
+                self._heartbeat = heartbeat
+                executor.run(jobs, self, self.on_epoch, self.on_done)
+        finally:
+            self._heartbeat = None
+            self._bar.close()
+            self._bar = None
+            self.tb.close()
+
+
+__all__ = ["StudyDriver", "WAIT_POLL_S"]

@@ -1,0 +1,157 @@
+"""The study folder's plain files, written from one consistent read of the store.
+
+Pure: a :class:`StudyDescription` (what this invocation studies) plus a
+:class:`StoreSnapshot` (one read transaction of ``study.sqlite``) -> files, atomically.
+
+- :func:`export_progress` (after every epoch): ``runs.csv``, ``epochs.csv``,
+  ``class_metrics.csv`` -- the learning curves and where every run stands;
+- :func:`export_study` (at start, when a run finishes, at the end): those files plus
+  ``effects.csv``, ``effects.md``, ``arms.csv`` and ``study.json``.
+
+File names and columns come from :mod:`augstudy.ablate.schema`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from augstudy.ablate.effects import EffectsResult, compute_effects, metric_from_epochs, write_effects
+from augstudy.ablate.schema import (CLASS_COLUMNS, EPOCHS_COLUMNS, RUNS_COLUMNS, RunStatus, StudyPaths, csv_text,
+                                    is_finished)
+from augstudy.ablate.spec import Arm
+from augstudy.ablate.store import StudyStore, run_id_for
+from augstudy.atomic import atomic_write_json, atomic_write_text
+
+
+@dataclass
+class StudyDescription:
+    """What one invocation studies: fixed while it runs.  ``n_train``/``n_val``: the baseline's
+    subset sizes; ``data_check``: ``augstudy data check`` findings (None when unavailable)."""
+
+    factor: str
+    budget: str
+    metric: str
+    device: str
+    seeds: list[int]
+    arms: list[Arm]
+    dataset_name: str
+    dataset_path: str
+    class_names: list[str]
+    n_train: int
+    n_val: int
+    data_message: str = ""
+    grayscale_fraction: float | None = None
+    data_check: list[dict] | None = None
+
+    @property
+    def baseline(self) -> Arm:
+        return next(a for a in self.arms if a.is_baseline)
+
+    @property
+    def run_order(self) -> list[str]:
+        """Every run id once, seed-major (every arm of seed 0 first, so paired comparisons appear
+        early); arms sharing a config share a run."""
+        return list(dict.fromkeys(run_id_for(a.config_hash, s) for s in self.seeds for a in self.arms))
+
+
+@dataclass
+class StoreSnapshot:
+    """Runs (by run id), epoch rows and class-metric rows of one read transaction, and the meta."""
+
+    runs: dict[str, dict]
+    epochs: list[dict]
+    class_rows: list[dict]
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, store: StudyStore, run_ids: list[str]) -> "StoreSnapshot":
+        runs, epochs, class_rows = store.snapshot(run_ids)
+        return cls(runs, epochs, class_rows, store.meta())
+
+
+@dataclass
+class ExportResult:
+    files: dict[str, Path]
+    effects: EffectsResult
+    complete: bool
+
+
+def arm_records(desc: StudyDescription, snap: StoreSnapshot) -> list[dict]:
+    """One record per (seed, arm) of the study, seed-major: the run's row plus ``arm``, ``level``,
+    ``seed``, ``epochs`` (its epoch rows) and ``metric`` (recomputed from the epochs of a done run,
+    so it follows ``--metric`` on reruns).  A run shared by several arms appears under each."""
+    by_run: dict[str, list[dict]] = {}
+    for e in snap.epochs:
+        by_run.setdefault(e["run_id"], []).append(e)
+    records = []
+    for seed in desc.seeds:
+        for arm in desc.arms:
+            rid = run_id_for(arm.config_hash, seed)
+            run = snap.runs[rid]
+            run_epochs = by_run.get(rid, [])
+            metric = run["metric"]
+            if run["status"] == RunStatus.DONE and run_epochs:
+                metric = metric_from_epochs(run_epochs, desc.metric)
+            records.append({**run, "arm": arm.name, "level": arm.level, "seed": seed, "metric": metric,
+                            "epochs": run_epochs, "run_id": rid})
+    return records
+
+
+def export_progress(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot,
+                    records: list[dict] | None = None) -> dict[str, Path]:
+    """Write ``runs.csv``, ``epochs.csv`` and ``class_metrics.csv``; returns ``{name: path}``."""
+    records = arm_records(desc, snap) if records is None else records
+    files = {"runs_csv": atomic_write_text(paths.runs_csv, csv_text(records, RUNS_COLUMNS))}
+    epoch_rows = [{**e, "arm": r["arm"], "level": r["level"], "seed": r["seed"]}
+                  for r in records for e in r["epochs"]]
+    files["epochs_csv"] = atomic_write_text(paths.epochs_csv, csv_text(epoch_rows, EPOCHS_COLUMNS))
+    arms_of_run: dict[str, list[dict]] = {}
+    for r in records:
+        arms_of_run.setdefault(r["run_id"], []).append(r)
+    names = list(desc.class_names)
+    class_out = [{**c, "arm": r["arm"], "level": r["level"], "seed": r["seed"],
+                  "class_name": names[c["class_index"]] if c["class_index"] < len(names) else ""}
+                 for c in snap.class_rows for r in arms_of_run.get(c["run_id"], [])]
+    class_out.sort(key=lambda c: (c["arm"], c["seed"], c["epoch"], c["class_index"]))
+    files["class_metrics_csv"] = atomic_write_text(paths.class_metrics_csv, csv_text(class_out, CLASS_COLUMNS))
+    return files
+
+
+def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot) -> ExportResult:
+    """Every plain file of the study folder: :func:`export_progress`'s, the effect files and study.json."""
+    records = arm_records(desc, snap)
+    files = export_progress(paths, desc, snap, records)
+    effects = compute_effects(records, desc.baseline.name, desc.factor, desc.metric,
+                              factor_of={a.name: a.factor for a in desc.arms})
+    files.update(write_effects(effects, paths.root))
+    complete = all(is_finished(r["status"]) for r in records)
+    files["study_json"] = atomic_write_json(paths.study_json, study_json(desc, snap, records, complete,
+                                                                          effects.noise))
+    return ExportResult(files, effects, complete)
+
+
+def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict], complete: bool,
+               noise: dict) -> dict:
+    """``study.json``'s content (see ARCHITECTURE.md "Study directory")."""
+    meta = snap.meta
+    return {
+        "factor": desc.factor, "dataset": desc.dataset_name, "dataset_path": desc.dataset_path,
+        "device": desc.device, "seeds": list(desc.seeds), "budget": desc.budget, "metric": desc.metric,
+        "baseline_arm": desc.baseline.name,
+        "arms": [{"arm": a.name, "factor": a.factor, "level": a.level, "is_baseline": a.is_baseline,
+                  "label": a.label, "description": a.description, "config": a.config,
+                  "config_hash": a.config_hash, "policy": a.policy} for a in desc.arms],
+        "git_commit": meta.get("git_commit"), "versions": meta.get("versions"), "created": meta.get("created"),
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "wall_s": sum(r["wall_s"] or 0.0 for r in {r["run_id"]: r for r in records}.values()),
+        "complete": complete, "class_names": list(desc.class_names),
+        "n_train": desc.n_train, "n_val": desc.n_val, "noise_floor": noise, "data_check": desc.data_check,
+        "grayscale_fraction": desc.grayscale_fraction,
+        "data_message": desc.data_message,
+    }
+
+
+__all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "export_progress", "export_study",
+           "study_json"]

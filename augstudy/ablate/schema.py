@@ -1,0 +1,377 @@
+"""The study folder's contract, shared by its writer (``augstudy ablate``) and its readers (the report).
+
+One home for what both sides must agree on:
+
+- :class:`RunStatus`: the states of a run, and what "finished" means (:attr:`RunStatus.is_finished`);
+- the folder's file names (:class:`StudyPaths`, with :func:`safe_name` for arm names in paths);
+- the CSV columns (:data:`RUNS_COLUMNS`, :data:`EPOCHS_COLUMNS`, :data:`CLASS_COLUMNS`,
+  :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
+- :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
+  (verdict included) and read back by the report, which formats it and never recomputes it;
+- :data:`METRICS`: the per-run selection metrics a study may rank by;
+- :func:`pack_correct` / :func:`unpack_correct`: how per-example val correctness is stored.
+
+Pure standard library: the report imports it without torch or the dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+
+# ----------------------------------------------------------------------------- run states
+class RunStatus(str, Enum):
+    """The state of one run (``runs.status`` in the store, the ``status`` column of runs.csv)."""
+
+    PENDING = "pending"      # registered, not claimed by any process
+    RUNNING = "running"      # claimed by a process that keeps its heartbeat fresh
+    DONE = "done"            # trained every epoch
+    DIVERGED = "diverged"    # loss turned NaN/inf; stopped at ``diverged_epoch``
+    FAILED = "failed"        # training raised; ``error`` says why (a rerun retries it)
+
+    @property
+    def is_finished(self) -> bool:
+        """True when the run will produce no more epochs in this invocation (done, diverged or failed)."""
+        return self in (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.FAILED)
+
+    @property
+    def has_result(self) -> bool:
+        """True when the run's epochs are a result the effect table may use (done or diverged)."""
+        return self in (RunStatus.DONE, RunStatus.DIVERGED)
+
+    @classmethod
+    def parse(cls, text: str) -> "RunStatus":
+        """``"done"`` -> ``RunStatus.DONE``; ValueError naming the allowed values otherwise."""
+        try:
+            return cls(str(text).strip())
+        except ValueError:
+            raise ValueError(f"unknown run status {text!r}; expected one of "
+                             f"{', '.join(s.value for s in cls)}") from None
+
+
+def is_finished(status: str | RunStatus) -> bool:
+    """:attr:`RunStatus.is_finished` of a status given as text (unknown text: not finished)."""
+    try:
+        return RunStatus(status).is_finished
+    except ValueError:
+        return False
+
+
+FINISHED_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus if s.is_finished)
+
+# ----------------------------------------------------------------------------- metrics
+#: the per-run selection metric (``--metric``): name -> what it means
+METRICS = {
+    "last3": "mean val accuracy over the last 3 epochs",
+    "best": "best (peak) val accuracy over all epochs",
+    "final": "val accuracy at the last epoch",
+}
+
+# ----------------------------------------------------------------------------- file names
+STUDY_SQLITE = "study.sqlite"
+STUDY_JSON = "study.json"
+RUNS_CSV = "runs.csv"
+EPOCHS_CSV = "epochs.csv"
+CLASS_METRICS_CSV = "class_metrics.csv"
+EFFECTS_CSV = "effects.csv"
+EFFECTS_MD = "effects.md"
+ARMS_CSV = "arms.csv"
+DATA_CHECK_JSON = "data_check.json"
+CHECKPOINTS_DIR = "checkpoints"
+PREVIEWS_DIR = "previews"
+TB_DIR = "tb"
+#: files whose presence marks a folder as a study's, with or without its study.sqlite
+STUDY_MARKER_FILES = (STUDY_JSON, RUNS_CSV, EPOCHS_CSV, EFFECTS_CSV)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+,@-]")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one path component: every character outside ``A-Za-z0-9._=+,@-`` becomes ``_``
+    (``augment=policies/x.yaml`` -> ``augment=policies_x.yaml``); a leading dot too, so the file
+    is never hidden.  Used by the writer and the reader of every per-arm file name."""
+    text = _UNSAFE.sub("_", str(name)) or "_"
+    return "_" + text[1:] if text.startswith(".") else text
+
+
+@dataclass(frozen=True)
+class StudyPaths:
+    """Where each file of the study folder ``root`` lives (see ARCHITECTURE.md "Study directory")."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def sqlite(self) -> Path:
+        return self.root / STUDY_SQLITE
+
+    @property
+    def study_json(self) -> Path:
+        return self.root / STUDY_JSON
+
+    @property
+    def runs_csv(self) -> Path:
+        return self.root / RUNS_CSV
+
+    @property
+    def epochs_csv(self) -> Path:
+        return self.root / EPOCHS_CSV
+
+    @property
+    def class_metrics_csv(self) -> Path:
+        return self.root / CLASS_METRICS_CSV
+
+    @property
+    def effects_csv(self) -> Path:
+        return self.root / EFFECTS_CSV
+
+    @property
+    def effects_md(self) -> Path:
+        return self.root / EFFECTS_MD
+
+    @property
+    def arms_csv(self) -> Path:
+        return self.root / ARMS_CSV
+
+    @property
+    def data_check_json(self) -> Path:
+        return self.root / DATA_CHECK_JSON
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / CHECKPOINTS_DIR
+
+    @property
+    def previews_dir(self) -> Path:
+        return self.root / PREVIEWS_DIR
+
+    @property
+    def tb_dir(self) -> Path:
+        return self.root / TB_DIR
+
+    def checkpoint(self, config_hash: str, seed: int) -> Path:
+        """``checkpoints/<config_hash>-seed<k>.pt``."""
+        return self.checkpoints_dir / f"{config_hash}-seed{int(seed)}.pt"
+
+    def preview(self, arm: str) -> Path:
+        """``previews/<safe_name(arm)>.png``."""
+        return self.previews_dir / f"{safe_name(arm)}.png"
+
+    def marker_files(self) -> list[Path]:
+        """The :data:`STUDY_MARKER_FILES` that exist in the folder."""
+        return [self.root / name for name in STUDY_MARKER_FILES if (self.root / name).is_file()]
+
+
+# ----------------------------------------------------------------------------- CSV columns and cells
+RUNS_COLUMNS = ("arm", "level", "seed", "status", "epochs_done", "metric", "wall_s", "device", "config_hash",
+                "diverged_epoch", "error")
+EPOCHS_COLUMNS = ("arm", "level", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "wall_s")
+CLASS_COLUMNS = ("arm", "level", "seed", "epoch", "class_index", "class_name", "val_acc", "n_val")
+ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std",
+               "best_val_acc", "stability", "gen_gap", "n_diverged")
+#: ``seeds_needed`` above this is written ``>N`` (the statistics' search limit)
+SEEDS_NEEDED_MAX = 200
+
+
+def csv_cell(key: str, value: Any) -> str:
+    """One CSV cell: '' for None/NaN, ``inf``/``-inf``, floats with 6 significant digits,
+    ``True``/``False``, and ``>200`` for a ``seeds_needed`` past the search limit."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if key == "seeds_needed" and isinstance(value, (int, float)) and value > SEEDS_NEEDED_MAX:
+        return f">{SEEDS_NEEDED_MAX}"
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        value = float(value)
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return format(value, ".6g")
+    return str(value)
+
+
+def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
+    """A whole CSV file (header, then one line per row, ``\\n`` line ends) with :func:`csv_cell` cells."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(c, row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def parse_float(text: Any) -> float:
+    """A CSV cell as a float: blank -> NaN, ``inf``/``-inf`` kept; ValueError on other text."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return math.nan
+    return float(text)
+
+
+def parse_int(text: Any) -> int | None:
+    """A CSV cell as an int: blank -> None; ``>200`` -> 201 (past the limit); ``3.0`` -> 3."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, str) and text.strip().startswith(">"):
+        return int(text.strip()[1:]) + 1
+    value = float(text)
+    if math.isnan(value):
+        return None
+    return int(value)
+
+
+def parse_bool(text: Any) -> bool:
+    """``True``/``true``/``1`` -> True; blank and anything else -> False."""
+    if isinstance(text, bool):
+        return text
+    return str(text).strip().lower() in ("true", "1", "yes")
+
+
+# ----------------------------------------------------------------------------- per-example correctness
+def pack_correct(mask) -> bytes:
+    """Per-example correctness as stored: ``np.packbits`` (big bit order) of a bool ``[n]`` array."""
+    import numpy as np
+
+    return np.packbits(np.asarray(mask, dtype=bool).reshape(-1)).tobytes()
+
+
+def unpack_correct(bits: bytes, n: int):
+    """The bool numpy ``[n]`` array of :func:`pack_correct`."""
+    import numpy as np
+
+    return np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=int(n)).astype(bool)
+
+
+# ----------------------------------------------------------------------------- effect rows
+@dataclass
+class EffectRow:
+    """One non-baseline arm of ``effects.csv``: its paired effect vs the baseline.
+
+    Accuracy-like numbers are in accuracy points (100 x fraction); missing values are NaN
+    (floats) or None (ints).  ``verdict`` is decided once by the statistics
+    (:mod:`augstudy.ablate.stats`) and stored; readers show it as given.
+    """
+
+    factor: str
+    arm: str
+    level: Any
+    n_seeds: int                 # paired seeds used
+    effect_mean: float           # mean paired difference, points
+    ci_low: float                # 95% interval, points (may be -inf)
+    ci_high: float               # 95% interval, points (may be +inf)
+    p_value: float               # two-sided sign-flip p
+    p_improve: float             # share of seeds where the arm beat the baseline
+    significant: bool
+    rank: int | None             # 1 = best; None when the effect is unknown
+    ci_method: str
+    p_floor: float               # smallest p possible with n_seeds
+    metric_mean: float           # the arm's own metric over seeds, points
+    metric_std: float
+    best_val_acc: float
+    stability: float             # sd of val accuracy over the 2nd half of training, points
+    gen_gap: float               # train minus val accuracy at the last epoch, points
+    n_diverged: int
+    within_noise: bool
+    seeds_needed: int | None     # > SEEDS_NEEDED_MAX: more than the search limit
+    mde: float                   # minimum detectable effect at n_seeds, points
+    verdict: str
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "EffectRow":
+        """From a mapping with (at least) every field but ``note`` (extra keys are ignored)."""
+        names = [f.name for f in fields(cls)]
+        absent = [n for n in names if n not in values and n != "note"]
+        if absent:
+            raise ValueError(f"effect row of {values.get('arm')!r} lacks {', '.join(absent)}")
+        return cls(**{n: values[n] for n in names if n in values})
+
+    @classmethod
+    def from_csv_row(cls, row: Mapping[str, str]) -> "EffectRow":
+        """From one ``csv.DictReader`` row of effects.csv (every cell a string).
+
+        Raises ValueError naming the column whose cell cannot be read."""
+        out: dict[str, Any] = {}
+        for f in fields(cls):
+            text = row.get(f.name, "")
+            try:
+                out[f.name] = _FIELD_PARSERS.get(f.name, _parse_str)(text)
+            except (TypeError, ValueError):
+                raise ValueError(f"column {f.name}: cannot read {text!r}") from None
+        if out["note"] is None:
+            out["note"] = ""
+        return cls(**out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a plain dict keyed by :data:`EFFECT_COLUMNS`."""
+        return asdict(self)
+
+    def csv_cells(self) -> list[str]:
+        """The row's effects.csv cells, in :data:`EFFECT_COLUMNS` order."""
+        values = self.to_dict()
+        return [csv_cell(c, values[c]) for c in EFFECT_COLUMNS]
+
+
+def _parse_str(text: Any) -> str:
+    return "" if text is None else str(text)
+
+
+_FIELD_PARSERS = {
+    **{name: parse_float for name in ("effect_mean", "ci_low", "ci_high", "p_value", "p_improve", "p_floor",
+                                       "metric_mean", "metric_std", "best_val_acc", "stability", "gen_gap", "mde")},
+    **{name: parse_int for name in ("rank", "seeds_needed")},
+    "n_seeds": lambda t: parse_int(t) or 0,
+    "n_diverged": lambda t: parse_int(t) or 0,
+    "significant": parse_bool,
+    "within_noise": parse_bool,
+}
+
+#: effects.csv columns, in order (the fields of :class:`EffectRow`)
+EFFECT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(EffectRow))
+
+
+def sort_by_rank(rows: Sequence[EffectRow]) -> list[EffectRow]:
+    """Rows by rank, 1 first; unranked rows last, in input order."""
+    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0))
+
+
+def read_effects_csv(path: str | Path) -> list[EffectRow]:
+    """Every row of an ``effects.csv`` file (missing file: ``[]``).
+
+    Raises ValueError naming the file, row and column of a cell that cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = []
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                rows.append(EffectRow.from_csv_row(row))
+            except ValueError as exc:
+                raise ValueError(f"{path}: row {line}, {exc}") from None
+    return rows
+
+
+def effects_csv_text(rows: Sequence[EffectRow]) -> str:
+    """effects.csv's text: header and the rows in rank order."""
+    return csv_text([r.to_dict() for r in sort_by_rank(rows)], EFFECT_COLUMNS)
+
+
+__all__ = [
+    "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "safe_name",
+    "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
+    "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
+    "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "SEEDS_NEEDED_MAX",
+    "csv_cell", "csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "sort_by_rank",
+    "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct",
+]
