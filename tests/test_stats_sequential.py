@@ -1,0 +1,125 @@
+"""``--seeds auto``: the group-sequential rule's error rates under optional stopping, by simulation."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from augstudy.ablate import stats_sequential as sq
+from augstudy.ablate import stats_verdicts as sv
+
+N_STUDIES = 2500
+
+
+def test_look_schedule_ends_exactly_at_max_seeds():
+    assert sq.look_schedule(3, 2, 20) == (3, 5, 7, 9, 11, 13, 15, 17, 19, 20)
+    assert sq.look_schedule(3, 3, 9) == (3, 6, 9)
+    with pytest.raises(ValueError):
+        sq.look_schedule(1, 2, 20)
+
+
+@pytest.mark.parametrize("kind", ["obf", "pocock"])
+def test_boundaries_spend_exactly_alpha_over_the_looks(kind):
+    """Monte Carlo of the normal look statistics: crossing probability = alpha, per look as spent."""
+    fractions = (0.25, 0.5, 0.75, 1.0)
+    c = np.array(sq.boundaries(fractions, 0.05, kind))
+    rng = np.random.default_rng(1)
+    inc = rng.normal(size=(400_000, 4)) * np.sqrt(np.diff((0.0,) + fractions))
+    z = np.cumsum(inc, axis=1) / np.sqrt(fractions)
+    crossed = np.abs(z) >= c
+    first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), -1)
+    se = math.sqrt(0.05 * 0.95 / 400_000)
+    assert float(np.mean(first >= 0)) == pytest.approx(0.05, abs=4 * se)
+    spent = np.array([np.mean((first >= 0) & (first <= k)) for k in range(4)])
+    np.testing.assert_allclose(spent, sq.spent(np.array(fractions), 0.05, kind), atol=4 * se + 1e-4)
+    if kind == "obf":
+        assert c[0] > 3.5 and c[-1] < 2.1            # nearly nothing early, nearly alpha at the end
+
+
+@pytest.mark.parametrize("kind", ["pocock", "obf"])
+@pytest.mark.parametrize("dist", ["normal", "t3"])
+def test_null_family_wise_false_positives_at_most_5_percent(dist, kind):
+    rng = np.random.default_rng(7 + (dist == "t3") + 2 * (kind == "obf"))
+    shape = (N_STUDIES, 4, 20)
+    d = rng.normal(size=shape) if dist == "normal" else rng.standard_t(3, size=shape)
+    schedule = sq.look_schedule(3, 2, 20)
+    res = sq.replay(d, schedule, kind=kind)
+    fp = np.any((res["code"] == sq.CODE_BETTER) | (res["code"] == sq.CODE_WORSE), axis=1)
+    assert float(np.mean(fp)) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / N_STUDIES)
+    # the naive rule (add seeds, stop at the first unadjusted p < 0.05) is what this prevents
+    naive = np.zeros(shape[:2], dtype=bool)
+    for n in schedule:
+        m = d[:, :, :n]
+        t = m.mean(axis=2) / (m.std(axis=2, ddof=1) / math.sqrt(n))
+        naive |= 2 * sps.t.sf(np.abs(t), n - 1) < 0.05
+    assert float(np.mean(naive.any(axis=1))) > 0.3
+
+
+@pytest.mark.parametrize("effect_sd", [1.0, 2.0])
+def test_true_effects_reach_the_right_verdict(effect_sd):
+    """Four arms with a true effect of 1 or 2 noise SDs (SESOI = 0.5 SD: the effect is not negligible)."""
+    rng = np.random.default_rng(int(effect_sd * 10))
+    d = effect_sd + rng.normal(size=(N_STUDIES, 4, 20))
+    schedule = sq.look_schedule(3, 2, 20)
+    res = sq.replay(d, schedule, sesoi=0.5)
+    right = float(np.mean(res["code"] == sq.CODE_BETTER))
+    wrong = float(np.mean((res["code"] == sq.CODE_WORSE) | (res["code"] == sq.CODE_EQUIVALENT)))
+    assert right >= (0.93 if effect_sd == 1.0 else 0.999), right
+    assert wrong <= 0.01, wrong
+    used = sq.seeds_used(res, schedule)
+    assert used.mean() < (15 if effect_sd == 1.0 else 8)    # stops early when it is clear
+
+
+def test_sequential_equivalence_error_at_sesoi_at_most_alpha():
+    rng = np.random.default_rng(3)
+    d = 1.0 + 0.5 * rng.normal(size=(N_STUDIES, 1, 20))     # effect exactly SESOI
+    res = sq.replay(d, sq.look_schedule(3, 2, 20), sesoi=1.0)
+    assert float(np.mean(res["code"] == sq.CODE_EQUIVALENT)) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / N_STUDIES)
+
+
+def _arms(rng, effects, n_seeds):
+    return [sv.PairedArm(f"arm{i}", e + rng.normal(size=n)) for i, (e, n) in enumerate(zip(effects, n_seeds))]
+
+
+def test_sequential_step_asks_for_the_next_batch_only_where_undecided():
+    rng = np.random.default_rng(13)    # (seed 11 draws a null arm whose first 9 seeds average -1 sd: a 5% event)
+    full = [e + s * rng.normal(size=20) for e, s in ((5.0, 0.1), (0.0, 1.0), (0.3, 1.0))]
+    arms = [sv.PairedArm(f"a{i}", d[:3]) for i, d in enumerate(full)]
+    step = sq.sequential_step(arms, start_seeds=3, batch=2, max_seeds=20)
+    assert step.look == 0 and not step.done
+    by = {a.effect.arm: a for a in step.arms}
+    assert by["a0"].final and by["a0"].effect.verdict == sv.BETTER and by["a0"].more_seeds == 0
+    for name in ("a1", "a2"):
+        assert not by[name].final and by[name].more_seeds == 2 and by[name].target_seeds == 5
+        assert by[name].effect.verdict == sv.INCONCLUSIVE and "needs 2 more seeds" in by[name].effect.note
+    assert step.baseline_seeds == 5 and step.runs_needed(baseline_has=3) == 2 + 2 + 2
+    # drive it to the end, feeding each arm exactly what it asked for
+    have = {a.effect.arm: 3 for a in step.arms}
+    for _ in range(20):
+        if step.done:
+            break
+        for a in step.arms:
+            have[a.effect.arm] = a.target_seeds
+        step = sq.sequential_step([sv.PairedArm(f"a{i}", d[:have[f"a{i}"]]) for i, d in enumerate(full)],
+                                  start_seeds=3, batch=2, max_seeds=20)
+    assert step.done
+    verdicts = {a.effect.arm: a.effect.verdict for a in step.arms}
+    assert verdicts["a0"] == sv.BETTER
+    assert verdicts["a1"] in (sv.EQUIVALENT, sv.INCONCLUSIVE)
+    # stateless: the final data with extra seeds beyond each arm's stop replays the same decisions
+    again = sq.sequential_step([sv.PairedArm(f"a{i}", d) for i, d in enumerate(full)],
+                               start_seeds=3, batch=2, max_seeds=20)
+    assert {a.effect.arm: a.effect.verdict for a in again.arms} == verdicts
+
+
+def test_sequential_effect_rows_are_coherent():
+    rng = np.random.default_rng(12)
+    arms = _arms(rng, (3.0, 0.0, -2.5, 0.5), (20, 20, 20, 20))
+    step = sq.sequential_step(arms)
+    assert step.done
+    for a in step.arms:
+        e = a.effect
+        assert e.significant == (e.p_adjusted < 0.05) == (e.ci_low > 0 or e.ci_high < 0)
+        assert (e.verdict in (sv.BETTER, sv.WORSE)) == e.significant
+    assert any("alpha spending" in line for line in step.header)
