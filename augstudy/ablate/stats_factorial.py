@@ -57,6 +57,22 @@ def _label(factor: str, level) -> str:
     return f"{factor}={level}"
 
 
+def interaction_contrasts(cells) -> np.ndarray:
+    """Per-seed interaction contrasts ``(A_l - A_0 at B_m) - (A_l - A_0 at B_0)``, l, m >= 1.
+
+    Args:
+        cells: ``[..., n_seeds, nA, nB]`` (any leading axes, e.g. simulated studies).
+    Returns:
+        ``[..., (nA - 1) * (nB - 1), n_seeds]``, A's level varying slowest (the order of
+        :attr:`TwoFactorResult.interaction`).
+    """
+    y = np.asarray(cells, dtype=np.float64)
+    simple = y[..., 1:, :] - y[..., :1, :]                              # [..., n, nA-1, nB]
+    inter = simple[..., 1:] - simple[..., :1]                           # [..., n, nA-1, nB-1]
+    inter = inter.reshape(*inter.shape[:-2], -1)                        # [..., n, (nA-1)(nB-1)]
+    return np.swapaxes(inter, -1, -2)
+
+
 def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, levels_b: Sequence,
                        example_cells=None, alpha: float = ALPHA, sesoi: float = SESOI,
                        correction: str = "holm") -> TwoFactorResult:
@@ -82,6 +98,7 @@ def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, 
     ex = None if example_cells is None else np.asarray(example_cells, dtype=np.float64)
     simple_d = y[:, 1:, :] - y[:, :1, :]                                  # [n, nA-1, nB]
     simple_e = None if ex is None else ex[:, 1:, :] - ex[:, :1, :]
+    contrasts = interaction_contrasts(y)                                  # [(nA-1)(nB-1), n]
     simple, main, inter = [], [], []
     for i, la in enumerate(levels_a[1:]):
         for j, lb in enumerate(levels_b):
@@ -91,7 +108,7 @@ def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, 
                               None if simple_e is None else simple_e[:, i].mean(axis=1)))
         for j, lb in enumerate(levels_b[1:], start=1):
             inter.append(PairedArm(f"{_label(factor_a, la)} x {_label(factor_b, lb)}",
-                                   simple_d[:, i, j] - simple_d[:, i, 0],
+                                   contrasts[i * (len(levels_b) - 1) + j - 1],
                                    None if simple_e is None else simple_e[:, i, j] - simple_e[:, i, 0]))
     kw = dict(alpha=alpha, sesoi=sesoi, correction=correction)
     simple_r = analyze_family(simple, family=f"the simple effects of {factor_a}", **kw)
