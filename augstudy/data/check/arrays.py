@@ -61,7 +61,7 @@ def _load_idx(root: Path) -> ArraySplits:
         if images_path is None or labels_path is None:
             missing = image_stems[0] if images_path is None else label_stems[0]
             out.findings.append(CheckFinding("missing_file", "error", [f"{missing}[.gz]"],
-                                        f"the {split} split lacks {missing}[.gz]; restore it"))
+                                             f"the {split} split lacks {missing}[.gz]; restore it"))
             continue
         arrays = {}
         for path in (images_path, labels_path):  # read both, so each broken file is named on its own
@@ -74,8 +74,8 @@ def _load_idx(root: Path) -> ArraySplits:
         images, labels = arrays[images_path], arrays[labels_path]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             out.findings.append(CheckFinding("malformed_arrays", "error", [images_path.name, labels_path.name],
-                                        f"{split}: images {images.shape} and labels {labels.shape} do not match "
-                                        f"(expected [N, H, W] and [N])"))
+                                             f"{split}: images {images.shape} and labels {labels.shape} do not match "
+                                             f"(expected [N, H, W] and [N])"))
             continue
         out.images[split] = images[:, None]
         out.labels[split] = _checked_labels(labels, len(out.class_names), labels_path.name, out.findings)
@@ -125,11 +125,12 @@ def _load_cifar(root: Path) -> ArraySplits:
                 data = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32)
                 lab = np.asarray(batch[labels_key], np.int64)
             except (UserError, KeyError, ValueError) as exc:
-                out.findings.append(CheckFinding("undecodable", "error", [name], f"{name}: unreadable CIFAR batch ({exc})"))
+                out.findings.append(CheckFinding("undecodable", "error", [name],
+                                                 f"{name}: unreadable CIFAR batch ({exc})"))
                 continue
             if len(lab) != len(data):
                 out.findings.append(CheckFinding("malformed_arrays", "error", [name],
-                                            f"{name}: {len(lab)} labels for {len(data)} images"))
+                                                 f"{name}: {len(lab)} labels for {len(data)} images"))
                 continue
             datas.append(data)
             labels.append(_checked_labels(lab, len(class_names), name, out.findings) if class_names else lab)

@@ -96,8 +96,8 @@ def _read_wnids(root: Path, findings: list[CheckFinding]) -> list[str] | None:
     path = root / "wnids.txt"
     if not path.is_file():
         findings.append(CheckFinding("missing_wnids", "error", ["wnids.txt"],
-                                "wnids.txt is missing: the class list is unknown (the class folders under "
-                                "train/ are used instead); restore it, one wnid per line"))
+                                     "wnids.txt is missing: the class list is unknown (the class folders under "
+                                     "train/ are used instead); restore it, one wnid per line"))
         return None
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     while lines and not lines[-1].strip():
@@ -112,11 +112,11 @@ def _read_wnids(root: Path, findings: list[CheckFinding]) -> list[str] | None:
         wnids.append(wnid)
     if bad:
         findings.append(CheckFinding("malformed_wnids", "error", bad,
-                                f"wnids.txt has {len(bad)} blank, multi-word or repeated line(s); "
-                                f"keep exactly one wnid per line"))
+                                     f"wnids.txt has {len(bad)} blank, multi-word or repeated line(s); "
+                                     f"keep exactly one wnid per line"))
     if not wnids:
         findings.append(CheckFinding("malformed_wnids", "error", ["wnids.txt"], "wnids.txt lists no classes; "
-                                "restore it, one wnid per line"))
+                                     "restore it, one wnid per line"))
         return None
     return wnids
 
@@ -142,16 +142,16 @@ def _scan_tiny_imagenet(root: Path) -> TreeScan:
             scan.add(rel, "train", index.get(d.name, -1))
     if unlisted:
         findings.append(CheckFinding("unlisted_class", "error", unlisted,
-                                f"{len(unlisted)} class folder(s) under train/ are not listed in wnids.txt; "
-                                f"add them to wnids.txt or remove the folders"))
+                                     f"{len(unlisted)} class folder(s) under train/ are not listed in wnids.txt; "
+                                     f"add them to wnids.txt or remove the folders"))
     empty = [f"train/{w}/images/" for w in class_names if w not in with_images]
     if empty and class_dirs:
         findings.append(CheckFinding("empty_class", "error", empty,
-                                f"{len(empty)} class(es) listed in wnids.txt have no train images; "
-                                f"restore their train/<wnid>/images/ folders or drop them from wnids.txt"))
+                                     f"{len(empty)} class(es) listed in wnids.txt have no train images; "
+                                     f"restore their train/<wnid>/images/ folders or drop them from wnids.txt"))
     if not any(s == "train" for s in scan.splits):
         findings.append(CheckFinding("empty_split", "error", ["train/"],
-                                "the train split has no images (expected train/<wnid>/images/*.JPEG)"))
+                                     "the train split has no images (expected train/<wnid>/images/*.JPEG)"))
     _scan_tiny_val(root, scan, index)
     return scan
 
@@ -162,15 +162,15 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
     val_images = _images_under(images_dir, root) if images_dir.is_dir() else []
     if not val_images:
         findings.append(CheckFinding("empty_split", "error", ["val/images/"],
-                                "the val split has no images (expected val/images/*.JPEG)"))
+                                     "the val split has no images (expected val/images/*.JPEG)"))
     on_disk = {rel.rsplit("/", 1)[-1]: rel for rel in val_images}
     ann_path = root / "val" / "val_annotations.txt"
     labels: dict[str, int] = {}
     if not ann_path.is_file():
         if val_images:
             findings.append(CheckFinding("missing_val_annotations", "error", ["val/val_annotations.txt"],
-                                    "val/val_annotations.txt is missing: val images have no labels; restore it "
-                                    "(tab-separated: file, wnid, x0, y0, x1, y1)"))
+                                         "val/val_annotations.txt is missing: val images have no labels; restore it "
+                                         "(tab-separated: file, wnid, x0, y0, x1, y1)"))
     else:
         malformed, unknown, missing = [], [], []
         lines = ann_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -191,21 +191,21 @@ def _scan_tiny_val(root: Path, scan: TreeScan, index: dict[str, int]) -> None:
             labels[name] = index.get(wnid, -1)
         if malformed:
             findings.append(CheckFinding("malformed_annotation", "error", malformed,
-                                    f"{len(malformed)} line(s) of val/val_annotations.txt do not have "
-                                    f"{ANNOTATION_COLUMNS} tab-separated columns (file, wnid, x0, y0, x1, y1)"))
+                                         f"{len(malformed)} line(s) of val/val_annotations.txt do not have "
+                                         f"{ANNOTATION_COLUMNS} tab-separated columns (file, wnid, x0, y0, x1, y1)"))
         if unknown:
             findings.append(CheckFinding("annotation_unknown_wnid", "error", unknown,
-                                    f"{len(unknown)} annotation(s) name a wnid not in wnids.txt; fix the wnid or "
-                                    f"add the class"))
+                                         f"{len(unknown)} annotation(s) name a wnid not in wnids.txt; fix the wnid or "
+                                         f"add the class"))
         if missing:
             findings.append(CheckFinding("annotation_missing_file", "error", missing,
-                                    f"{len(missing)} annotation(s) name a val image that does not exist; restore "
-                                    f"the files or delete those lines"))
+                                         f"{len(missing)} annotation(s) name a val image that does not exist; restore "
+                                         f"the files or delete those lines"))
         unannotated = [rel for name, rel in on_disk.items() if name not in labels]
         if unannotated:
             findings.append(CheckFinding("val_unannotated", "error", sorted(unannotated),
-                                    f"{len(unannotated)} val image(s) have no line in val/val_annotations.txt; "
-                                    f"add their labels or remove the files"))
+                                         f"{len(unannotated)} val image(s) have no line in val/val_annotations.txt; "
+                                         f"add their labels or remove the files"))
     for rel in val_images:
         scan.add(rel, "val", labels.get(rel.rsplit("/", 1)[-1], -1))
 
@@ -226,8 +226,8 @@ def _scan_image_folder(root: Path) -> TreeScan:
             scan.add(rel, "train", index[d.name])
     if empty:
         findings.append(CheckFinding("empty_class", "error", empty,
-                                f"{len(empty)} class folder(s) under train/ hold no images; add images or "
-                                f"remove the folders"))
+                                     f"{len(empty)} class folder(s) under train/ hold no images; add images or "
+                                     f"remove the folders"))
     unlisted = []
     for d in sorted(x for x in val.iterdir() if x.is_dir()) if val.is_dir() else []:
         if d.name not in index:
@@ -236,10 +236,10 @@ def _scan_image_folder(root: Path) -> TreeScan:
             scan.add(rel, "val", index.get(d.name, -1))
     if unlisted:
         findings.append(CheckFinding("unlisted_class", "error", unlisted,
-                                f"{len(unlisted)} class folder(s) under val/ have no train/ counterpart; "
-                                f"rename or remove them"))
+                                     f"{len(unlisted)} class folder(s) under val/ have no train/ counterpart; "
+                                     f"rename or remove them"))
     for split in ("train", "val"):
         if split not in scan.splits:
             findings.append(CheckFinding("empty_split", "error", [f"{split}/"],
-                                    f"the {split} split has no images (expected {split}/<class>/<image>)"))
+                                         f"the {split} split has no images (expected {split}/<class>/<image>)"))
     return scan

@@ -57,9 +57,9 @@ def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[CheckF
         files = [table.names[i] for g in dup_groups for i in g]
         note = f"; {mixed} group(s) carry different labels (label noise)" if mixed else ""
         findings.append(CheckFinding(f"duplicate_{split}", "warning", files,
-                                f"{len(dup_groups)} group(s) of identical {split} images ({len(files)} files){note}; "
-                                f"keep one of each", count=len(files),
-                                details={"groups": [[table.names[i] for i in g] for g in dup_groups]}))
+                                     f"{len(dup_groups)} group(s) of identical {split} images ({len(files)} "
+                                     f"files){note}; keep one of each", count=len(files),
+                                     details={"groups": [[table.names[i] for i in g] for g in dup_groups]}))
     leaks = []
     for g in groups.values():
         train = [i for i in g if not table.is_val[i]]
@@ -71,9 +71,10 @@ def duplicate_findings(table: PixelTable, class_names: list[str]) -> list[CheckF
         for v, train in leaks:
             files += [table.names[v]] + [table.names[t] for t in train]
         findings.append(CheckFinding("leak_exact", "error", files,
-                                f"{len(leaks)} val image(s) are pixel-identical to a train image: val accuracy is "
-                                f"inflated; remove them from one split", count=len(leaks),
-                                details={"pairs": [[table.names[v], table.names[train[0]]] for v, train in leaks]}))
+                                     f"{len(leaks)} val image(s) are pixel-identical to a train image: val accuracy is "
+                                     f"inflated; remove them from one split", count=len(leaks),
+                                     details={"pairs": [[table.names[v], table.names[train[0]]]
+                                                        for v, train in leaks]}))
     return findings
 
 
@@ -167,10 +168,12 @@ def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[C
     pairs = [(table.names[val_idx[h]], table.names[train_idx[nearest[h]]], round(float(cosine[h]), 4)) for h in hits]
     files = [name for v, t, _ in pairs for name in (v, t)]
     finding = CheckFinding("near_duplicate", "warning", files,
-                      f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= {threshold:g} "
-                      f"of mean-centred 16x16 grayscale thumbnails): the same photo re-encoded, resized or "
-                      f"brightened? review them",
-                      count=len(pairs), details={"pairs": [{"val": v, "train": t, "cosine": c} for v, t, c in pairs]})
+                           f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= "
+                           f"{threshold:g} of mean-centred 16x16 grayscale thumbnails): the same photo re-encoded, "
+                           f"resized or "
+                           f"brightened? review them",
+                           count=len(pairs),
+                           details={"pairs": [{"val": v, "train": t, "cosine": c} for v, t, c in pairs]})
     return [finding], summary
 
 
@@ -196,9 +199,9 @@ def balance_findings(counts: dict[str, dict[str, int]], class_label) -> list[Che
         if odd:
             listing = ", ".join(f"{c}={n}" for c, n in list(odd.items())[:5])
             findings.append(CheckFinding("imbalance", "warning", [class_label(split, c) for c in odd],
-                                    f"{len(odd)} {split} class(es) are far from the median of {median:g} images "
-                                    f"(outside {IMBALANCE_LOW:g}x-{IMBALANCE_HIGH:g}x): {listing}",
-                                    details={"split": split, "median": median, "counts": odd}))
+                                         f"{len(odd)} {split} class(es) are far from the median of {median:g} images "
+                                         f"(outside {IMBALANCE_LOW:g}x-{IMBALANCE_HIGH:g}x): {listing}",
+                                         details={"split": split, "median": median, "counts": odd}))
     return findings
 
 

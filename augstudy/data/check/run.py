@@ -102,9 +102,9 @@ def _check_tree(root: Path, layout: str, near_threshold: float, image_size: int,
     if decoded.errors:
         bad = sorted(decoded.errors)
         findings.append(CheckFinding("undecodable", "error", [scan.files[i] for i in bad],
-                                f"{len(bad)} image(s) cannot be decoded (corrupt, truncated or not an image); "
-                                f"re-download or delete them",
-                                details={"reasons": {scan.files[i]: decoded.errors[i] for i in bad}}))
+                                     f"{len(bad)} image(s) cannot be decoded (corrupt, truncated or not an image); "
+                                     f"re-download or delete them",
+                                     details={"reasons": {scan.files[i]: decoded.errors[i] for i in bad}}))
     findings += _mode_and_size_findings(scan.files, decoded.modes, decoded.sizes, decoded.ok, image_size)
     table = PixelTable(scan.files, is_val, np.array(scan.labels, np.int64), decoded.ok, decoded.digests,
                        decoded.thumbs)
@@ -134,12 +134,13 @@ def _mode_and_size_findings(files: list[str], modes: list[str], sizes: np.ndarra
     out = []
     for mode, names in sorted(by_mode.items(), key=lambda kv: -len(kv[1])):
         out.append(CheckFinding("non_rgb", "warning", names,
-                           f"{len(names)} image(s) are mode {mode} ({_MODE_NAMES.get(mode, 'not RGB')}), not RGB; "
-                           f"the loader converts them to 3 channels", details={"mode": mode}))
+                                f"{len(names)} image(s) are mode {mode} ({_MODE_NAMES.get(mode, 'not RGB')}), not RGB; "
+                                f"the loader converts them to 3 channels", details={"mode": mode}))
     for size, names in sorted(by_size.items(), key=lambda kv: -len(kv[1])):
         out.append(CheckFinding("size", "warning", names,
-                           f"{len(names)} image(s) are {size}, not {image_size}x{image_size}; the loader resizes them",
-                           details={"size": size}))
+                                f"{len(names)} image(s) are {size}, not {image_size}x{image_size}; the loader "
+                                f"resizes them",
+                                details={"size": size}))
     return out
 
 
