@@ -170,8 +170,7 @@ def near_duplicate_findings(table: PixelTable, threshold: float) -> tuple[list[C
     finding = CheckFinding("near_duplicate", "warning", files,
                            f"{len(pairs)} val image(s) nearly duplicate a train image (cosine similarity >= "
                            f"{threshold:g} of mean-centred 16x16 grayscale thumbnails): the same photo re-encoded, "
-                           f"resized or "
-                           f"brightened? review them",
+                           f"resized or brightened? review them",
                            count=len(pairs),
                            details={"pairs": [{"val": v, "train": t, "cosine": c} for v, t, c in pairs]})
     return [finding], summary
