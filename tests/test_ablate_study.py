@@ -208,10 +208,10 @@ def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path)
     result = run_study("flipv", seeds=3, budget="tiny", dataset=blob_dataset(32, 32), device="cpu",
                        out=tmp_path / "study", specs_dir=specs, report=False, echo=lambda s: None,
                        metric="final", budget_override=VALIDITY_BUDGET)
-    rows = {r["arm"]: r for r in result.effects.rows}
-    assert rows["flipv=on"]["significant"] and rows["flipv=on"]["effect_mean"] < -20, result.table
-    assert not rows["flipv=placebo"]["significant"], result.table
-    assert rows["flipv=on"]["rank"] == 2
+    rows = {r.arm: r for r in result.effects.rows}
+    assert rows["flipv=on"].significant and rows["flipv=on"].effect_mean < -20, result.table
+    assert not rows["flipv=placebo"].significant, result.table
+    assert rows["flipv=on"].rank == 2
 
 
 VALIDITY_RECIPE = {"augment": {"policy": "none"}, "optimizer": {"name": "sgd", "lr": 0.8}}
