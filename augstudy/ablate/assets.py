@@ -17,6 +17,7 @@ from typing import Callable
 from augstudy.ablate.schema import StudyPaths
 from augstudy.ablate.spec import Arm, canonical_json
 from augstudy.atomic import atomic_write_json
+from augstudy.errors import UserError
 
 #: images (rows) per preview grid
 PREVIEW_IMAGES = 8
@@ -29,12 +30,15 @@ PREVIEW_SPLIT = "train"
 
 
 def data_check_findings(paths: StudyPaths, dataset, echo: Callable[[str], None]) -> list[dict] | None:
-    """The dataset's data-check findings (list of finding dicts), computed once per study folder;
+    """The dataset's data-check findings (list of finding dicts), computed once per study folder
+    (recomputed while the kept ones hold errors: the dataset may have been fixed since);
     ``None`` when the check itself fails (a warning says so; the study goes on)."""
     path = paths.data_check_json
     if path.is_file():
         try:
-            return json.loads(path.read_text())["findings"]
+            kept = json.loads(path.read_text())["findings"]
+            if not data_errors(kept):
+                return kept
         except (ValueError, KeyError):
             pass  # unreadable: recompute below
     from augstudy.data.check import check_dataset
@@ -52,6 +56,21 @@ def data_check_findings(paths: StudyPaths, dataset, echo: Callable[[str], None])
     echo(f"data check: {len(findings)} finding(s), {errors} error(s) "
          f"(augstudy data check --data {dataset.root} for details)")
     return findings
+
+
+def data_errors(findings: list[dict] | None) -> list[dict]:
+    """The findings of severity ``error`` ([] for None: a check that could not run)."""
+    return [f for f in findings or [] if f.get("severity") == "error"]
+
+
+def refuse_data_errors(findings: list[dict] | None, root) -> None:
+    """Raise a UserError naming the dataset and its error kinds when ``findings`` hold errors."""
+    errors = data_errors(findings)
+    if errors:
+        kinds = ", ".join(dict.fromkeys(str(f.get("kind", "?")) for f in errors))
+        raise UserError(f"{root}: data check found {len(errors)} error finding(s) ({kinds}); fix the dataset "
+                        f"(`augstudy data check --data {root}` lists them) or pass --allow-data-errors to train "
+                        f"on it anyway")
 
 
 def preview_arms(arms: list[Arm]) -> list[Arm]:

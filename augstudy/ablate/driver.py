@@ -228,11 +228,23 @@ class StudyDriver:
             with Heartbeat(self.store) as heartbeat:
                 self._heartbeat = heartbeat
                 executor.run(jobs, self, self.on_epoch, self.on_done)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI raises the same for it)
+            self._interrupted(exc)
+            raise
         finally:
             self._heartbeat = None
             self._bar.close()
             self._bar = None
             self.tb.close()
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> None:
+        """The executor released this process's claims: export, so runs.csv shows them pending
+        rather than running, and say what is kept."""
+        self.export()
+        finished = sum(1 for r in self.store.runs(self.order).values() if is_finished(r["status"]))
+        name = getattr(exc, "signal_name", "SIGINT")
+        self._write_line(f"interrupted ({name}): {finished} finished run(s) and every started run's epochs up to "
+                         f"its last checkpoint are kept in {self.paths.root}; rerun the same command to resume")
 
 
 __all__ = ["StudyDriver", "WAIT_POLL_S"]

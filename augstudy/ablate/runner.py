@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from augstudy.ablate.assets import data_check_findings, write_previews
+from augstudy.ablate.assets import data_check_findings, refuse_data_errors, write_previews
 from augstudy.ablate.driver import StudyDriver
 from augstudy.ablate.effect_table import format_effect_table
 from augstudy.ablate.exporter import StudyDescription
@@ -23,7 +23,8 @@ from augstudy.ablate.recovery import open_store
 from augstudy.ablate.schema import METRICS, StudyPaths
 from augstudy.ablate.spec import Arm, resolve_study_arms
 from augstudy.ablate.store import StudyStore, run_id_for
-from augstudy.ablate.train import resolve_device
+from augstudy.ablate.train import resolve_device, subset_shortfalls
+from augstudy.atomic import remove_stale_temporaries
 from augstudy.errors import UserError
 
 VERSION_PACKAGES = ("augstudy", "torch", "torchvision", "kornia", "albumentations")
@@ -94,13 +95,14 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
               metric: str = "last3", out: str | Path | None = None, report: bool = True,
               specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
               executor=None, prune_checkpoints: bool = False,
-              echo: Callable[[str], None] = print) -> StudyResult:
+              echo: Callable[[str], None] = print, allow_data_errors: bool = False) -> StudyResult:
     """Run (or resume) the paired-seed study of ``factor`` (a file in ``ablations/``, or ``all``).
 
     ``seeds``: a count N (seeds 0..N-1) or explicit seeds.  ``data``: a dataset path (None:
     the default dataset); ``dataset``: an already loaded ``ImageDataset``-like object
     (overrides ``data``).  ``budget_override``: a deep-merge override applied after the
     budget (tests use it for tiny runs).  ``out``: default ``reports/<factor>-<dataset>``.
+    ``allow_data_errors``: train even when the data check finds errors (default: UserError).
     Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
     """
     if metric not in METRICS:
@@ -126,6 +128,9 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     paths = StudyPaths(out_dir)
     identity = {"factor": factor, "budget": budget, "dataset": dataset.name}
     store = open_store(paths, identity, arms, echo)
+    stale = [p for folder in (paths.root, paths.checkpoints_dir) for p in remove_stale_temporaries(folder)]
+    if stale:
+        echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
     register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
     desc = StudyDescription(
         factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
@@ -137,6 +142,10 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
     desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
     desc.data_check = data_check_findings(paths, dataset, echo)
+    if not allow_data_errors:
+        refuse_data_errors(desc.data_check, dataset.root)
+    for note in dict.fromkeys(n for arm in arms for n in subset_shortfalls(dataset, arm.config["data"])):
+        echo(f"warning: budget {budget}: {note}")
     write_previews(paths, arms, dataset, echo)
     driver.export()
     driver.run(executor)

@@ -129,6 +129,17 @@ def stratified_subset(labels: torch.Tensor, size: int | float | None, seed: int)
     return torch.sort(torch.cat(chosen)).values
 
 
+def subset_shortfalls(dataset, data_cfg: dict) -> list[str]:
+    """One sentence per split whose budget subset (an int) asks for more images than ``dataset``
+    holds: :func:`stratified_subset` then takes every image, so the study is smaller than its budget says."""
+    notes = []
+    for split, key in (("train", "train_subset"), ("val", "val_subset")):
+        want, have = data_cfg.get(key), int(getattr(dataset, f"{split}_labels").shape[0])
+        if isinstance(want, int) and not isinstance(want, bool) and want > have:
+            notes.append(f"{key} {want} is larger than the dataset's {have} {split} images; using all {have}")
+    return notes
+
+
 def prepare_train_data(dataset, config: dict) -> TrainData:
     """Cut the budget's subsets out of an ``ImageDataset`` (see ``augstudy.data``), on the CPU."""
     data_cfg = config["data"]

@@ -40,8 +40,11 @@ import click
                    "(default: 1 on a CUDA study, 0 on a CPU one).")
 @click.option("--max-retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="With --executor ray: resubmissions of a run whose worker died, from its last checkpoint.")
+@click.option("--allow-data-errors", is_flag=True,
+              help="Train even when `augstudy data check` finds errors in the dataset (default: refuse).")
 def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, no_report, specs,
-                   prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries) -> None:
+                   prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries,
+                   allow_data_errors) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
     \b
@@ -68,6 +71,6 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
                              max_retries=max_retries, echo=click.echo, debug=debug)
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
                        report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
-                       executor=executor, echo=click.echo)
+                       executor=executor, echo=click.echo, allow_data_errors=allow_data_errors)
     if result.counts.get("failed"):
         raise SystemExit(1)
