@@ -2,6 +2,18 @@
 
 Pure numpy + scipy.stats (no torch), so a notebook can call it on any numbers.
 
+This module keeps the per-arm building blocks (t / BCa intervals, sign-flip p,
+noise floor, per-class effects).  The decision layer lives beside it, one concern
+per module, and is re-exported here:
+
+- :mod:`augstudy.ablate.stats_verdicts`: one verdict per arm (better / worse /
+  equivalent / inconclusive / unstable), Holm across arms, TOST, val-set variance,
+  :class:`ArmEffect` rows and the table header (:func:`analyze_family`);
+- :mod:`augstudy.ablate.stats_sequential`: ``--seeds auto`` (:func:`sequential_step`);
+- :mod:`augstudy.ablate.stats_factorial`: two-factor contrasts and response curves;
+- :mod:`augstudy.ablate.stats_power`: exact noncentral-t power, MDE, seeds needed,
+  P(improve) and d_z intervals; :mod:`augstudy.ablate.stats_core`: the vectorized tests.
+
 Units: the inputs of :func:`effect_table`, :func:`noise_floor` and
 :func:`per_class_effects` are accuracies as fractions in [0, 1]; every number
 they return is in **accuracy points** (``scale`` = 100 x the fraction).  The
@@ -463,6 +475,10 @@ def per_class_effects(per_seed_class_acc_arm: Mapping[int, Sequence[float]],
 # The decision layer (one verdict per arm, multiplicity, equivalence, sequential seeding,
 # two-factor contrasts, response curves) lives in its own modules; re-exported here so
 # ``from augstudy.ablate import stats`` reaches all of it.
-from augstudy.ablate.stats_verdicts import (  # noqa: E402  (after the legacy API on purpose)
-    ArmEffect, FamilyResult, PairedArm, analyze_family, pair_arm,
+from augstudy.ablate.stats_factorial import (  # noqa: E402  (after the legacy API on purpose)
+    ResponseCurve, TwoFactorResult, response_curve, two_factor_effects,
+)
+from augstudy.ablate.stats_sequential import SequentialArm, SequentialResult, sequential_step  # noqa: E402
+from augstudy.ablate.stats_verdicts import (  # noqa: E402
+    ArmEffect, FamilyResult, PairedArm, analyze_family, decide, pair_arm,
 )
