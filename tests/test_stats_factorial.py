@@ -56,6 +56,19 @@ def test_interaction_contrast_with_negative_sign():
     assert simple["a=1 at b=1"] == sv.WORSE and simple["a=1 at b=0"] != sv.WORSE
 
 
+def test_a_diverged_cell_makes_every_contrast_using_it_unstable():
+    rng = np.random.default_rng(5)
+    y = _two_by_two(rng, 5, 0.0)
+    diverged = np.zeros(y.shape, bool)
+    diverged[2, 1, 1] = True
+    y[2, 1, 1] = 0.5                                             # chance level of 200 classes, points
+    r = sf.two_factor_effects(y, "a", [0, 1], "b", [0, 1], diverged=diverged)
+    simple = {a.arm: a for a in r.simple.arms}
+    assert simple["a=1 at b=1"].verdict == sv.UNSTABLE and simple["a=1 at b=1"].n_diverged == 1
+    assert simple["a=1 at b=0"].n_diverged == 0 and simple["a=1 at b=0"].verdict != sv.UNSTABLE
+    assert r.main.arms[0].verdict == sv.UNSTABLE and r.interaction.arms[0].verdict == sv.UNSTABLE
+
+
 def test_two_factor_input_is_checked():
     with pytest.raises(ValueError, match="cells must be"):
         sf.two_factor_effects(np.zeros((3, 2, 2)), "a", [0, 1, 2], "b", [0, 1])

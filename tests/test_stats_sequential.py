@@ -123,3 +123,16 @@ def test_sequential_effect_rows_are_coherent():
         assert e.significant == (e.p_adjusted < 0.05) == (e.ci_low > 0 or e.ci_high < 0)
         assert (e.verdict in (sv.BETTER, sv.WORSE)) == e.significant
     assert any("alpha spending" in line for line in step.header)
+
+
+def test_sequential_step_uses_the_val_set_term_when_per_example_data_is_given():
+    rng = np.random.default_rng(14)
+    base = rng.random((9, 160)) < 0.6
+    arm = base.copy()
+    arm[:, :6] = True                                            # the same six images, every seed
+    example = 100.0 * (arm.astype(float) - base)
+    with_val = sq.sequential_step([sv.PairedArm("a", example.mean(axis=1), example)])
+    seed_only = sq.sequential_step([sv.PairedArm("a", example.mean(axis=1) + 0.01 * rng.normal(size=9))])
+    assert "per-example" in with_val.arms[0].effect.ci_method and with_val.arms[0].effect.val_se > 0.5
+    assert with_val.arms[0].effect.verdict != sv.BETTER       # six images of one fixed val set
+    assert seed_only.arms[0].effect.verdict == sv.BETTER      # the seed-only view is fooled

@@ -75,7 +75,7 @@ def interaction_contrasts(cells) -> np.ndarray:
 
 def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, levels_b: Sequence,
                        example_cells=None, alpha: float = ALPHA, sesoi: float = SESOI,
-                       correction: str = "holm") -> TwoFactorResult:
+                       correction: str = "holm", diverged=None) -> TwoFactorResult:
     """Simple effects, main effects and interaction contrasts of a paired two-factor study.
 
     Args:
@@ -84,6 +84,9 @@ def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, 
         levels_a, levels_b: the levels' labels (``len == nA``, ``nB``).
         example_cells: optional ``[n_seeds, nA, nB, n_val]`` per-example correctness x 100,
             for the val-set term of every interval.
+        diverged: optional bool ``[n_seeds, nA, nB]``: runs that diverged (their ``cells`` value
+            must already be the chance level); a contrast using such a cell counts that seed in
+            ``n_diverged`` and its verdict is ``unstable``.
     Returns:
         :class:`TwoFactorResult`; arm names like ``"wd=0.01 at bs=128"``, ``"wd=0.01"``,
         ``"wd=0.01 x bs=128"``.
@@ -99,17 +102,25 @@ def two_factor_effects(cells, factor_a: str, levels_a: Sequence, factor_b: str, 
     simple_d = y[:, 1:, :] - y[:, :1, :]                                  # [n, nA-1, nB]
     simple_e = None if ex is None else ex[:, 1:, :] - ex[:, :1, :]
     contrasts = interaction_contrasts(y)                                  # [(nA-1)(nB-1), n]
+    div = np.zeros(y.shape, bool) if diverged is None else np.asarray(diverged, dtype=bool)
+    if div.shape != y.shape:
+        raise ValueError(f"diverged must have the shape of cells {y.shape}, got {div.shape}")
+    n_div = lambda *cells_ab: int(np.any(np.stack([div[:, a, b] for a, b in cells_ab]), axis=0).sum())
+    n_b = len(levels_b)
     simple, main, inter = [], [], []
     for i, la in enumerate(levels_a[1:]):
         for j, lb in enumerate(levels_b):
             simple.append(PairedArm(f"{_label(factor_a, la)} at {_label(factor_b, lb)}", simple_d[:, i, j],
-                                    None if simple_e is None else simple_e[:, i, j]))
+                                    None if simple_e is None else simple_e[:, i, j],
+                                    n_div((i + 1, j), (0, j))))
         main.append(PairedArm(_label(factor_a, la), simple_d[:, i, :].mean(axis=1),
-                              None if simple_e is None else simple_e[:, i].mean(axis=1)))
+                              None if simple_e is None else simple_e[:, i].mean(axis=1),
+                              n_div(*[(i + 1, j) for j in range(n_b)], *[(0, j) for j in range(n_b)])))
         for j, lb in enumerate(levels_b[1:], start=1):
             inter.append(PairedArm(f"{_label(factor_a, la)} x {_label(factor_b, lb)}",
                                    contrasts[i * (len(levels_b) - 1) + j - 1],
-                                   None if simple_e is None else simple_e[:, i, j] - simple_e[:, i, 0]))
+                                   None if simple_e is None else simple_e[:, i, j] - simple_e[:, i, 0],
+                                   n_div((i + 1, j), (0, j), (i + 1, 0), (0, 0))))
     kw = dict(alpha=alpha, sesoi=sesoi, correction=correction)
     simple_r = analyze_family(simple, family=f"the simple effects of {factor_a}", **kw)
     main_r = analyze_family(main, family=f"the main effects of {factor_a} (averaged over {factor_b})", **kw)
