@@ -94,6 +94,8 @@ def test_sequential_step_asks_for_the_next_batch_only_where_undecided():
         assert not by[name].final and by[name].more_seeds == 2 and by[name].target_seeds == 5
         assert by[name].effect.verdict == sv.INCONCLUSIVE and "needs 2 more seeds" in by[name].effect.note
     assert step.baseline_seeds == 5 and step.runs_needed(baseline_has=3) == 2 + 2 + 2
+    assert step.plan_text(baseline_has=3, seconds_per_run=30.0) == (
+        "seeds auto: 2 of 3 arms undecided; next look at 5 seeds costs 6 runs (4 arm, 2 baseline), about 3.0 min.")
     # drive it to the end, feeding each arm exactly what it asked for
     have = {a.effect.arm: 3 for a in step.arms}
     for _ in range(20):

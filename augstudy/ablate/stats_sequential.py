@@ -248,6 +248,24 @@ class SequentialResult:
         """Runs of the next batch: the arms' missing seeds plus the baseline's."""
         return sum(a.more_seeds for a in self.arms) + max(0, self.baseline_seeds - baseline_has)
 
+    def plan_text(self, baseline_has: int, seconds_per_run: float | None = None) -> str:
+        """One line for the terminal before each batch: what the next batch costs.
+
+        ``seconds_per_run``: measured mean wall time of a finished run (None: runs only).
+        """
+        if self.done:
+            return (f"seeds auto: every arm has its verdict after look {self.look + 1} of "
+                    f"{len(self.schedule)}; no more runs.")
+        undecided = [a for a in self.arms if not a.final]
+        arm_runs = sum(a.more_seeds for a in undecided)
+        base_runs = max(0, self.baseline_seeds - baseline_has)
+        text = (f"seeds auto: {len(undecided)} of {len(self.arms)} arms undecided; next look at "
+                f"{self.baseline_seeds} seeds costs {arm_runs + base_runs} runs ({arm_runs} arm, "
+                f"{base_runs} baseline)")
+        if seconds_per_run:
+            text += f", about {(arm_runs + base_runs) * seconds_per_run / 60.0:.1f} min"
+        return text + "."
+
 
 def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, batch: int = BATCH,
                     max_seeds: int = MAX_SEEDS, alpha: float = stats_verdicts.ALPHA,
