@@ -147,13 +147,13 @@ def _placebo_studies(n_studies, n_seeds, rng):
 @pytest.mark.parametrize("n_seeds", [3, 5])
 def test_placebo_arms_are_significant_about_5_percent_of_the_time(n_seeds):
     rng = np.random.default_rng(100 + n_seeds)
-    base, arm = _placebo_studies(2000, n_seeds, rng)
+    base, arm = _placebo_studies(1000, n_seeds, rng)
     hits = 0
     for b, a in zip(base, arm):                          # the full table path, per study
         rows = stats.effect_table({"base": dict(enumerate(b)), "arm": dict(enumerate(a))}, "base")
         hits += rows[0]["significant"]
-    rate = hits / 2000
-    assert 0.03 <= rate <= 0.07, rate
+    rate = hits / 1000
+    assert 0.03 <= rate <= 0.07, rate                    # about 3 simulation SEs
     # the closed-form vectorized interval agrees with the per-study path
     low, high = stats.t_interval(100 * (arm - base))
     assert int(np.sum(stats.excludes_zero(low, high))) == hits
