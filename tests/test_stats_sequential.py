@@ -138,3 +138,55 @@ def test_sequential_step_uses_the_val_set_term_when_per_example_data_is_given():
     assert "per-example" in with_val.arms[0].effect.ci_method and with_val.arms[0].effect.val_se > 0.5
     assert with_val.arms[0].effect.verdict != sv.BETTER       # six images of one fixed val set
     assert seed_only.arms[0].effect.verdict == sv.BETTER      # the seed-only view is fooled
+
+
+def test_futility_only_removes_claims_and_keeps_both_error_rates():
+    """Futility stops turn undecided arms into inconclusive: every claim made with it is made without it."""
+    rng = np.random.default_rng(21)
+    effects = np.array([0.0, 0.0, 0.5, 1.0])                 # SESOI 1: two nulls, one half-SESOI, one at SESOI
+    d = effects[None, :, None] + rng.normal(size=(N_STUDIES, 4, 20))
+    schedule = sq.look_schedule(3, 2, 20)
+    free = sq.replay(d, schedule, futility=0.0)
+    strict = sq.replay(d, schedule, futility=0.3)
+    claimed = strict["code"] != sq.CODE_INCONCLUSIVE
+    assert np.all(strict["code"][claimed] == free["code"][claimed])
+    assert np.all(strict["stop_look"][claimed] == free["stop_look"][claimed])
+    used_free, used_strict = sq.seeds_used(free, schedule), sq.seeds_used(strict, schedule)
+    assert np.all(used_strict <= used_free) and used_strict[:, 2].mean() < used_free[:, 2].mean() - 1.0
+    tol = 3 * math.sqrt(0.05 * 0.95 / N_STUDIES)
+    null_fp = (strict["code"][:, :2] == sq.CODE_BETTER) | (strict["code"][:, :2] == sq.CODE_WORSE)
+    assert float(np.mean(null_fp.any(axis=1))) <= 0.05 + tol
+    assert float(np.mean(strict["code"][:, 3] == sq.CODE_EQUIVALENT)) <= 0.05 + tol
+
+
+def test_predictive_verdict_chance_matches_simulated_continuations():
+    """The normal predictive model of the final mean: its chance matches continuing the data by simulation."""
+    rng = np.random.default_rng(22)
+    n, n_max, sd, sesoi = 9, 20, 1.0, 1.0
+    first = rng.normal(0.5, sd, size=(400, n))               # a half-SESOI arm after 9 seeds
+    mom = sv.stats_core.paired_moments(first)
+    eff_level, eq_level = 0.01, 0.03
+    chance = sq.predictive_verdict_chance(mom, n_max, eff_level, eq_level, sesoi)
+    assert np.all((chance >= 0) & (chance <= 1))
+    # continue each study many times from its own posterior draw of the effect (flat prior, sd taken as known)
+    reps = 2000
+    theta = mom["mean"][:, None] + mom["sd"][:, None] / math.sqrt(n) * rng.normal(size=(400, reps))
+    rest = theta + mom["sd"][:, None] / math.sqrt(n_max - n) * rng.normal(size=(400, reps))
+    final = (n * mom["mean"][:, None] + (n_max - n) * rest) / n_max
+    se = mom["sd"][:, None] / math.sqrt(n_max)
+    hit = (np.abs(final) > sps.norm.isf(eff_level / 2) * se) | (np.abs(final) < sesoi - sps.norm.isf(eq_level) * se)
+    np.testing.assert_allclose(chance, hit.mean(axis=1), atol=0.04)
+
+
+def test_sequential_step_reports_a_futility_stop_as_final_inconclusive():
+    rng = np.random.default_rng(23)
+    z = rng.normal(size=17)
+    z = (z - z.mean()) / z.std(ddof=1)
+    stuck = sv.PairedArm("stuck", 0.5 + 2.0 * z)   # half SESOI, seed sd 2 SESOI: 20 seeds settle neither way
+    step = sq.sequential_step([stuck], futility=0.05)
+    arm = step.arms[0]
+    assert step.done and arm.final and arm.more_seeds == 0 and arm.effect.n_seeds < 17
+    assert arm.effect.verdict == sv.INCONCLUSIVE and "chance of any verdict by 20" in arm.effect.note
+    assert any("chance of any verdict" in line for line in step.header)
+    again = sq.sequential_step([stuck], futility=0.0)
+    assert not again.done and again.arms[0].more_seeds > 0

@@ -27,6 +27,11 @@ Design (group-sequential, Lan and DeMets 1983, with Holm-type recycling across a
   one-sided level ``alpha`` per arm (as in the fixed table; ``eq_family=True``:
   ``alpha / (m - e)``, ``e`` arms already declared equivalent); the error of
   calling an arm equivalent when its effect is SESOI stays <= alpha.
+- **Futility** (stop an arm that will not settle): after a look's tests, an arm still
+  undecided whose predictive probability of reaching better/worse or equivalent by
+  ``max_seeds`` is below ``futility`` (default 5 %; :func:`predictive_verdict_chance`)
+  stops ``inconclusive``.  It is non-binding: the boundaries are unchanged and it only
+  removes later claims (and Holm recycling), so both error guarantees are kept.
 - **Stateless and resumable.** :func:`sequential_step` replays every look from the
   paired data alone (the first ``n_k`` seeds of each arm), so the same data give the
   same decisions after a resume, in any process.  An arm still undecided at
@@ -54,6 +59,7 @@ MAX_SEEDS = 20
 START_SEEDS = 3
 BATCH = 2
 DEFAULT_SPENDING = "pocock"   # flat nominal levels: stops clear arms early (bench_adaptive.py)
+FUTILITY = 0.05             # stop an arm when P(any verdict by max seeds | data so far) is below this
 SPENDING = ("obf", "pocock")
 _GRID = 601                 # points of the numerical integration per look
 _NO_BOUNDARY = 40.0         # z boundary standing for "spend nothing at this look"
@@ -146,9 +152,34 @@ def _level_tables(schedule, m: int, alpha: float, kind: str, eq_kind: str,
     return eff, eq
 
 
+def predictive_verdict_chance(mom: dict, n_max: int, eff_level, eq_level, sesoi: float) -> np.ndarray:
+    """Predictive probability that an arm reaches better/worse or equivalent at ``n_max`` seeds.
+
+    Normal approximation of the final mean given the first ``n`` seeds, averaged over the
+    flat-prior posterior of the true effect (``N(mean, sd^2 / n)``): the final mean is
+    ``N(mean, sd^2 (n_max - n) / n_max^2 + ((n_max - n) / n_max)^2 sd^2 / n)``; the final
+    standard error ``sqrt(sd^2 / n_max + val_var)`` and the final look's nominal levels
+    (``eff_level`` two-sided, ``eq_level`` one-sided, broadcast with ``mom``) give the
+    thresholds.  The sum of the two chances (an upper bound of their union) is returned;
+    1 where the seed sd is not estimable (degenerate) or no seeds remain.
+    """
+    n = mom["n"].astype(np.float64)
+    sd, mean = mom["sd"], mom["mean"]
+    rest = np.maximum(n_max - n, 0.0)
+    var_final = sd * sd * (rest / n_max**2 + (rest / n_max) ** 2 / np.maximum(n, 1.0))
+    spread = np.sqrt(np.maximum(var_final, 1e-300))
+    se_final = np.sqrt(sd * sd / n_max + mom["val_var"])
+    c_eff = sps.norm.isf(np.asarray(eff_level) / 2.0) * se_final
+    c_eq = np.maximum(sesoi - sps.norm.isf(np.asarray(eq_level)) * se_final, 0.0)
+    eff = sps.norm.sf((c_eff - mean) / spread) + sps.norm.cdf((-c_eff - mean) / spread)
+    eq = np.where(c_eq > 0, sps.norm.cdf((c_eq - mean) / spread) - sps.norm.cdf((-c_eq - mean) / spread), 0.0)
+    out = np.minimum(eff + eq, 1.0)
+    return np.where(mom["degenerate"] | (rest <= 0), 1.0, out)
+
+
 def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
            sesoi: float = stats_verdicts.SESOI, kind: str = DEFAULT_SPENDING, available=None, example_diffs=None,
-           eq_kind: str | None = None, eq_family: bool = False) -> dict:
+           eq_kind: str | None = None, eq_family: bool = False, futility: float = FUTILITY) -> dict:
     """Vectorized replay of the sequential rule over studies.
 
     Args:
@@ -158,6 +189,10 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
         available: optional ``[m]`` seeds each arm has so far (one study, ``S = 1``): the replay
             stops at the first look an undecided arm has no data for.
         example_diffs: optional ``[S, m, N, n_val]`` per-example differences (val-set variance).
+        futility: after the efficacy and equivalence tests of a look before the last, an arm still
+            undecided whose :func:`predictive_verdict_chance` is below ``futility`` stops
+            ``inconclusive`` (0 turns it off).  Non-binding: the boundaries are unchanged and the
+            rule only removes later claims, so both error rates stay at most alpha.
     Returns:
         dict of arrays: ``code [S, m]`` (UNDECIDED while waiting for data), ``stop_look [S, m]``
         (-1 undecided), ``level [S, m]`` / ``eq_level [S, m]`` (nominal levels of the deciding or
@@ -206,6 +241,12 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
             code = np.where(new, CODE_EQUIVALENT, code).astype(np.int8)
             stop_look = np.where(new, k, stop_look)
             n_eq = n_eq + new.sum(axis=1)
+        if futility > 0 and k < len(schedule) - 1:
+            chance = predictive_verdict_chance(mom, schedule[-1], eff_tab[m - n_rej, -1][:, None],
+                                               eq_tab[m - n_eq, -1][:, None], sesoi)
+            futile = (code == UNDECIDED) & (chance < futility)
+            code = np.where(futile, CODE_INCONCLUSIVE, code).astype(np.int8)
+            stop_look = np.where(futile, k, stop_look)
         last_done = k
     else:
         code = np.where(code == UNDECIDED, CODE_INCONCLUSIVE, code).astype(np.int8)
@@ -271,7 +312,7 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
                     max_seeds: int = MAX_SEEDS, alpha: float = stats_verdicts.ALPHA,
                     sesoi: float = stats_verdicts.SESOI, spending: str = DEFAULT_SPENDING,
                     family: str = "this study", chance: float | None = None,
-                    eq_family: bool = False) -> SequentialResult:
+                    eq_family: bool = False, futility: float = FUTILITY) -> SequentialResult:
     """Decide, after the latest batch, which arms are final and which need more seeds.
 
     Args:
@@ -281,6 +322,8 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
         alpha: family-wise error over the arms and all looks; sesoi: equivalence margin (points).
         spending: ``"pocock"`` (default) or ``"obf"``, for both efficacy and equivalence.
         eq_family: adjust the equivalence claims over the arms too (default: per arm).
+        futility: stop an undecided arm ``inconclusive`` before ``max_seeds`` when its predictive
+            chance of any verdict by ``max_seeds`` is below this (:func:`replay`; 0: never).
     Returns:
         :class:`SequentialResult`; each arm's :class:`ArmEffect` is computed on the data of its
         deciding (or latest) look, its interval at that look's nominal level and its
@@ -302,7 +345,8 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
             ex = np.zeros((1, m, width, n_val))
             for i, a in enumerate(arms):
                 ex[0, i, :a.diffs.size] = a.example_diffs
-    res = replay(d, schedule, alpha, sesoi, spending, available=n_have, example_diffs=ex, eq_family=eq_family)
+    res = replay(d, schedule, alpha, sesoi, spending, available=n_have, example_diffs=ex, eq_family=eq_family,
+                 futility=futility)
     out = []
     method = stats_verdicts.METHOD_SEED_AND_VAL if ex is not None else stats_verdicts.METHOD_SEED_ONLY
     for i, a in enumerate(arms):
@@ -323,6 +367,9 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
         eq_lev = float(res["eq_level"][0, i]) or alpha
         effect = stats_verdicts.arm_effect(sub, lev, eq_lev, alpha, sesoi, method,
                                            decision=CODE_NAMES[c], alpha_plan=alpha / m)
+        if c == CODE_INCONCLUSIVE and n_used < schedule[-1]:
+            effect.note = "; ".join(x for x in (effect.note, f"stopped at {n_used} seeds: under {futility:.0%} "
+                                                f"chance of any verdict by {schedule[-1]}") if x)
         if not final:
             effect.note = "; ".join(x for x in (effect.note, f"needs {more} more seeds" if more else "") if x)
         out.append(SequentialArm(effect, final, more, target))
@@ -332,5 +379,7 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
     header = stats_verdicts.header_lines(family, m, alpha, sesoi, "holm", method, chance,
                                          "holm" if eq_family else "none") + [
         f"Seeds auto: group-sequential, {'OBrien-Fleming' if spending == 'obf' else 'Pocock'}-type alpha spending "
-        f"over looks at {', '.join(map(str, schedule))} seeds; Holm across arms; an arm stops at its verdict."]
+        f"over looks at {', '.join(map(str, schedule))} seeds; Holm across arms; an arm stops at its verdict"
+        + (f", or inconclusive when its chance of any verdict by {schedule[-1]} seeds is under {futility:.0%}."
+           if futility > 0 else ".")]
     return SequentialResult(out, schedule, int(res["look"]), done, base_need, header)
