@@ -336,3 +336,26 @@ def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder)
     assert sorted(_rows(db, "SELECT run_id, COUNT(*) FROM epochs GROUP BY run_id")) == \
         sorted((rid, 3) for rid, in _rows(db, "SELECT run_id FROM runs"))
     assert not list((out / "checkpoints").glob(".*.tmp"))     # the refused checkpoint was not left behind
+
+
+def test_an_interrupted_study_exports_its_released_claims(tmp_path, lr_specs):
+    """Ctrl-C (or SIGTERM, turned into the same exception by the CLI) mid-run: the claim is
+    released and runs.csv says pending, like the store, not running."""
+    from augstudy.ablate.executors import LocalExecutor
+
+    class InterruptedAfterOneEpoch(LocalExecutor):
+        def run(self, jobs, context, on_epoch, on_done):
+            def record_then_interrupt(job, result, state):
+                on_epoch(job, result, state)
+                raise KeyboardInterrupt
+
+            super().run(jobs, context, record_then_interrupt, on_done)
+
+    out = tmp_path / "study"
+    with pytest.raises(KeyboardInterrupt):
+        run_study("lr", seeds=1, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
+                  specs_dir=lr_specs, report=False, echo=lambda s: None, executor=InterruptedAfterOneEpoch(),
+                  budget_override={"train": {"batch_size": 8}})
+    assert {r["status"] for r in _csv(out / "runs.csv")} == {"pending"}
+    assert _rows(out / "study.sqlite", "SELECT DISTINCT status FROM runs") == [("pending",)]
+    assert len(_csv(out / "epochs.csv")) == 1 and json.loads((out / "study.json").read_text())["complete"] is False
