@@ -29,7 +29,7 @@ def write_image_folder(root: Path, n_train: int = 8, n_val: int = 8, classes: in
 
 
 def write_specs(folder: Path, budgets: dict | None = None, factors: dict | None = None) -> Path:
-    """The repo's baseline.yaml plus budgets ``tiny`` (3 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
+    """The repo's baseline.yaml plus budgets ``tiny`` (2 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
     (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0)."""
     folder.mkdir(parents=True, exist_ok=True)
     baseline = yaml.safe_load((REPO / "ablations" / "baseline.yaml").read_text())

@@ -2,7 +2,7 @@
 subprocesses, polling a study's SQLite store, reading CSVs, read-only places.
 
 Every study here trains the fixed CNN on a tiny image folder (8 train / 8 val noise images,
-2 classes) for 1-3 one-step epochs, so a process-level fault case takes seconds.
+2 classes) for 1-2 one-step epochs, so a process-level fault case takes seconds.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 AUGSTUDY = REPO / ".venv" / "bin" / "augstudy"
 #: quiet, one thread per process (2 cores shared), fixed summation order
-ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "AUGSTUDY_DECODE_WORKERS": "1"}
 ENV.pop("AUGSTUDY_DEBUG", None)
 
+#: epochs of the ``tiny`` budget: enough to interrupt a run after its first epoch
+EPOCHS = 2
 #: the tiny budget every fault study uses: every image, one step per epoch
 TINY_BUDGET = {"data": {"train_subset": None, "val_subset": None},
-               "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 16},
+               "train": {"epochs": EPOCHS, "batch_size": 8, "eval_batch_size": 16},
                "schedule": {"warmup": 0.0}}
 DROP_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0: {"model": {"dropout": 0.0}}}}
 
