@@ -120,8 +120,9 @@ def _opening(path: Path):
     except sqlite3.DatabaseError as exc:
         raise UserError(
             f"{path}: not a readable study database ({exc}); the exported CSVs beside it (runs.csv, epochs.csv, "
-            f"class_metrics.csv, study.json) are intact. To recover, move it aside (mv {path} {path}.corrupt) "
-            f"and rerun the same command: the store is rebuilt from those CSVs and finished runs are kept") from None
+            f"class_metrics.csv, study.json) are intact. To recover, move it and its -wal/-shm files aside "
+            f"(mkdir {path.parent / 'corrupt'} && mv {path}* {path.parent / 'corrupt'}/) and rerun the same "
+            f"command: the store is rebuilt from those CSVs and finished runs are kept") from None
 
 
 def worker_id() -> str:

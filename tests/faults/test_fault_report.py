@@ -73,6 +73,14 @@ def test_corrupt_study_sqlite_names_the_file_and_the_recovery(finished_study, ti
     assert str(db) in line and "csv" in line.lower() and "intact" in line.lower(), line
     assert "DatabaseError" not in line, line
     assert {name: (study / name).read_bytes() for name in exported} == exported  # nothing overwritten
+    if damage == "garbage":  # follow the advice: move the store aside, rerun -- finished runs are kept
+        (study / "corrupt").mkdir()
+        for part in study.glob("study.sqlite*"):
+            part.rename(study / "corrupt" / part.name)
+        again = run(ablate_args(specs, tiny_data, study, budget="tiny1"))
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "seed 0: last3" not in again.stdout, again.stdout  # nothing retrained
+        assert {r["status"] for r in read_csv(study / "runs.csv")} == {"done"}
 
 
 # ----------------------------------------------------------------------------- read-only places
