@@ -91,14 +91,14 @@ def test_interrupt_releases_claims_exports_and_says_what_is_kept(tiny_data, spec
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode not in (0, 1, -signal.SIGTERM), output   # handled, not killed by the signal
-    assert "Traceback" not in output, output
-    assert signame in output and "kept" in output and "rerun" in output, output
     in_store = dict(rows(db, "SELECT run_id, status FROM runs"))
     assert "running" not in in_store.values(), in_store
     exported = {r["config_hash"]: r["status"] for r in read_csv(out / "runs.csv")}
-    assert "running" not in exported.values(), exported
+    assert "running" not in exported.values(), (exported, output)
     assert {rid.rsplit("-seed", 1)[0]: status for rid, status in in_store.items()} == exported
+    assert proc.returncode not in (0, 1, -signal.SIGTERM), output   # handled, not killed by the signal
+    assert "Traceback" not in output, output
+    assert signame in output and "kept" in output and "rerun" in output, output
 
 
 def test_paused_process_stops_the_run_another_process_took_over(tiny_data, specs, tmp_path):
