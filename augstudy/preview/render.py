@@ -118,12 +118,27 @@ def _rgb255(color) -> tuple[int, int, int]:
 
 
 def render_png(preview: Preview, out_path: str | Path) -> Path:
-    """Draw ``preview`` with matplotlib (Agg canvas, seaborn look) and write the PNG atomically.
+    """Draw ``preview`` (:func:`preview_figure`) and write the PNG atomically.
+
+    The PNG carries no software/date metadata so equal inputs give identical bytes.
+    """
+    import matplotlib
+
+    out_path = Path(out_path)
+    with matplotlib.rc_context(_seaborn_look()[1]):
+        fig = preview_figure(preview)
+        with atomic_path(out_path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    return out_path
+
+
+def preview_figure(preview: Preview):
+    """``preview`` as a matplotlib ``Figure`` (Agg canvas, seaborn look); nothing is written.
 
     The image grid is one pixel-exact ``figimage``; titles, headers, notes and row labels are
     figure text.  The figure is drawn on an Agg canvas without pyplot, so no global backend or
-    figure registry is touched (safe inside notebooks and worker processes).  The PNG carries
-    no software/date metadata so equal inputs give identical bytes.
+    figure registry is touched (safe inside notebooks and worker processes).  Size in inches:
+    :func:`figure_layout` (:data:`DPI` dots per inch).
     """
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -146,7 +161,6 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
     def at(x_px: float, y_from_top_px: float) -> tuple[float, float]:
         return x_px / width_px, 1 - y_from_top_px / height_px
 
-    out_path = Path(out_path)
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(width, height), dpi=DPI)
         FigureCanvasAgg(fig)
@@ -167,9 +181,7 @@ def render_png(preview: Preview, out_path: str | Path) -> Path:
         if any(groups):
             _draw_group_headers(fig, preview.columns, group_colors, width, height, layout["top"],
                                 layout["header_in"])
-        with atomic_path(out_path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    return out_path
+    return fig
 
 
 def _draw_group_headers(fig, columns, group_colors, width: float, height: float, top: float,
@@ -198,5 +210,5 @@ def write_preview(preview: Preview, out_path: str | Path) -> Path:
     return out_path
 
 
-__all__ = ["render_png", "write_preview", "figure_layout", "figure_pixels", "header_text", "note_text", "DPI",
+__all__ = ["render_png", "preview_figure", "write_preview", "figure_layout", "figure_pixels", "header_text", "note_text", "DPI",
            "CELL_IN", "CELL_GAP_IN", "NOTE_IN", "ROW_LABEL_IN", "MARGIN_IN"]
