@@ -95,7 +95,8 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
               metric: str = "last3", out: str | Path | None = None, report: bool = True,
               specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
               executor=None, prune_checkpoints: bool = False,
-              echo: Callable[[str], None] = print, allow_data_errors: bool = False) -> StudyResult:
+              echo: Callable[[str], None] = print, allow_data_errors: bool = False,
+              by: str | None = None) -> StudyResult:
     """Run (or resume) the paired-seed study of ``factor`` (a file in ``ablations/``, or ``all``).
 
     ``seeds``: a count N (seeds 0..N-1) or explicit seeds.  ``data``: a dataset path (None:
@@ -103,6 +104,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     (overrides ``data``).  ``budget_override``: a deep-merge override applied after the
     budget (tests use it for tiny runs).  ``out``: default ``reports/<factor>-<dataset>``.
     ``allow_data_errors``: train even when the data check finds errors (default: UserError).
+    ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablate.factorial`).
     Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
     """
     if metric not in METRICS:
@@ -110,7 +112,13 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or len(set(seed_list)) != len(seed_list) or min(seed_list) < 0:
         raise UserError(f"--seeds: need at least 1 distinct non-negative seed, got {seeds}")
-    arms = resolve_study_arms(factor, budget, specs_dir, budget_override)
+    if by is not None:  # two-factor study: the cells are the arms, named after both factors
+        from augstudy.ablate.factorial import resolve_factorial_arms, study_name
+
+        arms = resolve_factorial_arms(factor, by, budget, specs_dir, budget_override)
+        factor = study_name(factor, by)
+    else:
+        arms = resolve_study_arms(factor, budget, specs_dir, budget_override)
     device_obj = resolve_device(device)
     if dataset is None:
         from augstudy.data import load_dataset, resolve_data_path
@@ -157,6 +165,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
                                                                         "running")}
     echo("")
     echo(table)
+    _echo_extra_tables(out_dir, echo)
     files["tb"] = paths.tb_dir
     files["checkpoints"] = paths.checkpoints_dir
     files["study_sqlite"] = store.path
@@ -169,6 +178,16 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         echo(f"{counts['failed']} run(s) FAILED (see the error column of runs.csv); rerun the command to retry them")
     store.close()
     return StudyResult(out_dir, files, exported.complete, table, exported.effects, counts)
+
+
+def _echo_extra_tables(out_dir: Path, echo) -> None:
+    """A two-factor study's A x B table of cell means and its interaction verdicts."""
+    from augstudy.ablate.factorial import read_interaction
+    from augstudy.ablate.factorial_table import format_interaction_table
+
+    analysis = read_interaction(out_dir)
+    if analysis is not None:
+        echo(format_interaction_table(analysis))
 
 
 def _cuda_name(device) -> str:

@@ -40,11 +40,14 @@ import click
                    "(default: 1 on a CUDA study, 0 on a CPU one).")
 @click.option("--max-retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="With --executor ray: resubmissions of a run whose worker died, from its last checkpoint.")
+@click.option("--by", "by", default=None,
+              help="A second factor: train the full factorial FACTOR x BY (every cell on the same paired seeds) "
+                   "and report simple, main and interaction effects (default: FACTOR alone).")
 @click.option("--allow-data-errors", is_flag=True,
               help="Train even when `augstudy data check` finds errors in the dataset (default: refuse).")
 def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, no_report, specs,
                    prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries,
-                   allow_data_errors) -> None:
+                   allow_data_errors, by) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
     \b
@@ -61,6 +64,10 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
 
         click.echo(format_factor_list(specs))
         return
+    if by is not None:  # refuse `--by all` and `A --by A` before anything loads
+        from augstudy.ablate.factorial import check_factor_pair
+
+        check_factor_pair(factor, by)
     if not factor:
         raise UserError("missing FACTOR: name a factor (see `augstudy ablate --list`) or `all`")
     from augstudy.ablate.executors import make_executor
@@ -71,6 +78,7 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
                              max_retries=max_retries, echo=click.echo, debug=debug)
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
                        report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
-                       executor=executor, echo=click.echo, allow_data_errors=allow_data_errors)
+                       executor=executor, echo=click.echo, allow_data_errors=allow_data_errors,
+                       by=by)
     if result.counts.get("failed"):
         raise SystemExit(1)

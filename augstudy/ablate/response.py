@@ -1,0 +1,155 @@
+"""Response curves of one-factor studies whose levels are numbers (dropout, weight_decay, lr, ...).
+
+:func:`response_analysis` pairs the runs by seed (seeds finished at every level; a
+diverged run counts at the chance level, never dropped) and calls
+:func:`augstudy.ablate.stats_factorial.response_curve`: per-level mean with its 95% interval
+(t over seeds), a log axis where the levels are spaced geometrically, the best level with the
+share of seed resamples in which each level is best, and a warning when the best level is the
+smallest or largest one tried.  :func:`export_response` writes ``response.json`` (what the
+report draws) and returns the Markdown section appended to ``effects.md``.
+
+Units: accuracy points (100 x fraction).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from augstudy.ablate.schema import RunStatus, StudyPaths
+from augstudy.ablate.spec import Arm
+from augstudy.atomic import atomic_write_json
+
+RESPONSE_JSON = "response.json"
+POINTS = 100.0
+
+
+def numeric_levels(arms: list[Arm]) -> list[float] | None:
+    """The arms' levels as numbers when every arm is one level of one factor and each level parses
+    as a number (``5e-4``, ``0.3``, ``256``); None otherwise (``all``, two-factor, named levels)."""
+    if len(arms) < 2 or len({a.factor for a in arms}) != 1 or any("cell" in a.extra for a in arms):
+        return None
+    try:
+        values = [float(a.level) for a in arms]
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in values) or len(set(values)) != len(values):
+        return None
+    return values
+
+
+def _paired_values(arms: list[Arm], records: list[dict], chance: float | None) -> tuple[np.ndarray, list[int]]:
+    """``[n_seeds, L]`` points over the seeds with a result at every level (arms' order)."""
+    position = {a.name: i for i, a in enumerate(arms)}
+    table: dict[int, dict[int, float]] = {}
+    for r in records:
+        i = position.get(r["arm"])
+        if i is None:
+            continue
+        if r["status"] == RunStatus.DONE and r.get("metric") is not None and math.isfinite(float(r["metric"])):
+            table.setdefault(r["seed"], {})[i] = POINTS * float(r["metric"])
+        elif r["status"] == RunStatus.DIVERGED and chance is not None:
+            table.setdefault(r["seed"], {})[i] = POINTS * float(chance)
+    seeds = sorted(s for s, row in table.items() if len(row) == len(arms))
+    return np.array([[table[s][i] for i in range(len(arms))] for s in seeds]).reshape(len(seeds), len(arms)), seeds
+
+
+def response_analysis(arms: list[Arm], records: list[dict], chance: float | None = None) -> dict | None:
+    """The response curve of a numeric one-factor study as a JSON-ready dict (None when the levels
+    are not numbers or no seed finished at every level).
+
+    Keys: ``factor, levels`` (ascending numbers), ``level_names`` (the arms' level texts),
+    ``means, ci_low, ci_high`` (points; None for an unbounded end), ``ci_method``, ``log_axis``,
+    ``best_level``, ``best_name``, ``best_share`` (per level), ``edge_warning``, ``n_seeds``,
+    ``baseline_level``, ``sentence``.
+    """
+    from augstudy.ablate.stats_factorial import format_level, response_curve
+
+    values = numeric_levels(arms)
+    if values is None:
+        return None
+    y, seeds = _paired_values(arms, records, chance)
+    if not seeds:
+        return None
+    curve = response_curve(values, y)
+    order = sorted(range(len(arms)), key=lambda i: values[i])
+    names = [arms[i].level for i in order]
+    best_index = int(np.argmax(curve.means))
+    share = curve.best_share
+    text = (f"Best level of {arms[0].factor}: {names[best_index]} ({curve.means[best_index]:.2f} pts, best in "
+            f"{share[best_index]:.0%} of seed resamples over {len(seeds)} seeds)")
+    runner_up = [i for i in np.argsort(-share) if i != best_index][:1]
+    if runner_up and share[runner_up[0]] > 0:
+        text += f"; next: {names[runner_up[0]]} ({share[runner_up[0]]:.0%})"
+    out = {"factor": arms[0].factor, "levels": curve.levels, "level_names": names,
+           "level_labels": [format_level(v) for v in curve.levels],
+           "means": curve.means.tolist(), "ci_low": curve.ci_low.tolist(), "ci_high": curve.ci_high.tolist(),
+           "ci_method": curve.ci_method, "log_axis": curve.log_axis, "best_level": curve.best_level,
+           "best_name": names[best_index], "best_share": share.tolist(), "edge_warning": curve.edge_warning,
+           "n_seeds": len(seeds), "seeds": seeds,
+           "baseline_level": next((a.level for a in arms if a.is_baseline), None),
+           "notes": list(curve.notes), "sentence": text + "."}
+    return _json_safe(out)
+
+
+def _json_safe(obj):
+    if isinstance(obj, float):
+        return None if not math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _cell(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def response_markdown(analysis: dict, metric: str = "") -> str:
+    """The response-curve section of effects.md: sentence, edge warning, one row per level."""
+    lines = ["", f"## Response curve: {metric or 'metric'} against {analysis['factor']}", "",
+             analysis["sentence"], ""]
+    if analysis.get("edge_warning"):
+        lines += [f"**Warning:** {analysis['edge_warning']}.", ""]
+    axis = "log" if analysis["log_axis"] else "linear"
+    lines += [f"Per-level 95% intervals: {analysis['ci_method']} (describe the curve; the effect table above "
+              f"decides); {axis} level axis in the report's figure.", "",
+              "| level | mean (pts) | 95% CI | best in (share of seed resamples) |", "|---|---|---|---|"]
+    for k, name in enumerate(analysis["level_names"]):
+        mark = " (baseline)" if name == analysis.get("baseline_level") else ""
+        best = " **best**" if name == analysis["best_name"] else ""
+        lines.append(f"| {name}{mark} | {_cell(analysis['means'][k])} | [{_cell(analysis['ci_low'][k])}, "
+                     f"{_cell(analysis['ci_high'][k])}] | {analysis['best_share'][k]:.0%}{best} |")
+    return "\n".join(lines) + "\n"
+
+
+def export_response(paths: StudyPaths, arms: list[Arm], records: list[dict], metric: str,
+                    chance: float | None = None) -> tuple[dict[str, Path], str]:
+    """Write ``response.json`` for a numeric one-factor study; returns ``(files, effects.md section)``
+    (``({}, "")`` when the study has no response curve yet)."""
+    analysis = response_analysis(arms, records, chance)
+    if analysis is None:
+        return {}, ""
+    analysis["metric"] = metric
+    files = {"response_json": atomic_write_json(paths.root / RESPONSE_JSON, analysis)}
+    return files, response_markdown(analysis, metric)
+
+
+def read_response(study_dir: str | Path) -> dict | None:
+    """``response.json`` of a study folder, or None when the study has no response curve."""
+    import json
+
+    path = Path(study_dir) / RESPONSE_JSON
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+__all__ = ["numeric_levels", "response_analysis", "response_markdown", "export_response", "read_response",
+           "RESPONSE_JSON"]
