@@ -73,6 +73,22 @@ def rows(db_path: Path, sql: str, args=()) -> list[tuple]:
         return []
 
 
+def write_locked(db_path: Path) -> bool:
+    """True when some process holds the study store's write lock right now (e.g. a process
+    frozen by SIGSTOP in the middle of a transaction)."""
+    db = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return True
+        raise
+    finally:
+        db.close()
+
+
 def wait_for(predicate, proc: subprocess.Popen | None = None, timeout: float = 180, what: str = "") -> None:
     """Poll ``predicate()`` every 20 ms until true; fail when ``proc`` exits first or time runs out."""
     deadline = time.time() + timeout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fault_helpers import EPOCHS, ablate_args, finish, read_csv, rows, run, start, wait_for
+from fault_helpers import EPOCHS, ablate_args, finish, read_csv, rows, run, start, wait_for, write_locked
 
 
 def _tmp_files(out: Path) -> list[Path]:
@@ -112,7 +112,17 @@ def test_paused_process_stops_the_run_another_process_took_over(tiny_data, specs
     try:
         wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND epochs_done>=1"), first,
                  what="epoch 1 of the first run")
-        first.send_signal(signal.SIGSTOP)
+        # pause it between transactions (the case): a process frozen inside one holds the
+        # store's write lock, and no other process can open the study until it resumes
+        for _ in range(50):
+            first.send_signal(signal.SIGSTOP)
+            time.sleep(0.05)
+            if not write_locked(db):
+                break
+            first.send_signal(signal.SIGCONT)
+            time.sleep(0.02)
+        else:
+            pytest.fail("the first process held the store's write lock at every pause")
         time.sleep(4.5)  # past AUGSTUDY_CLAIM_STALE_S (the paused process cannot refresh its claim)
         (paused_run,) = rows(db, "SELECT run_id FROM runs WHERE status='running' AND epochs_done>=1")[0]
         second = start(ablate_args(specs, tiny_data, out), env=env)
