@@ -116,6 +116,10 @@ def _opening(path: Path):
         if "readonly" in text or "unable to open" in text:
             raise UnwritableError(f"{path}: cannot be written ({text}); make {path.parent} and the file writable "
                                   f"(e.g. chmod u+w), or choose a writable place with --out") from None
+        if "locked" in text:
+            raise UserError(f"{path}: another process has held its write lock for the whole wait (a process "
+                            f"paused with Ctrl-Z or SIGSTOP?); resume it (fg, or kill -CONT PID) or end it, "
+                            f"then rerun") from None
         raise
     except sqlite3.DatabaseError as exc:
         raise UserError(
