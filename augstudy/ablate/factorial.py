@@ -176,13 +176,15 @@ def paired_cells(arms: list[Arm], records: list[dict], chance: float | None):
     return y, div, seeds
 
 
-def factorial_effects(arms: list[Arm], records: list[dict], chance: float | None = None) -> dict | None:
+def factorial_effects(arms: list[Arm], records: list[dict], chance: float | None = None,
+                      sesoi: float | None = None) -> dict | None:
     """The study's two-factor analysis as one JSON-ready dict (None below 2 complete seeds).
 
     Keys: ``factor_a, factor_b, levels_a, levels_b, seeds, n_seeds``, ``cell_means`` /
     ``cell_low`` / ``cell_high`` (``[nA][nB]`` points; 95% t intervals over seeds, for the plot),
     ``contrasts`` (rows of :data:`CONTRAST_COLUMNS`, interaction first), ``header`` (the
-    rules' sentences) and ``sentence`` (the interaction's one-line verdict).
+    rules' sentences) and ``sentence`` (the interaction's one-line verdict).  ``sesoi``: the
+    study's smallest effect size of interest, points (None: the statistics' default).
     """
     from augstudy.ablate import stats_core
     from augstudy.ablate.stats_factorial import two_factor_effects
@@ -191,7 +193,8 @@ def factorial_effects(arms: list[Arm], records: list[dict], chance: float | None
     y, div, seeds = paired_cells(arms, records, chance)
     if len(seeds) < 2:
         return None
-    result = two_factor_effects(y, factor_a, levels_a, factor_b, levels_b, diverged=div)
+    extra = {} if sesoi is None else {"sesoi": float(sesoi)}
+    result = two_factor_effects(y, factor_a, levels_a, factor_b, levels_b, diverged=div, **extra)
     mom = stats_core.paired_moments(np.moveaxis(y, 0, -1))
     low, high = stats_core.interval(mom, 0.05)
     contrasts = []
@@ -264,7 +267,7 @@ def _signed(x) -> str:
 
 
 def export_factorial(paths: StudyPaths, arms: list[Arm], records: list[dict], metric: str,
-                     chance: float | None = None) -> dict[str, Path]:
+                     chance: float | None = None, sesoi: float | None = None) -> dict[str, Path]:
     """Write cells.csv, interaction.csv/.json/.md (a two-factor study only; ``{}`` otherwise)."""
     from augstudy.ablate.factorial_table import interaction_markdown
 
@@ -272,7 +275,7 @@ def export_factorial(paths: StudyPaths, arms: list[Arm], records: list[dict], me
         return {}
     root = paths.root
     files = {"cells_csv": atomic_write_text(root / CELLS_CSV, csv_text(cell_rows(arms, records), CELL_COLUMNS))}
-    analysis = factorial_effects(arms, records, chance)
+    analysis = factorial_effects(arms, records, chance, sesoi)
     factor_a, levels_a, factor_b, levels_b = _design(arms)
     if analysis is None:
         analysis = {"factor_a": factor_a, "factor_b": factor_b, "levels_a": levels_a, "levels_b": levels_b,

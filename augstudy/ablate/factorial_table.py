@@ -11,7 +11,7 @@ import math
 from typing import Sequence
 
 
-def _num(x, signed: bool = False) -> str:
+def format_number(x, signed: bool = False) -> str:
     if x is None:
         return "-"
     if isinstance(x, str):
@@ -21,7 +21,7 @@ def _num(x, signed: bool = False) -> str:
     return f"{x:+.2f}" if signed else f"{x:.2f}"
 
 
-def _seeds(x) -> str:
+def format_seeds(x) -> str:
     return "-" if x in (None, "") else (">200" if isinstance(x, (int, float)) and x > 200 else str(x))
 
 
@@ -43,10 +43,10 @@ def cell_grid(analysis: dict) -> list[list[str]]:
                 continue
             m, lo, hi = means[i][j], low[i][j], high[i][j]
             half = (hi - lo) / 2 if all(isinstance(v, (int, float)) for v in (lo, hi)) else None
-            cells.append(f"{_num(m)} ± {_num(half)}" if half is not None else f"{_num(m)}")
+            cells.append(f"{format_number(m)} ± {format_number(half)}" if half is not None else f"{format_number(m)}")
         c = main.get(la)
-        cells.append("(ref.)" if i == 0 else (f"{_num(c['effect_mean'], True)} [{_num(c['ci_low'], True)}, "
-                                               f"{_num(c['ci_high'], True)}] {c['verdict']}" if c else "-"))
+        cells.append("(ref.)" if i == 0 else (f"{format_number(c['effect_mean'], True)} [{format_number(c['ci_low'], True)}, "
+                                               f"{format_number(c['ci_high'], True)}] {c['verdict']}" if c else "-"))
         rows.append(cells)
     return rows
 
@@ -57,10 +57,10 @@ def contrast_lines(analysis: dict, kinds: Sequence[str] = ("interaction",)) -> l
     for c in analysis.get("contrasts", []):
         if c["kind"] not in kinds:
             continue
-        needed = f", seeds needed {_seeds(c['seeds_needed'])}" if c["verdict"] == "inconclusive" else ""
+        needed = f", seeds needed {format_seeds(c['seeds_needed'])}" if c["verdict"] == "inconclusive" else ""
         p = "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}"
-        out.append(f"{c['contrast']}: {_num(c['effect_mean'], True)} pts "
-                   f"[{_num(c['ci_low'], True)}, {_num(c['ci_high'], True)}], adj. p {p} -> {c['verdict']}{needed}")
+        out.append(f"{c['contrast']}: {format_number(c['effect_mean'], True)} pts "
+                   f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}], adj. p {p} -> {c['verdict']}{needed}")
     return out
 
 
@@ -105,11 +105,12 @@ def interaction_markdown(analysis: dict) -> str:
     columns = ["kind", "contrast", "effect (pts)", "CI", "adj. p", "verdict", "seeds needed"]
     lines += ["", _md_row(columns), "|" + "|".join("---" for _ in columns) + "|"]
     for c in analysis.get("contrasts", []):
-        lines.append(_md_row([c["kind"], c["contrast"], _num(c["effect_mean"], True),
-                              f"[{_num(c['ci_low'], True)}, {_num(c['ci_high'], True)}]",
+        lines.append(_md_row([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
+                              f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}]",
                               "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
-                              _seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"]))
+                              format_seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"]))
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["cell_grid", "contrast_lines", "format_interaction_table", "interaction_markdown"]
+__all__ = ["format_number", "format_seeds", "cell_grid", "contrast_lines", "format_interaction_table",
+           "interaction_markdown"]
