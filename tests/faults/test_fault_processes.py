@@ -52,13 +52,13 @@ def test_kill_9_mid_checkpoint_write_then_resume_cleans_the_temporary_and_retrai
 
     rerun = run(ablate_args(specs, tiny_data, out))
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert not _tmp_files(out), f"stale temporaries left: {_tmp_files(out)}"
     assert re.search(rf"resuming .* after epoch \d/{EPOCHS}", rerun.stdout), rerun.stdout
     after = set(rows(db, "SELECT run_id, epoch, wall_s FROM epochs"))
     assert set(kept) - after == set() or all(e[1] > 1 for e in set(kept) - after)  # epoch 1 not retrained
     assert sorted(r[1] for r in after) == sorted(list(range(1, EPOCHS + 1)) * 2)
     assert rows(db, "SELECT DISTINCT status FROM runs") == [("done",)]
     assert len(_finished_lines(rerun.stdout)) == 2
+    assert not _tmp_files(out), f"stale temporaries left: {_tmp_files(out)}"
 
 
 def test_stale_temporary_of_a_live_writer_is_kept(tiny_data, specs, tmp_path, finished_study):
