@@ -24,7 +24,7 @@ from augstudy.ablate.ray_executor import MISSING_RAY_MESSAGE, RayExecutor
 from augstudy.ablate.runner import run_study
 from augstudy.ablate.store import StudyStore
 
-from conftest import REPO_ROOT, console_command
+from test_ablate_helpers import AUGSTUDY, REPO as REPO_ROOT
 
 FACTOR = "drop2"
 TINY_BUDGET = {"data": {"train_subset": 16, "val_subset": 16}, "schedule": {"warmup": 0.1},
@@ -213,7 +213,7 @@ def test_killed_driver_resumes_without_retraining_finished_runs(ray_cluster, loc
     env = {**os.environ, "AUGSTUDY_CACHE_DIR": str(tmp_path / "cache"), "AUGSTUDY_NO_PROGRESS": "1",
            "OMP_NUM_THREADS": "1"}  # the driver's torch threads, passed on to the workers
     env.pop("RAY_ADDRESS", None)
-    args = [*console_command(), "ablate", FACTOR, "--specs", str(specs_dir), "--budget", "tiny", "--seeds", "1",
+    args = [str(AUGSTUDY), "ablate", FACTOR, "--specs", str(specs_dir), "--budget", "tiny", "--seeds", "1",
             "--data", str(REPO_ROOT / "data" / "fashion-mnist-mini"), "--out", str(out), "--no-report",
             "--executor", "ray"]
     # first driver: joins this module's Ray instance; killed as soon as one run is done
