@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 AUGSTUDY = REPO / ".venv" / "bin" / "augstudy"
 #: quiet, one thread per process (2 cores shared), fixed summation order
@@ -127,3 +129,30 @@ def readonly_run(cmd: list[str], readonly: Path, timeout: float = 120) -> subpro
     script = ('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 97; shift; exec "$@"')
     return run(["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(readonly), *cmd],
                timeout=timeout)
+
+
+def write_image_folder(root: Path, n_train: int = 8, n_val: int = 8, classes: int = 2, seed: int = 0) -> Path:
+    """``root/train/c<k>/*.png`` and ``root/val/c<k>/*.png``: random-noise 64x64 RGB images."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        for i in range(n):
+            folder = root / split / f"c{i % classes}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i:04d}.png")
+    return root
+
+
+def write_specs(folder: Path, budgets: dict | None = None, factors: dict | None = None) -> Path:
+    """The repo's baseline.yaml plus budgets ``tiny`` (2 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
+    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    baseline = yaml.safe_load((REPO / "ablations" / "baseline.yaml").read_text())
+    one_epoch = {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": 1}}
+    baseline["budgets"] = {**baseline["budgets"], "tiny": TINY_BUDGET, "tiny1": one_epoch, **(budgets or {})}
+    (folder / "baseline.yaml").write_text(yaml.safe_dump(baseline, sort_keys=False))
+    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR}).items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({"factor": name, **spec}, sort_keys=False))
+    return folder

@@ -11,11 +11,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 
-from conftest import write_image_folder, write_specs
-from fault_helpers import ablate_args, augstudy_cmd, one_error_line, rows, run
+from fault_helpers import ablate_args, augstudy_cmd, one_error_line, rows, run, write_image_folder, write_specs
 
 
 def _idx_dataset(root: Path) -> Path:

@@ -5,7 +5,6 @@ places (9).  Each must end in one ``error: ...`` line naming the file and the fi
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest

@@ -7,8 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from fault_helpers import ablate_args, copy_study, one_error_line, read_csv, run
 
 KEPT_FILES = ("study.json", "runs.csv", "epochs.csv", "class_metrics.csv", "effects.csv")
