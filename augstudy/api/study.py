@@ -78,12 +78,9 @@ class Study:
         return list(self._data.effect_rows)
 
     def table(self) -> str:
-        """The ranked effect table exactly as ``augstudy ablate`` prints it."""
-        from augstudy.ablate.effect_table import format_effect_table
-
-        if not self._data.effect_rows:
-            return ""
-        return format_effect_table(self._data.effect_rows, self._data.noise_floor, self._data.metric)
+        """The ranked effect table as ``augstudy ablate`` prints it (``effects.md``; "" before any effect)."""
+        path = self._data.paths.effects_md
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
 
     # -- identity and progress ------------------------------------------------------
     @property
