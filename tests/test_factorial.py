@@ -115,7 +115,8 @@ def test_a_diverged_cell_counts_at_chance_and_makes_the_interaction_unstable():
 
 
 def test_by_all_and_same_factor_are_refused_in_one_line(cli_runner):
-    for args, needle in ((["dropout", "--by", "all"], "`all` is not one"), (["all", "--by", "dropout"], "`all` is not one"),
+    for args, needle in ((["dropout", "--by", "all"], "`all` is not one"),
+                         (["all", "--by", "dropout"], "`all` is not one"),
                          (["dropout", "--by", "dropout"], "same factor as FACTOR")):
         result = cli_runner("ablate", *args)
         assert result.exit_code == 2, result.output

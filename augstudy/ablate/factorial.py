@@ -99,7 +99,8 @@ def resolve_factorial_arms(factor_a: str, factor_b: str, budget: str | None, spe
     spec_a, spec_b = load_factor(factor_a, specs_dir), load_factor(factor_b, specs_dir)
     arms: list[Arm] = []
     seen: dict[str, str] = {}
-    description = f"{factor_a} ({spec_a.description or 'no description'}) x {factor_b} ({spec_b.description or 'no description'})"
+    description = (f"{factor_a} ({spec_a.description or 'no description'}) x "
+                   f"{factor_b} ({spec_b.description or 'no description'})")
     for la in _ordered_levels(spec_a):
         for lb in _ordered_levels(spec_b):
             oa, ob = spec_a.levels[la], spec_b.levels[lb]
@@ -142,9 +143,9 @@ def cell_rows(arms: list[Arm], records: list[dict]) -> list[dict]:
         if arm is None:
             continue
         metric = r.get("metric")
+        done = metric is not None and r["status"] == RunStatus.DONE
         rows.append({"arm": arm.name, "a_level": arm.extra["cell"][1], "b_level": arm.extra["cell"][3],
-                     "seed": r["seed"], "status": r["status"],
-                     "metric": POINTS * float(metric) if metric is not None and r["status"] == RunStatus.DONE else None})
+                     "seed": r["seed"], "status": r["status"], "metric": POINTS * float(metric) if done else None})
     rows.sort(key=lambda row: row["seed"])
     return rows
 

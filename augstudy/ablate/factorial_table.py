@@ -25,6 +25,16 @@ def format_seeds(x) -> str:
     return "-" if x in (None, "") else (">200" if isinstance(x, (int, float)) and x > 200 else str(x))
 
 
+def interval_text(c: dict) -> str:
+    """``[-0.40, +2.80]``: a contrast's family-adjusted interval."""
+    return f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}]"
+
+
+def _effect_text(c: dict) -> str:
+    """``+1.20 [-0.40, +2.80] inconclusive``: a contrast's effect, interval and verdict."""
+    return f"{format_number(c['effect_mean'], True)} {interval_text(c)} {c['verdict']}"
+
+
 def cell_grid(analysis: dict) -> list[list[str]]:
     """Rows of the A x B table: a header row (``A \\ B``, B's levels, ``A effect (main)``) then one row per
     A level with its cell means ± half-width of the 95% interval, and the main effect of A averaged over B."""
@@ -45,8 +55,7 @@ def cell_grid(analysis: dict) -> list[list[str]]:
             half = (hi - lo) / 2 if all(isinstance(v, (int, float)) for v in (lo, hi)) else None
             cells.append(f"{format_number(m)} ± {format_number(half)}" if half is not None else f"{format_number(m)}")
         c = main.get(la)
-        cells.append("(ref.)" if i == 0 else (f"{format_number(c['effect_mean'], True)} [{format_number(c['ci_low'], True)}, "
-                                               f"{format_number(c['ci_high'], True)}] {c['verdict']}" if c else "-"))
+        cells.append("(ref.)" if i == 0 else (_effect_text(c) if c else "-"))
         rows.append(cells)
     return rows
 
@@ -60,7 +69,7 @@ def contrast_lines(analysis: dict, kinds: Sequence[str] = ("interaction",)) -> l
         needed = f", seeds needed {format_seeds(c['seeds_needed'])}" if c["verdict"] == "inconclusive" else ""
         p = "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}"
         out.append(f"{c['contrast']}: {format_number(c['effect_mean'], True)} pts "
-                   f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}], adj. p {p} -> {c['verdict']}{needed}")
+                   f"{interval_text(c)}, adj. p {p} -> {c['verdict']}{needed}")
     return out
 
 
@@ -106,11 +115,11 @@ def interaction_markdown(analysis: dict) -> str:
     lines += ["", _md_row(columns), "|" + "|".join("---" for _ in columns) + "|"]
     for c in analysis.get("contrasts", []):
         lines.append(_md_row([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
-                              f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}]",
+                              interval_text(c),
                               "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
                               format_seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"]))
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["format_number", "format_seeds", "cell_grid", "contrast_lines", "format_interaction_table",
+__all__ = ["format_number", "format_seeds", "interval_text", "cell_grid", "contrast_lines", "format_interaction_table",
            "interaction_markdown"]

@@ -96,6 +96,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
               specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
               executor=None, prune_checkpoints: bool = False,
               echo: Callable[[str], None] = print, allow_data_errors: bool = False,
+              sesoi: float | None = None, start_seeds: int = 3, max_seeds: int = 20, seed_batch: int = 2,
               by: str | None = None) -> StudyResult:
     """Run (or resume) the paired-seed study of ``factor`` (a file in ``ablations/``, or ``all``).
 
@@ -104,14 +105,32 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     (overrides ``data``).  ``budget_override``: a deep-merge override applied after the
     budget (tests use it for tiny runs).  ``out``: default ``reports/<factor>-<dataset>``.
     ``allow_data_errors``: train even when the data check finds errors (default: UserError).
+    ``seeds="auto"``: ``--seeds auto`` (:mod:`augstudy.ablate.seeds_auto`): start with ``start_seeds``,
+    add ``seed_batch`` seeds at a time to the undecided arms, at most ``max_seeds``.
+    ``sesoi``: smallest effect size of interest, accuracy points (None: the study spec's ``sesoi``, else 1.0).
     ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablate.factorial`).
     Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
     """
     if metric not in METRICS:
         raise UserError(f"--metric {metric}: must be one of {', '.join(METRICS)}")
+    plan = None
+    if seeds == "auto":
+        from augstudy.ablate.effects import SequentialPlan
+        from augstudy.ablate.seeds_auto import check_plan
+
+        plan = check_plan(SequentialPlan(int(start_seeds), int(seed_batch), int(max_seeds)))
+        seeds = plan.start
+    elif isinstance(seeds, str):
+        raise UserError(f"--seeds {seeds}: must be a number of seeds or auto")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or len(set(seed_list)) != len(seed_list) or min(seed_list) < 0:
         raise UserError(f"--seeds: need at least 1 distinct non-negative seed, got {seeds}")
+    if sesoi is None:   # the study spec's (FACTOR's file, else baseline.yaml's), else 1 point
+        from augstudy.ablate.spec import study_sesoi
+
+        sesoi = study_sesoi(factor, specs_dir)
+    elif not 0.0 < float(sesoi) < 100.0:
+        raise UserError(f"--sesoi {sesoi}: must be a number of accuracy points in (0, 100)")
     if by is not None:  # two-factor study: the cells are the arms, named after both factors
         from augstudy.ablate.factorial import resolve_factorial_arms, study_name
 
@@ -131,7 +150,8 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
     echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
-         f"seeds {seed_list}, metric {metric} -> {out_dir}")
+         f"seeds {seed_list if plan is None else f'auto (start {plan.start}, +{plan.batch} per look, max {plan.max_seeds})'}"
+         f", metric {metric}, SESOI {float(sesoi):g} pts -> {out_dir}")
 
     paths = StudyPaths(out_dir)
     identity = {"factor": factor, "budget": budget, "dataset": dataset.name}
@@ -140,11 +160,16 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     if stale:
         echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
     register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
+    if plan is not None:
+        from augstudy.ablate.seeds_auto import pin_plan
+
+        pin_plan(store, plan, float(sesoi), out_dir)
     desc = StudyDescription(
         factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
         dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
         n_train=0, n_val=0, data_message=data_message,
-        grayscale_fraction=getattr(dataset, "grayscale_fraction", None))
+        grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
+        seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms})
     driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
                          prune_checkpoints=prune_checkpoints)
     base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
@@ -156,10 +181,15 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         echo(f"warning: budget {budget}: {note}")
     write_previews(paths, arms, dataset, echo)
     driver.export()
-    driver.run(executor)
-    exported = driver.export()
+    if plan is None:
+        driver.run(executor)
+        exported = driver.export()
+    else:
+        from augstudy.ablate.seeds_auto import run_auto
+
+        exported = run_auto(driver, store, executor, echo)
     files = dict(exported.files)
-    table = format_effect_table(exported.effects.rows, exported.effects.noise, metric)
+    table = format_effect_table(exported.effects.rows, exported.effects.header)
     records = store.runs(driver.order).values()
     counts = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "diverged", "failed", "pending",
                                                                         "running")}

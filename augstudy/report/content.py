@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from augstudy.ablate.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines
+from augstudy.ablate.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
 from augstudy.ablate.schema import EffectRow, sort_by_rank
 from augstudy.report import figures
 from augstudy.report.load import Study, parse_bool, parse_number
@@ -326,8 +326,9 @@ def _effects_section(study: Study, palette: dict[str, str]) -> Section:
         section.paragraphs.append("No effects yet (effects.csv is missing): they are computed once the baseline and "
                                   "an arm have two finished seeds each.")
         return section
-    section.paragraphs.extend(header_lines(study.noise_floor, study.effect_rows, study.metric))
+    section.paragraphs.extend(header_lines(study.meta.get("effect_header")))
     section.paragraphs.append("Green: the verdict is better; red: worse; grey: any other verdict.")
+    section.paragraphs.extend(note_lines(study.effect_rows))
     section.tables.append(effect_table(study.effect_rows, study.arms, study.baseline_arm))
     floor = noise_floor_facts(study)
     if floor:
@@ -336,8 +337,8 @@ def _effects_section(study: Study, palette: dict[str, str]) -> Section:
                                     caption="Effects smaller than the minimum detectable effect cannot be "
                                             "told apart from seed noise with this many seeds."))
     section.figures.append(Figure("forest", "Forest plot", figures.forest_plot(
-        study.effects, palette, metric=study.metric), "One row per arm: effect and 95% interval; the vertical "
-        "line is no effect. Filled markers are significant."))
+        study.effects, palette, metric=study.metric), "One row per arm: effect and its family-adjusted interval "
+        "(the table's interval column); the vertical line is no effect. Filled markers are significant."))
     return section
 
 

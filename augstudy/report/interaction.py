@@ -54,7 +54,7 @@ def _cls(verdict: str) -> str:
 def interaction_section(study: Study) -> Section | None:
     """The section of a two-factor study; None for any other study."""
     from augstudy.ablate.factorial import read_interaction
-    from augstudy.ablate.factorial_table import cell_grid, format_number, format_seeds
+    from augstudy.ablate.factorial_table import cell_grid, format_number, format_seeds, interval_text
 
     analysis = read_interaction(study.path)
     if analysis is None:
@@ -76,7 +76,7 @@ def interaction_section(study: Study) -> Section | None:
     rows, classes = [], []
     for c in analysis["contrasts"]:
         rows.append([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
-                     f"[{format_number(c['ci_low'], True)}, {format_number(c['ci_high'], True)}]",
+                     interval_text(c),
                      "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
                      format_seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"])
         classes.append(_cls(c["verdict"]))
