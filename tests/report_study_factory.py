@@ -4,7 +4,7 @@ The numbers are realistic and internally consistent: learning curves rise and
 flatten, each arm has a true effect plus per-seed noise shared across arms
 (paired seeds), per-class accuracies scatter around the mean with a few classes
 hurt or helped, and effects.csv is computed from runs.csv's metrics with a
-the statistics engine (:func:`augstudy.ablate.stats.effect_table`), so a test can
+the effect table's own code (:func:`augstudy.ablate.effects.compute_effects`), so a test can
 check the report against the files.
 """
 
@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 from augstudy.ablate import stats
+from augstudy.ablate.effects import compute_effects
+from augstudy.ablate.schema import EFFECT_COLUMNS as SCHEMA_EFFECT_COLUMNS, csv_cell
 
-EFFECT_COLUMNS = [*stats.EFFECT_COLUMNS, *stats.EFFECT_EXTRA_COLUMNS]
+EFFECT_COLUMNS = list(SCHEMA_EFFECT_COLUMNS)
 ARM_COLUMNS = ["arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std", "best_val_acc",
                "stability", "gen_gap", "n_diverged"]
 
@@ -155,6 +157,7 @@ def make_study(
 
     baseline_arm = arm_specs[0]["arm"]
     noise_floor = None
+    effect_header = None
     finished = {arm: accs for arm, accs in final_acc.items() if accs}
     if len(finished.get(baseline_arm, {})) >= 2 and len(finished) >= 2:
         noise_floor = stats.noise_floor(finished, baseline_arm)
@@ -173,11 +176,16 @@ def make_study(
             }
             arm_rows.append({"arm": arm, "level": spec["level"], "is_baseline": spec["is_baseline"], **summary[arm]})
         effect_rows = []
-        for row in stats.effect_table(finished, baseline_arm, n_boot=1000, noise=noise_floor):
-            spec = next(a for a in arm_specs if a["arm"] == row["arm"])
-            row = {**summary[row["arm"]], **row, "factor": factor, "level": spec["level"]}
-            effect_rows.append({k: (round(v, 6) if isinstance(v, float) else ("" if v is None else v))
-                                for k, v in row.items()})
+        runs = [{"arm": arm, "level": next(a["level"] for a in arm_specs if a["arm"] == arm), "seed": seed,
+                 "status": "done", "metric": acc, "epochs": []}
+                for arm, accs in finished.items() for seed, acc in accs.items()]
+        computed = compute_effects(runs, baseline_arm, factor, "final")
+        effect_header = computed.header
+        noise_floor = computed.noise
+        for effect in computed.rows:
+            row = {**effect.to_dict(), **{k: v for k, v in summary[effect.arm].items() if k != "n_diverged"}}
+            effect_rows.append({k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else
+                                    csv_cell(k, v)) for k, v in row.items()})
         _write_csv(out / "effects.csv", EFFECT_COLUMNS, effect_rows)
         _write_csv(out / "arms.csv", ARM_COLUMNS, arm_rows)
 
@@ -196,7 +204,7 @@ def make_study(
             "albumentations": "2.0.8", "python": "3.11.9"},
         "created": "2026-11-28T10:00:00", "updated": "2026-11-28T10:05:00", "wall_s": 312.5,
         "complete": complete, "class_names": class_names, "n_train": 1000, "n_val": 100 * n_classes,
-        "noise_floor": noise_floor, "data_check": data_check,
+        "noise_floor": noise_floor, "data_check": data_check, "effect_header": effect_header,
     }
     (out / "study.json").write_text(json.dumps(meta, indent=2))
     return out

@@ -53,7 +53,7 @@ def test_csv_cells():
 def test_effect_row_from_csv_cells_blank_and_unbounded():
     cells = {c: "" for c in schema.EFFECT_COLUMNS}
     cells.update(factor="f", arm="a", level="1", n_seeds="1", ci_low="-inf", ci_high="inf", significant="False",
-                 within_noise="False", verdict="needs >= 2 seeds", seeds_needed=">200", n_diverged="0")
+                 equivalent="False", verdict="needs >= 2 seeds", seeds_needed=">200", n_diverged="0")
     row = EffectRow.from_csv_row(cells)
     assert row.rank is None and math.isnan(row.effect_mean) and row.ci_low == -math.inf and row.ci_high == math.inf
     assert row.seeds_needed == schema.SEEDS_NEEDED_MAX + 1 and row.significant is False

@@ -143,10 +143,10 @@ def test_effect_table_has_every_arm_with_the_numbers_of_effects_csv(study, rende
         cls, cells = rows[row["arm"]]
         assert _signed(cells[header.index("effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
         assert cells[header.index("effect (pts)")].endswith("*") == (row["significant"] == "True")
-        low, high = _interval(cells[header.index("95% CI")])
+        low, high = _interval(cells[header.index("interval (level)")].rsplit(" ", 1)[0])
         assert (low, high) == (pytest.approx(float(row["ci_low"]), abs=0.005), pytest.approx(float(row["ci_high"]), abs=0.005))
-        assert float(cells[header.index("p")]) == pytest.approx(float(row["p_value"]), abs=1e-3)
-        assert float(cells[header.index("P(>base)")]) == pytest.approx(float(row["p_improve"]), abs=0.005)
+        assert float(cells[header.index("p adj")]) == pytest.approx(float(row["p_adjusted"]), abs=1e-3)
+        assert float(cells[header.index("P(>base) [95%]")].split()[0]) == pytest.approx(float(row["p_improve"]), abs=0.005)
         assert float(cells[header.index("metric")].split(" ± ")[0]) == pytest.approx(float(row["metric_mean"]), abs=0.005)
         assert int(cells[header.index("rank")]) == int(row["rank"])
         assert int(cells[header.index("n")]) == int(row["n_seeds"])
@@ -183,7 +183,7 @@ def test_report_summary_prints_the_terminal_table_of_ablate(cli_runner, study):
     meta = json.loads((study / "study.json").read_text())
     result = cli_runner("report", str(study), "--format", "html", "--out", str(study / "summary.html"))
     assert result.exit_code == 0, result.output
-    expected = format_effect_table(read_effects_csv(study / "effects.csv"), meta["noise_floor"], meta["metric"])
+    expected = format_effect_table(read_effects_csv(study / "effects.csv"), meta["effect_header"])
     assert expected in result.output
 
 
@@ -195,8 +195,10 @@ def test_noise_floor_and_header(study, rendered):
     floor = {cells[0]: cells[1] for _, cells in page.tables["noise-floor"]}
     assert floor["Baseline std across seeds"].startswith(f"{meta['noise_floor']['baseline_std']:.2f}")
     assert floor["Minimum detectable effect"].startswith(f"{meta['noise_floor']['mde']:.2f}")
-    assert floor["p-value floor (exact sign-flip)"] == "0.25"
+    assert "p-value floor (exact sign-flip)" not in floor   # the old sign-flip rule no longer decides
     text = " ".join(page.text)
+    for line in meta["effect_header"]:                       # the stored header, formatted, not recomputed
+        assert line in text
     for fact in (meta["factor"], meta["dataset"], meta["git_commit"], "torch 2.14.1", "final_val_acc", "5m 12s"):
         assert fact in text
 
@@ -262,12 +264,14 @@ def test_markdown_links_existing_pngs(rendered):
         path = rendered["md"].parent / link
         assert path.is_file(), link
         decode_png(path.read_bytes())
-    assert "▲ better" in md and "▼ worse" in md and "· within noise" in md
+    assert "▲ better" in md and "▼ worse" in md and "· equivalent" in md
 
 
 def test_warnings_name_underpowered_grayscale_and_data_check(rendered):
     md = rendered["md"].read_text()
-    assert re.search(r"underpowered\*\*: augment=jitter: effect [-+]\d+\.\d\d pts is within noise; about \d+ seeds", md)
+    # jitter's -0.2 points is shown equivalent (inside +-1 point): a verdict, so not underpowered
+    assert re.search(r"\| augment=jitter \| \d+ \| -0\.\d\d \|[^\n]*· equivalent", md)
+    assert "underpowered**: augment=jitter" not in md
     assert "grayscale-noop**: augment=jitter: ColorJitter saturation=0.4, ColorJitter hue=0.1" in md
     assert "crop: RandomCrop" not in md  # geometric ops are not flagged
     assert "[warning] duplicates: 3 train images repeat in val" in md

@@ -28,7 +28,7 @@ from augstudy.ablate.executors import LocalExecutor, RunJob
 from augstudy.ablate.exporter import ExportResult, StoreSnapshot, StudyDescription, export_progress, export_study
 from augstudy.ablate.schema import RunStatus, StudyPaths, is_finished
 from augstudy.ablate.spec import Arm, canonical_json
-from augstudy.ablate.store import ClaimLost, Heartbeat, StudyStore
+from augstudy.ablate.store import ClaimLost, Heartbeat, StudyStore, run_id_for
 from augstudy.ablate.tensorboard import TensorBoardLog
 from augstudy.ablate.train import EpochResult, RunOutcome, prepare_train_data, steps_per_epoch
 
@@ -57,11 +57,9 @@ class StudyDriver:
         self.echo, self.warn = echo, warn
         self.prune_checkpoints = prune_checkpoints
         self.tb = TensorBoardLog(paths.root)
-        self.order = desc.run_order
+        self.order: list[str] = []
         self.job_info: dict[str, tuple[Arm, int]] = {}
-        for seed in desc.seeds:
-            for arm in desc.arms:
-                self.job_info.setdefault(f"{arm.config_hash}-seed{seed}", (arm, seed))
+        self.refresh_order()
         self._data_cache: dict[str, object] = {}
         self._checkpoints: dict[str, dict | None] = {}
         self._heartbeat: Heartbeat | None = None
@@ -70,6 +68,12 @@ class StudyDriver:
         self.last_export: ExportResult | None = None
 
     # -- jobs -------------------------------------------------------------------------
+    def refresh_order(self) -> None:
+        """Re-read the study's (seed, arm) pairs from ``desc`` (``--seeds auto`` adds seeds per batch)."""
+        self.order = self.desc.run_order
+        for seed, arm in self.desc.pairs():
+            self.job_info.setdefault(run_id_for(arm.config_hash, seed), (arm, seed))
+
     def pending_jobs(self) -> list[RunJob]:
         """Every run of the study not finished yet, in study order (``start_epoch`` from the store)."""
         runs = self.store.runs(self.order)
@@ -208,7 +212,8 @@ class StudyDriver:
 
     def export(self) -> ExportResult:
         """Every plain file of the study folder from one read of the store."""
-        self.last_export = export_study(self.paths, self.desc, self._snapshot())
+        snap = StoreSnapshot.read(self.store, self.order, with_correct=True)
+        self.last_export = export_study(self.paths, self.desc, snap)
         return self.last_export
 
     # -- the loop ---------------------------------------------------------------------
@@ -219,9 +224,11 @@ class StudyDriver:
         executor = executor or LocalExecutor()
         jobs = self.pending_jobs()
         total = sum((j.epochs - j.start_epoch) * j.steps_per_epoch for j in jobs)
-        n_arms, n_seeds = len(self.desc.arms), len(self.desc.seeds)
-        self.echo(f"{len(self.order)} runs ({n_arms} arms x {n_seeds} seeds"
-                  f"{', shared runs counted once' if len(self.order) < n_arms * n_seeds else ''}): "
+        n_arms, n_pairs = len(self.desc.arms), len(self.desc.pairs())
+        shape = (f"{n_arms} arms x {len(self.desc.seeds)} seeds" if self.desc.seeds_of is None
+                 else f"{n_arms} arms, {n_pairs} arm-seed pairs")
+        self.echo(f"{len(self.order)} runs ({shape}"
+                  f"{', shared runs counted once' if len(self.order) < n_pairs else ''}): "
                   f"{len(self.order) - len(jobs)} finished, {len(jobs)} to train")
         self._bar = progress(total=total, desc=f"ablate {self.desc.factor}", unit="step")
         try:

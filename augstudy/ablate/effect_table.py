@@ -4,7 +4,8 @@ Every human view of the effect table -- the terminal table of ``augstudy ablate`
 ``effects.md``, the report's HTML/Markdown table and ``augstudy report``'s summary -- is
 built from :func:`display_cells` and :func:`header_lines`, so they show the same
 numbers, signs, stars and verdicts.  Input: :class:`~augstudy.ablate.schema.EffectRow`
-(accuracy points) and the study's noise floor (``study.json``'s ``noise_floor``).
+(accuracy points, as stored) and the stored header sentences (``study.json``'s
+``effect_header``); nothing here recomputes a statistic.
 Pure standard library: no numpy, no torch.
 """
 
@@ -13,13 +14,17 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from augstudy.ablate.schema import METRICS, SEEDS_NEEDED_MAX, EffectRow, sort_by_rank
+from augstudy.ablate.schema import SEEDS_NEEDED_MAX, EffectRow, sort_by_rank
 
 #: columns of every human effect table, in order
-DISPLAY_COLUMNS = ("rank", "arm", "n", "effect (pts)", "95% CI", "p", "P(>base)", "verdict",
-                   "metric", "stability", "gen gap", "diverged", "seeds needed")
+DISPLAY_COLUMNS = ("rank", "arm", "n", "effect (pts)", "interval (level)", "p adj", "p equiv", "P(>base) [95%]",
+                   "d_z [95%]", "verdict", "seeds needed", "metric", "stability", "gen gap", "diverged")
 #: columns aligned left in the terminal table (the rest are right-aligned numbers)
 LEFT_COLUMNS = ("arm", "verdict")
+#: printed under the header sentences of every view
+MARKER_LINE = "* = significant: adjusted p < alpha, so the interval excludes 0."
+LEGACY_HEADER = ("This effects.csv was written by an older augstudy without verdict columns; rerun the "
+                 "study's `augstudy ablate` command to recompute it.")
 
 
 def _num(x: Any, digits: int = 2, signed: bool = False) -> str:
@@ -42,6 +47,16 @@ def _seeds_needed_text(n: Any) -> str:
     return f">{SEEDS_NEEDED_MAX}" if n > SEEDS_NEEDED_MAX else str(n)
 
 
+def _pair(low: Any, high: Any, digits: int = 2, signed: bool = False) -> str:
+    return f"[{_num(low, digits, signed)}, {_num(high, digits, signed)}]"
+
+
+def _level(level: Any) -> str:
+    if level is None or (isinstance(level, float) and math.isnan(level)):
+        return ""
+    return f" {100 * level:.4g}%"
+
+
 def display_cells(row: EffectRow) -> dict[str, str]:
     """The cells of one arm's line, keyed by :data:`DISPLAY_COLUMNS` (``*`` marks significance)."""
     marker = "*" if row.significant else ""
@@ -50,15 +65,17 @@ def display_cells(row: EffectRow) -> dict[str, str]:
         "arm": str(row.arm),
         "n": str(row.n_seeds),
         "effect (pts)": _num(row.effect_mean, signed=True) + marker,
-        "95% CI": f"[{_num(row.ci_low, signed=True)}, {_num(row.ci_high, signed=True)}]",
-        "p": _p(row.p_value),
-        "P(>base)": _num(row.p_improve),
+        "interval (level)": _pair(row.ci_low, row.ci_high, signed=True) + _level(row.ci_level),
+        "p adj": _p(row.p_adjusted),
+        "p equiv": _p(row.tost_p),
+        "P(>base) [95%]": f"{_num(row.p_improve)} {_pair(row.p_improve_low, row.p_improve_high)}",
+        "d_z [95%]": f"{_num(row.d_z, 1, True)} {_pair(row.d_z_low, row.d_z_high, 1, True)}",
         "verdict": row.verdict or "-",
+        "seeds needed": _seeds_needed_text(row.seeds_needed),
         "metric": f"{_num(row.metric_mean)} ± {_num(row.metric_std)}",
         "stability": _num(row.stability),
         "gen gap": _num(row.gen_gap),
         "diverged": str(row.n_diverged),
-        "seeds needed": _seeds_needed_text(row.seeds_needed),
     }
 
 
@@ -73,29 +90,26 @@ def baseline_cells(arm: str, summary: Mapping[str, Any]) -> dict[str, str]:
             return None
 
     n = num("n_seeds")
-    return {"rank": "", "arm": f"{arm} (baseline)", "n": "" if n is None else str(int(n)), "effect (pts)": "0 (ref.)",
-            "95% CI": "", "p": "", "P(>base)": "", "verdict": "baseline",
-            "metric": f"{_num(num('metric_mean'))} ± {_num(num('metric_std'))}",
-            "stability": _num(num("stability")), "gen gap": _num(num("gen_gap")),
-            "diverged": "" if num("n_diverged") is None else str(int(num("n_diverged"))), "seeds needed": ""}
+    cells = {c: "" for c in DISPLAY_COLUMNS}
+    cells.update({"arm": f"{arm} (baseline)", "n": "" if n is None else str(int(n)), "effect (pts)": "0 (ref.)",
+                  "verdict": "baseline", "metric": f"{_num(num('metric_mean'))} ± {_num(num('metric_std'))}",
+                  "stability": _num(num("stability")), "gen gap": _num(num("gen_gap")),
+                  "diverged": "" if num("n_diverged") is None else str(int(num("n_diverged")))})
+    return cells
 
 
-def header_lines(noise: Mapping | None, rows: Sequence[EffectRow], metric_name: str | None = None) -> list[str]:
-    """What the table's numbers mean: metric, interval method, noise floor, p floor, 'within noise'."""
-    noise = noise or {}
-    methods = sorted({r.ci_method for r in rows if r.ci_method}) or [noise.get("ci_method", "")]
-    metric_text = f"{metric_name} ({METRICS.get(metric_name, metric_name)}); " if metric_name else ""
-    return [
-        f"Metric: {metric_text}effects in accuracy points (100 x (arm - baseline)), paired by seed.",
-        f"95% CI: {', '.join(methods)}.  * = interval excludes 0.",
-        f"Noise floor: baseline seed-to-seed std {_num(noise.get('baseline_std'))} pts; "
-        f"minimum detectable effect {_num(noise.get('mde'))} pts at n={noise.get('n_seeds')} seeds "
-        f"(80% power, 5% two-sided; sd of differences {_num(noise.get('sd_diff'))}, "
-        f"{noise.get('sd_diff_source', '')}).",
-        f"p-value: sign-flip permutation test, two-sided; floor {_p(noise.get('p_floor'))} "
-        f"(= 2/2^n at n={noise.get('n_seeds')}: no smaller p is possible with these seeds).",
-        "'within noise': interval includes 0 and |effect| < MDE -- not a finding, whatever its rank.",
-    ]
+def header_lines(header: Sequence[str] | None) -> list[str]:
+    """The sentences above every view of the table: the stored header (``study.json``'s
+    ``effect_header``, from :meth:`FamilyResult.header_lines`) and the significance marker.
+    A folder written before verdicts were stored gets one line saying to recompute it."""
+    if not header:
+        return [LEGACY_HEADER]
+    return list(header) + [MARKER_LINE]
+
+
+def note_lines(rows: Sequence[EffectRow]) -> list[str]:
+    """One ``arm: note`` line per row with a note (rank order): what a cell cannot say."""
+    return [f"{r.arm}: {r.note}" for r in sort_by_rank(rows) if r.note]
 
 
 def ranked_cells(rows: Sequence[EffectRow]) -> list[dict[str, str]]:
@@ -103,8 +117,8 @@ def ranked_cells(rows: Sequence[EffectRow]) -> list[dict[str, str]]:
     return [display_cells(r) for r in sort_by_rank(rows)]
 
 
-def format_effect_table(rows: Sequence[EffectRow], noise: Mapping | None, metric_name: str | None = None) -> str:
-    """The terminal table: header lines, then aligned columns sorted by rank."""
+def format_effect_table(rows: Sequence[EffectRow], header: Sequence[str] | None) -> str:
+    """The terminal table: header lines, aligned columns sorted by rank, then the arms' notes."""
     cells = ranked_cells(rows)
     widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in DISPLAY_COLUMNS}
 
@@ -112,9 +126,12 @@ def format_effect_table(rows: Sequence[EffectRow], noise: Mapping | None, metric
         return "  ".join(values[c].ljust(widths[c]) if c in LEFT_COLUMNS else values[c].rjust(widths[c])
                          for c in DISPLAY_COLUMNS).rstrip()
 
-    out = header_lines(noise, rows, metric_name) + ["", line({c: c for c in DISPLAY_COLUMNS}),
-                                                    line({c: "-" * widths[c] for c in DISPLAY_COLUMNS})]
+    out = header_lines(header) + ["", line({c: c for c in DISPLAY_COLUMNS}),
+                                  line({c: "-" * widths[c] for c in DISPLAY_COLUMNS})]
     out += [line(row) for row in cells] or ["(no arms to compare yet)"]
+    notes = note_lines(rows)
+    if notes:
+        out += ["", "notes:"] + [f"  {n}" for n in notes]
     return "\n".join(out) + "\n"
 
 
@@ -122,18 +139,20 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def effects_markdown(factor: str, baseline_arm: str, rows: Sequence[EffectRow], noise: Mapping | None,
-                     metric_name: str | None = None) -> str:
-    """``effects.md``: a title, the header lines as a list, and the table sorted by rank."""
+def effects_markdown(factor: str, baseline_arm: str, rows: Sequence[EffectRow], header: Sequence[str] | None) -> str:
+    """``effects.md``: a title, the header lines as a list, the table sorted by rank, the notes."""
     lines = [f"# Effects of {factor} vs baseline `{baseline_arm}`", ""]
-    lines += [f"- {h}" for h in header_lines(noise, rows, metric_name)]
+    lines += [f"- {h}" for h in header_lines(header)]
     lines += ["", "| " + " | ".join(DISPLAY_COLUMNS) + " |", "|" + "|".join("---" for _ in DISPLAY_COLUMNS) + "|"]
     for cells in ranked_cells(rows):
         lines.append("| " + " | ".join(_md_escape(cells[c]) for c in DISPLAY_COLUMNS) + " |")
     if not rows:
         lines.append("\n(no arms to compare yet)")
+    notes = note_lines(rows)
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {_md_escape(n)}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["DISPLAY_COLUMNS", "LEFT_COLUMNS", "display_cells", "baseline_cells", "header_lines", "ranked_cells",
-           "format_effect_table", "effects_markdown"]
+__all__ = ["DISPLAY_COLUMNS", "LEFT_COLUMNS", "MARKER_LINE", "display_cells", "baseline_cells", "header_lines",
+           "note_lines", "ranked_cells", "format_effect_table", "effects_markdown"]

@@ -6,7 +6,9 @@ Pure: a :class:`StudyDescription` (what this invocation studies) plus a
 - :func:`export_progress` (after every epoch): ``runs.csv``, ``epochs.csv``,
   ``class_metrics.csv`` -- the learning curves and where every run stands;
 - :func:`export_study` (at start, when a run finishes, at the end): those files plus
-  ``effects.csv``, ``effects.md``, ``arms.csv`` and ``study.json``.
+  ``effects.csv``, ``effects.md``, ``arms.csv`` and ``study.json``; a numeric factor's
+  ``response.json`` (:mod:`~augstudy.ablate.response`) and a two-factor study's ``cells.csv`` and
+  ``interaction.*`` (:mod:`~augstudy.ablate.factorial`).
 
 File names and columns come from :mod:`augstudy.ablate.schema`.
 """
@@ -17,7 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from augstudy.ablate.effects import EffectsResult, compute_effects, metric_from_epochs, write_effects
+from augstudy.ablate.effects import (EffectsResult, SequentialPlan, compute_effects, metric_correctness,
+                                    metric_from_epochs, write_effects)
+from augstudy.ablate.factorial import export_factorial
+from augstudy.ablate.response import export_response
 from augstudy.ablate.schema import (CLASS_COLUMNS, EPOCHS_COLUMNS, RUNS_COLUMNS, RunStatus, StudyPaths, csv_text,
                                     is_finished)
 from augstudy.ablate.spec import Arm
@@ -44,16 +49,36 @@ class StudyDescription:
     data_message: str = ""
     grayscale_fraction: float | None = None
     data_check: list[dict] | None = None
+    sesoi: float = 1.0
+    sequential: SequentialPlan | None = None
+    seeds_of: dict[str, list[int]] | None = None
 
     @property
     def baseline(self) -> Arm:
         return next(a for a in self.arms if a.is_baseline)
 
+    def arm_seeds(self, arm: Arm) -> list[int]:
+        """The seeds registered for ``arm``: ``seeds_of[arm.name]`` under ``--seeds auto``, else ``seeds``."""
+        if self.seeds_of is not None and arm.name in self.seeds_of:
+            return list(self.seeds_of[arm.name])
+        return list(self.seeds)
+
+    def pairs(self) -> list[tuple[int, Arm]]:
+        """Every (seed, arm) of the study, seed-major (every arm of seed 0 first)."""
+        seeds = sorted({s for a in self.arms for s in self.arm_seeds(a)})
+        return [(s, a) for s in seeds for a in self.arms if s in self.arm_seeds(a)]
+
     @property
     def run_order(self) -> list[str]:
         """Every run id once, seed-major (every arm of seed 0 first, so paired comparisons appear
         early); arms sharing a config share a run."""
-        return list(dict.fromkeys(run_id_for(a.config_hash, s) for s in self.seeds for a in self.arms))
+        return list(dict.fromkeys(run_id_for(a.config_hash, s) for s, a in self.pairs()))
+
+    def val_pairable(self, arm: Arm) -> bool:
+        """True when ``arm`` is evaluated on the baseline's val images (same val subset), so
+        per-example correctness pairs example by example."""
+        keys = ("val_subset", "subset_seed")
+        return all(arm.config["data"].get(k) == self.baseline.config["data"].get(k) for k in keys)
 
 
 @dataclass
@@ -65,10 +90,17 @@ class StoreSnapshot:
     class_rows: list[dict]
     meta: dict = field(default_factory=dict)
 
+    correct: dict[str, dict[int, "object"]] = field(default_factory=dict)
+
     @classmethod
-    def read(cls, store: StudyStore, run_ids: list[str]) -> "StoreSnapshot":
+    def read(cls, store: StudyStore, run_ids: list[str], with_correct: bool = False) -> "StoreSnapshot":
+        """One read of the runs; ``with_correct``: also each finished run's per-example val correctness
+        (``{run_id: {epoch: bool [n_val]}}``, read after the snapshot: finished runs no longer change)."""
         runs, epochs, class_rows = store.snapshot(run_ids)
-        return cls(runs, epochs, class_rows, store.meta())
+        correct = {}
+        if with_correct:
+            correct = {rid: store.val_correct_epochs(rid) for rid, r in runs.items() if r["status"] == RunStatus.DONE}
+        return cls(runs, epochs, class_rows, store.meta(), correct)
 
 
 @dataclass
@@ -86,16 +118,17 @@ def arm_records(desc: StudyDescription, snap: StoreSnapshot) -> list[dict]:
     for e in snap.epochs:
         by_run.setdefault(e["run_id"], []).append(e)
     records = []
-    for seed in desc.seeds:
-        for arm in desc.arms:
-            rid = run_id_for(arm.config_hash, seed)
-            run = snap.runs[rid]
-            run_epochs = by_run.get(rid, [])
-            metric = run["metric"]
-            if run["status"] == RunStatus.DONE and run_epochs:
-                metric = metric_from_epochs(run_epochs, desc.metric)
-            records.append({**run, "arm": arm.name, "level": arm.level, "seed": seed, "metric": metric,
-                            "epochs": run_epochs, "run_id": rid})
+    for seed, arm in desc.pairs():
+        rid = run_id_for(arm.config_hash, seed)
+        run = snap.runs[rid]
+        run_epochs = by_run.get(rid, [])
+        metric, correct = run["metric"], None
+        if run["status"] == RunStatus.DONE and run_epochs:
+            metric = metric_from_epochs(run_epochs, desc.metric)
+            if rid in snap.correct and desc.val_pairable(arm):
+                correct = metric_correctness(snap.correct[rid], run_epochs, desc.metric)
+        records.append({**run, "arm": arm.name, "level": arm.level, "seed": seed, "metric": metric,
+                        "epochs": run_epochs, "run_id": rid, "correct": correct})
     return records
 
 
@@ -123,17 +156,23 @@ def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot)
     """Every plain file of the study folder: :func:`export_progress`'s, the effect files and study.json."""
     records = arm_records(desc, snap)
     files = export_progress(paths, desc, snap, records)
-    effects = compute_effects(records, desc.baseline.name, desc.factor, desc.metric,
+    chance = 1.0 / len(desc.class_names) if desc.class_names else None
+    effects = compute_effects(records, desc.baseline.name, desc.factor, desc.metric, sesoi=desc.sesoi,
+                              chance=chance, sequential=desc.sequential,
                               factor_of={a.name: a.factor for a in desc.arms})
-    files.update(write_effects(effects, paths.root))
+    response_files, response_md = export_response(paths, desc.arms, records, desc.metric, chance)
+    files.update(write_effects(effects, paths.root, extra_markdown=response_md))
+    files.update(response_files)
+    files.update(export_factorial(paths, desc.arms, records, desc.metric, chance, sesoi=desc.sesoi))
     complete = all(is_finished(r["status"]) for r in records)
-    files["study_json"] = atomic_write_json(paths.study_json, study_json(desc, snap, records, complete,
-                                                                          effects.noise))
+    if desc.sequential is not None and effects.sequential is not None:
+        complete = complete and effects.sequential.done
+    files["study_json"] = atomic_write_json(paths.study_json, study_json(desc, snap, records, complete, effects))
     return ExportResult(files, effects, complete)
 
 
 def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict], complete: bool,
-               noise: dict) -> dict:
+               effects: EffectsResult) -> dict:
     """``study.json``'s content (see ARCHITECTURE.md "Study directory")."""
     meta = snap.meta
     return {
@@ -147,7 +186,10 @@ def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict],
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_s": sum(r["wall_s"] or 0.0 for r in {r["run_id"]: r for r in records}.values()),
         "complete": complete, "class_names": list(desc.class_names),
-        "n_train": desc.n_train, "n_val": desc.n_val, "noise_floor": noise, "data_check": desc.data_check,
+        "n_train": desc.n_train, "n_val": desc.n_val, "noise_floor": effects.noise, "data_check": desc.data_check,
+        "sesoi": desc.sesoi, "effect_header": list(effects.header), "effect_family": effects.family,
+        "seeds_plan": desc.sequential.to_dict() if desc.sequential else {"mode": "fixed", "seeds": list(desc.seeds)},
+        "seeds_of": {a.name: desc.arm_seeds(a) for a in desc.arms},
         "grayscale_fraction": desc.grayscale_fraction,
         "data_message": desc.data_message,
     }

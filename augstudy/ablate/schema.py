@@ -255,36 +255,47 @@ def unpack_correct(bits: bytes, n: int):
 # ----------------------------------------------------------------------------- effect rows
 @dataclass
 class EffectRow:
-    """One non-baseline arm of ``effects.csv``: its paired effect vs the baseline.
+    """One non-baseline arm of ``effects.csv``: its paired effect vs the baseline, and its verdict.
 
     Accuracy-like numbers are in accuracy points (100 x fraction); missing values are NaN
-    (floats) or None (ints).  ``verdict`` is decided once by the statistics
-    (:mod:`augstudy.ablate.stats`) and stored; readers show it as given.
+    (floats) or None (ints).  Every statistical column comes from one
+    :class:`augstudy.ablate.stats_verdicts.ArmEffect` (``to_dict``), decided once on the
+    ablate side (:mod:`augstudy.ablate.effects`) and stored; readers show it as given.
     """
 
     factor: str
     arm: str
     level: Any
-    n_seeds: int                 # paired seeds used
+    n_seeds: int                 # paired seeds used (diverged ones included, at chance level)
     effect_mean: float           # mean paired difference, points
-    ci_low: float                # 95% interval, points (may be -inf)
-    ci_high: float               # 95% interval, points (may be +inf)
-    p_value: float               # two-sided sign-flip p
-    p_improve: float             # share of seeds where the arm beat the baseline
-    significant: bool
-    rank: int | None             # 1 = best; None when the effect is unknown
+    ci_low: float                # family-adjusted interval at ci_level, points (may be -inf)
+    ci_high: float               # (may be +inf)
+    ci_level: float              # coverage of [ci_low, ci_high], e.g. 0.9875 (Holm step of this arm)
+    p_value: float               # two-sided p of "effect = 0" (seed + val-set variance)
+    p_adjusted: float            # p_value adjusted over the family (Holm by default)
+    significant: bool            # p_adjusted < alpha (then the interval excludes 0)
+    tost_p: float                # equivalence test against +-SESOI (two one-sided tests)
+    equivalent: bool             # the effect is inside +-SESOI (TOST p < alpha)
+    p_improve: float             # share of paired seeds where the arm beat the baseline (ties 1/2)
+    p_improve_low: float         # its 95% Clopper-Pearson interval
+    p_improve_high: float
+    d_z: float                   # effect in noise units: mean / sd of the paired differences
+    d_z_low: float               # its 95% interval (noncentral t)
+    d_z_high: float
+    verdict: str                 # better | worse | equivalent | inconclusive | unstable
+    decision: str                # the statistical call ignoring divergence (= verdict unless unstable)
+    seeds_needed: int | None     # paired seeds that would settle an inconclusive arm (> SEEDS_NEEDED_MAX: beyond)
+    mde: float                   # minimum detectable effect at n_seeds (80% power), points
+    rank: int | None             # 1 = best by the interval's lower bound; None when the effect is unknown
     ci_method: str
-    p_floor: float               # smallest p possible with n_seeds
+    sd_seed: float               # seed-to-seed sd of the paired differences, points
+    val_se: float                # standard error from the finite val set, points (0: not stored)
     metric_mean: float           # the arm's own metric over seeds, points
     metric_std: float
     best_val_acc: float
     stability: float             # sd of val accuracy over the 2nd half of training, points
     gen_gap: float               # train minus val accuracy at the last epoch, points
     n_diverged: int
-    within_noise: bool
-    seeds_needed: int | None     # > SEEDS_NEEDED_MAX: more than the search limit
-    mde: float                   # minimum detectable effect at n_seeds, points
-    verdict: str
     note: str = ""
 
     @classmethod
@@ -327,13 +338,15 @@ def _parse_str(text: Any) -> str:
 
 
 _FIELD_PARSERS = {
-    **{name: parse_float for name in ("effect_mean", "ci_low", "ci_high", "p_value", "p_improve", "p_floor",
-                                       "metric_mean", "metric_std", "best_val_acc", "stability", "gen_gap", "mde")},
+    **{name: parse_float for name in ("effect_mean", "ci_low", "ci_high", "ci_level", "p_value", "p_adjusted",
+                                       "tost_p", "p_improve", "p_improve_low", "p_improve_high", "d_z", "d_z_low",
+                                       "d_z_high", "mde", "sd_seed", "val_se", "metric_mean", "metric_std",
+                                       "best_val_acc", "stability", "gen_gap")},
     **{name: parse_int for name in ("rank", "seeds_needed")},
     "n_seeds": lambda t: parse_int(t) or 0,
     "n_diverged": lambda t: parse_int(t) or 0,
     "significant": parse_bool,
-    "within_noise": parse_bool,
+    "equivalent": parse_bool,
 }
 
 #: effects.csv columns, in order (the fields of :class:`EffectRow`)

@@ -43,6 +43,7 @@ from typing import Any
 from augstudy.ablate.spec_schema import (  # noqa: F401 - CONFIG_FIELDS and validate_config are public here too
     CONFIG_FIELDS,
     OPTIONAL_FIELDS,
+    check_sesoi,
     level_name,
     validate_config,
     validate_factor_file,
@@ -162,6 +163,7 @@ class Baseline:
     path: Path
     config: dict
     budgets: dict[str, dict]
+    sesoi: float | None = None   # top-level ``sesoi:`` (accuracy points), the default of every factor
 
 
 @dataclass
@@ -173,6 +175,7 @@ class FactorSpec:
     description: str
     baseline_level: str
     levels: dict[str, dict]
+    sesoi: float | None = None   # the factor file's ``sesoi:`` (accuracy points), overrides baseline.yaml's
 
 
 @dataclass
@@ -209,6 +212,12 @@ def load_baseline(specs_dir: str | Path | None = None) -> Baseline:
         raise UserError(f"{path}: must be a mapping of config sections")
     raw = dict(raw)
     budgets = raw.pop("budgets", None) or {}
+    sesoi = raw.pop("sesoi", None)
+    if sesoi is not None:
+        try:
+            sesoi = check_sesoi(sesoi)
+        except ValueError as exc:
+            raise UserError(f"{path}: field 'sesoi' {exc}") from None
     if not isinstance(budgets, dict) or not all(isinstance(v, dict) for v in budgets.values()):
         raise UserError(f"{path}: field 'budgets' must map budget names to config overrides")
     config = validate_config(raw, str(path))
@@ -217,7 +226,7 @@ def load_baseline(specs_dir: str | Path | None = None) -> Baseline:
         raise UserError(f"{path}: missing field(s) {', '.join(missing)}")
     for name, override in budgets.items():
         validate_config(deep_merge(config, override), f"{path}: budgets.{name}")
-    return Baseline(path, config, {str(k): v for k, v in budgets.items()})
+    return Baseline(path, config, {str(k): v for k, v in budgets.items()}, sesoi)
 
 
 def _get(d: dict, dotted: str):
@@ -244,7 +253,7 @@ def load_factor(factor: str, specs_dir: str | Path | None = None) -> FactorSpec:
         raise UserError(f"unknown factor '{factor}' (available: {available}, all); add {specs_dir}/{factor}.yaml to define it")
     parsed = validate_factor_file(_read_yaml(path), path, factor)
     return FactorSpec(factor, path, str(parsed.description or "").strip(), level_name(parsed.baseline_level),
-                      parsed.levels)
+                      parsed.levels, parsed.sesoi)
 
 
 
@@ -268,6 +277,8 @@ def resolve_config(baseline: Baseline, budget: str | None, override: dict | None
         config = deep_merge(config, baseline.budgets[budget])
     config = deep_merge(config, budget_override or {})
     config = validate_config(deep_merge(config, override or {}), where)
+    if not config["data"].get("order_key"):   # the default order key is left out, so hashes stay as they were
+        config["data"].pop("order_key", None)
     # the model must take every knob set away from its default (checked here, before any training)
     config["model"] = canonical_model_section(config["model"], where)
     config["augment"] = resolve_augment(config["augment"], where)
@@ -328,6 +339,17 @@ def resolve_study_arms(factor: str, budget: str | None, specs_dir: str | Path | 
     return arms
 
 
+def study_sesoi(factor: str, specs_dir: str | Path | None = None, default: float = 1.0) -> float:
+    """The study's SESOI in accuracy points: the factor file's ``sesoi``, else baseline.yaml's, else ``default``
+    (``factor`` may be ``all``: baseline.yaml's)."""
+    baseline = load_baseline(specs_dir)
+    spec_value = None if factor == ALL_FACTORS else load_factor(factor, specs_dir).sesoi
+    for value in (spec_value, baseline.sesoi):
+        if value is not None:
+            return float(value)
+    return float(default)
+
+
 def format_factor_list(specs_dir: str | Path | None = None) -> str:
     """``augstudy ablate --list``: each factor, its levels (baseline marked) and description."""
     specs_dir = Path(specs_dir) if specs_dir else default_specs_dir()
@@ -351,4 +373,5 @@ __all__ = [
     "Arm", "Baseline", "FactorSpec", "CONFIG_FIELDS", "ALL_FACTORS", "SHARED_BASELINE_ARM", "SPECS_DIR_ENV",
     "default_specs_dir", "load_baseline", "load_factor", "list_factors", "resolve_config", "resolve_factor_arms",
     "resolve_study_arms", "config_hash", "deep_merge", "validate_config", "format_factor_list", "level_name",
+    "study_sesoi",
 ]

@@ -53,6 +53,13 @@ def _choice(*options):
     return Annotated[Any, BeforeValidator(check)]
 
 
+def check_sesoi(v):
+    """``sesoi``: the smallest effect size of interest, accuracy points, a number > 0."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < float(v) < 100.0:
+        raise ValueError(f"must be a number of accuracy points in (0, 100), got {v!r}")
+    return float(v)
+
+
 def _check_boolean(v):
     if not isinstance(v, bool):
         raise ValueError(f"must be true or false, got {v!r}")
@@ -139,6 +146,10 @@ class DataSection(_Section):
     train_subset: _Subset = None
     val_subset: _Subset = None
     subset_seed: _int_min(0) = None
+    # shifts the keys of the data order and the augmentation draws (not the initialization): a
+    # placebo arm with another order_key differs from the baseline by noise only; 0 = the default,
+    # omitted from resolved configs so existing config hashes do not change
+    order_key: _int_min(0) = None
 
 
 class AugmentSection(_Section):
@@ -171,7 +182,7 @@ CONFIG_FIELDS: dict[str, Any] = {
     "tag": RunConfigModel.model_fields["tag"],
 }
 #: fields a baseline may leave out: model knobs at their default are omitted from resolved configs
-OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT)
+OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT) + ("data.order_key",)
 AUGMENT_KEYS = tuple(AugmentSection.model_fields)
 
 
@@ -233,7 +244,7 @@ def _config_error(exc: ValidationError, config: dict, where: str) -> str:
 
 
 # ----------------------------------------------------------------------------- factor files
-FACTOR_KEYS = ("factor", "description", "baseline_level", "levels")
+FACTOR_KEYS = ("factor", "description", "baseline_level", "levels", "sesoi")
 
 
 def level_name(key: Any) -> str:
@@ -271,6 +282,7 @@ class FactorFile(BaseModel):
     baseline_level: Any
     factor: Any = None
     description: Any = ""
+    sesoi: Annotated[Any, BeforeValidator(check_sesoi)] = None   # accuracy points; None: baseline.yaml's or 1.0
 
 
 def validate_factor_file(raw: Any, path: Path, factor: str) -> FactorFile:
@@ -286,6 +298,8 @@ def validate_factor_file(raw: Any, path: Path, factor: str) -> FactorFile:
             raise UserError(f"{path}: unknown field '{err['loc'][0]}' (known: {', '.join(FACTOR_KEYS)})") from None
         if err["loc"] == ("levels",):
             raise UserError(f"{path}: {(err.get('ctx') or {}).get('error', err['msg'])}") from None
+        if err["loc"] == ("sesoi",):
+            raise UserError(f"{path}: field 'sesoi' {(err.get('ctx') or {}).get('error', err['msg'])}") from None
         levels = _check_levels(raw.get("levels"))
         raise UserError(f"{path}: field 'baseline_level' is missing (one of: {', '.join(levels)})") from None
     if parsed.factor is not None and parsed.factor != factor:
@@ -299,4 +313,4 @@ def validate_factor_file(raw: Any, path: Path, factor: str) -> FactorFile:
 
 __all__ = ["RunConfigModel", "ModelSection", "OptimizerSection", "ScheduleSection", "TrainSection", "DataSection",
            "AugmentSection", "CONFIG_FIELDS", "OPTIONAL_FIELDS", "AUGMENT_KEYS", "validate_config", "FactorFile",
-           "FACTOR_KEYS", "validate_factor_file", "level_name"]
+           "FACTOR_KEYS", "validate_factor_file", "level_name", "check_sesoi"]

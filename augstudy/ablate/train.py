@@ -13,6 +13,9 @@ same device, resumed exactly from a checkpoint, and *paired* across arms:
   differently);
 - augmentation: :class:`augstudy.policy.BatchAugmenter` keyed by (seed, epoch, sample
   index), the index being the image's position in the full dataset;
+- ``data.order_key`` (default 0): a non-zero key shifts the data-order and augmentation
+  keys (:func:`epoch_order`, :func:`augment_seed`) but not the initialization, so an arm
+  that differs only by it is a placebo whose paired differences are genuine noise;
 - dropout masks: the global RNG reseeded with ``derive_seed(seed, "dropout", epoch)``
   at the start of every epoch (so a resumed epoch replays them too).
 
@@ -166,18 +169,26 @@ def channel_stats(images_uint8: torch.Tensor, chunk: int = 4096) -> tuple[torch.
     return mean.float(), std.clamp_min(1e-3).float()
 
 
-def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The training permutation (int64 ``[n]``, on the CPU) of ``epoch`` (1-based) for run ``seed``."""
-    gen = torch.Generator().manual_seed(derive_seed(seed, "order", epoch))
+def epoch_order(seed: int, epoch: int, n: int, order_key: int = 0) -> torch.Tensor:
+    """The training permutation (int64 ``[n]``, on the CPU) of ``epoch`` (1-based) for run ``seed``;
+    a non-zero ``order_key`` (config ``data.order_key``) draws another permutation for the same seed."""
+    keys = ("order", epoch) if not order_key else ("order", f"key{int(order_key)}", epoch)
+    gen = torch.Generator().manual_seed(derive_seed(seed, *keys))
     return torch.randperm(n, generator=gen)
 
 
+def augment_seed(seed: int, order_key: int = 0) -> int:
+    """The seed of the run's augmentation draws: ``seed`` itself, or a key derived from it when
+    ``data.order_key`` is non-zero (the initialization keeps ``seed``)."""
+    return int(seed) if not order_key else derive_seed(seed, "augment", f"key{int(order_key)}") % (2**31)
+
+
 def iter_train_batches(data: TrainData, augmenter, seed: int, epoch: int, batch_size: int,
-                       device: torch.device):
+                       device: torch.device, order_key: int = 0):
     """Yield ``(images float32 [B, 3, S, S] in [0, 1], labels int64 [B], dataset indices int64 [B] CPU)``
     for one epoch: slices of :func:`epoch_order`, augmented as one batch on ``device``.
     The last batch may be smaller (every image is seen once per epoch)."""
-    order_cpu = epoch_order(seed, epoch, data.n_train)
+    order_cpu = epoch_order(seed, epoch, data.n_train, order_key)
     order_dev = order_cpu.to(device)
     for start in range(0, data.n_train, batch_size):
         pos = order_dev[start:start + batch_size]
@@ -328,7 +339,7 @@ def make_augmenter(config: dict, seed: int, device: torch.device):
     from augstudy.policy import BatchAugmenter, load_policy
 
     policy = load_policy(config["augment"]["policy"])
-    return BatchAugmenter(policy, seed=seed, device=device)
+    return BatchAugmenter(policy, seed=augment_seed(seed, config["data"].get("order_key", 0)), device=device)
 
 
 def train_run(config: dict, data: TrainData, seed: int, device: str | torch.device = "cpu", *,
@@ -380,7 +391,8 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
         model.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
-        for images, labels, _ in iter_train_batches(data, augmenter, seed, epoch, batch_size, device):
+        for images, labels, _ in iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
+                                                    config["data"].get("order_key", 0)):
             x = ((images - mean) / std).contiguous(memory_format=torch.channels_last)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = model(x)
@@ -427,6 +439,6 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
 
 __all__ = [
     "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "stratified_subset",
-    "derive_seed", "resolve_device", "epoch_order", "iter_train_batches", "channel_stats", "evaluate",
+    "derive_seed", "resolve_device", "epoch_order", "augment_seed", "iter_train_batches", "channel_stats", "evaluate",
     "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "make_augmenter",
 ]

@@ -78,4 +78,4 @@ def _print_summary(study) -> None:
         click.echo(f"note: {notice}")
     if not study.effect_rows:
         return
-    click.echo(format_effect_table(study.effect_rows, study.noise_floor, study.metric), nl=False)
+    click.echo(format_effect_table(study.effect_rows, study.meta.get("effect_header")), nl=False)

@@ -67,7 +67,7 @@ def arm_palette(arms: list[str], baseline: str | None = None) -> dict[str, str]:
 
 
 def forest_plot(effects: pd.DataFrame, palette: dict[str, str], *, metric: str = "", title: str = "") -> bytes:
-    """Effects with their 95% intervals, one row per arm, best on top; the zero line drawn.
+    """Effects with their stored (family-adjusted) intervals, one row per arm, best on top; the zero line drawn.
 
     ``effects`` needs ``arm, effect_mean, ci_low, ci_high`` (points) and optionally
     ``significant``; significant arms get filled markers, the others hollow ones.
@@ -96,8 +96,8 @@ def forest_plot(effects: pd.DataFrame, palette: dict[str, str], *, metric: str =
     ax.set_yticks(range(len(data)), data["arm"])
     ax.set_ylim(-0.7, len(data) - 0.3)
     ax.set_xlim(lo, hi)
-    ax.set_xlabel(f"effect vs baseline, accuracy points ({metric}); bars: 95% CI" if metric else
-                  "effect vs baseline, accuracy points; bars: 95% CI")
+    ax.set_xlabel(f"effect vs baseline, accuracy points ({metric}); bars: adjusted interval" if metric else
+                  "effect vs baseline, accuracy points; bars: adjusted interval")
     ax.set_title(title or "Effects (filled = significant, hollow = within noise)", loc="left", fontsize=10)
     sns.despine(ax=ax, left=True)
     return _png(fig)

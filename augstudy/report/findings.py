@@ -99,13 +99,13 @@ def collect_findings(study: Study) -> list[Finding]:
                 epoch = _number(getattr(row, "diverged_epoch", None))
                 at = f" at epoch {int(epoch)}" if epoch is not None else ""
                 findings.append(Finding("diverged", row.arm, f"{row.arm} seed {row.seed} diverged{at} "
-                                        "(non-finite loss); it is left out of the effects."))
+                                        "(non-finite loss); it counts at chance level in the effects (verdict unstable)."))
             elif status == "failed":
                 findings.append(Finding("failed", row.arm, f"{row.arm} seed {row.seed} failed; see the run log "
                                         "and rerun 'augstudy ablate' to retry it."))
 
     for row in study.effect_rows:
-        if row.significant:
+        if row.significant or row.verdict == "equivalent":   # a verdict either way: not underpowered
             continue
         effect = row.effect_mean if math.isfinite(row.effect_mean) else None
         verdict = row.verdict or "not significant"
