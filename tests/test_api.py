@@ -148,6 +148,45 @@ def test_in_memory_data_gives_the_same_effect_table_as_the_same_images_from_disk
     pd.testing.assert_frame_equal(memory.curves[columns], disk.curves[columns])
 
 
+# ----------------------------------------------------------------------------- preview and measure
+def test_preview_returns_the_figure_and_writes_only_when_asked(tmp_path):
+    from augstudy.preview import figure_pixels, replay_preview
+    from augstudy.preview.build import build_compare
+
+    raw = noise_dataset(12, 8, classes=2)
+    data = augstudy.load_dataset({"images": raw.train_images, "labels": raw.train_labels, "class_names": raw.class_names,
+                                  "val_images": raw.val_images, "val_labels": raw.val_labels})
+    fig = augstudy.preview("light", data=data, n=3, draws=2, compare=["heavy"], seed=1)
+    width, height = (round(v * fig.dpi) for v in fig.get_size_inches())
+    assert (width, height) == figure_pixels(build_compare(["light", "heavy"], data, n=3, draws=2, seed=1))
+    assert list(tmp_path.iterdir()) == []
+    png = tmp_path / "per-op.png"
+    fig = augstudy.preview("final", data=data, n=2, per_op=True, out=png)
+    assert png.read_bytes().startswith(b"\x89PNG") and png.with_suffix(".json").is_file()
+    assert replay_preview(png.with_suffix(".json"), tmp_path / "again.png", dataset=data).read_bytes() == png.read_bytes()
+    with pytest.raises(UserError, match="strength and compare cannot be combined"):
+        augstudy.preview("light", data=data, strength=[0, 1], compare=["heavy"])
+    with pytest.raises(UserError, match="use a path ending in .png"):
+        augstudy.preview("light", data=data, out=tmp_path / "x.jpg")
+    with pytest.raises(UserError):
+        augstudy.preview("no-such-policy", data=data)
+
+
+def test_measure_returns_the_commands_numbers_as_attributes(tmp_path):
+    from augstudy.measure import measure_policy
+
+    raw = noise_dataset(40, 8, classes=2)
+    data = augstudy.load_dataset((raw.train_images, raw.train_labels, raw.class_names))   # 10% held out: 4 val
+    result = augstudy.measure("light", data=data, n=6, backends=["augstudy"], out=tmp_path)
+    reference = measure_policy("light", data=data, n=6, backends=["augstudy"], progress=False)
+    assert result.stats == reference["stats"] and result.n == 4 and result.policy == "light"
+    assert [r["stats"] for r in result.ops] == [r["stats"] for r in reference["ops"]]
+    assert list(result.throughput) == ["augstudy"] and result.throughput["augstudy"] > 0
+    assert result.to_dict()["stats"] == reference["stats"] and result.to_dict() is not result.record
+    assert result.warnings == reference["warnings"]
+    assert (tmp_path / "measure-light.json").is_file() and "images/s" in result.table()
+
+
 # ----------------------------------------------------------------------------- models
 def test_a_user_model_factory_trains_through_ablate_and_a_foreign_knob_is_refused(tmp_path, one_torch_thread):
     specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR, "pool": {"baseline_level": 5, "levels": {
