@@ -44,6 +44,12 @@ def small_factory(num_classes: int, dropout: float = 0.3) -> nn.Module:
     return nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(dropout), nn.Linear(12, num_classes))
 
 
+def _tensors(ds) -> dict:
+    """``ds`` as the dict form of ``data=``: uint8 images, labels, class names and its own val split."""
+    return {"images": ds.train_images, "labels": ds.train_labels, "class_names": ds.class_names,
+            "val_images": ds.val_images, "val_labels": ds.val_labels}
+
+
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -94,9 +100,7 @@ def _class_major(ds):
 
 def test_every_data_form_gives_the_same_dataset(tmp_path):
     raw = _class_major(noise_dataset(12, 8, classes=2))
-    from_dict = augstudy.load_dataset({"images": raw.train_images, "labels": raw.train_labels,
-                                       "class_names": raw.class_names, "val_images": raw.val_images,
-                                       "val_labels": raw.val_labels})
+    from_dict = augstudy.load_dataset(_tensors(raw))
     from_disk = augstudy.load_dataset(write_image_folder(raw, tmp_path / "folder"), cache_dir=tmp_path / "cache",
                                       progress=False)
 
@@ -133,9 +137,7 @@ def test_in_memory_data_gives_the_same_effect_table_as_the_same_images_from_disk
     specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR}, budgets={"tiny": TINY_ALL})
     common = {"seeds": 2, "budget": "tiny", "device": "cpu", "specs_dir": specs, "report": False, "verbose": False,
               "model": "user_models:tiny_cnn"}     # a small model: the data path is what is compared
-    tensors = {"images": raw.train_images, "labels": raw.train_labels, "class_names": raw.class_names,
-               "val_images": raw.val_images, "val_labels": raw.val_labels}
-    memory = augstudy.ablate("drop", data=tensors, out=tmp_path / "mem", **common)
+    memory = augstudy.ablate("drop", data=_tensors(raw), out=tmp_path / "mem", **common)
     disk = augstudy.ablate("drop", data=str(write_image_folder(raw, tmp_path / "images")), out=tmp_path / "disk",
                            **common)
     assert memory.meta["dataset_path"] == "<in-memory>" and disk.meta["dataset_path"].endswith("images")
@@ -154,8 +156,7 @@ def test_preview_returns_the_figure_and_writes_only_when_asked(tmp_path):
     from augstudy.preview.build import build_compare
 
     raw = noise_dataset(12, 8, classes=2)
-    data = augstudy.load_dataset({"images": raw.train_images, "labels": raw.train_labels, "class_names": raw.class_names,
-                                  "val_images": raw.val_images, "val_labels": raw.val_labels})
+    data = augstudy.load_dataset(_tensors(raw))
     fig = augstudy.preview("light", data=data, n=3, draws=2, compare=["heavy"], seed=1)
     width, height = (round(v * fig.dpi) for v in fig.get_size_inches())
     assert (width, height) == figure_pixels(build_compare(["light", "heavy"], data, n=3, draws=2, seed=1))
@@ -163,7 +164,8 @@ def test_preview_returns_the_figure_and_writes_only_when_asked(tmp_path):
     png = tmp_path / "per-op.png"
     fig = augstudy.preview("final", data=data, n=2, per_op=True, out=png)
     assert png.read_bytes().startswith(b"\x89PNG") and png.with_suffix(".json").is_file()
-    assert replay_preview(png.with_suffix(".json"), tmp_path / "again.png", dataset=data).read_bytes() == png.read_bytes()
+    again = replay_preview(png.with_suffix(".json"), tmp_path / "again.png", dataset=data)
+    assert again.read_bytes() == png.read_bytes()
     with pytest.raises(UserError, match="strength and compare cannot be combined"):
         augstudy.preview("light", data=data, strength=[0, 1], compare=["heavy"])
     with pytest.raises(UserError, match="use a path ending in .png"):
@@ -177,14 +179,15 @@ def test_measure_returns_the_commands_numbers_as_attributes(tmp_path):
 
     raw = noise_dataset(40, 8, classes=2)
     data = augstudy.load_dataset((raw.train_images, raw.train_labels, raw.class_names))   # 10% held out: 4 val
-    result = augstudy.measure("light", data=data, n=6, backends=["augstudy"], out=tmp_path)
-    reference = measure_policy("light", data=data, n=6, backends=["augstudy"], progress=False)
-    assert result.stats == reference["stats"] and result.n == 4 and result.policy == "light"
+    flip = {"name": "flip", "ops": [{"op": "HorizontalFlip", "p": 0.5}]}
+    result = augstudy.measure(flip, data=data, n=6, backends=["augstudy"], out=tmp_path)
+    reference = measure_policy(flip, data=data, n=6, backends=["augstudy"], progress=False)
+    assert result.stats == reference["stats"] and result.n == 4 and result.policy == "flip"
     assert [r["stats"] for r in result.ops] == [r["stats"] for r in reference["ops"]]
     assert list(result.throughput) == ["augstudy"] and result.throughput["augstudy"] > 0
     assert result.to_dict()["stats"] == reference["stats"] and result.to_dict() is not result.record
     assert result.warnings == reference["warnings"]
-    assert (tmp_path / "measure-light.json").is_file() and "images/s" in result.table()
+    assert (tmp_path / "measure-flip.json").is_file() and "images/s" in result.table()
 
 
 # ----------------------------------------------------------------------------- models
@@ -192,18 +195,16 @@ def test_a_user_model_factory_trains_through_ablate_and_a_foreign_knob_is_refuse
     specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR, "pool": {"baseline_level": 5, "levels": {
         5: {"model": {"pool_stride": 5}}, 3: {"model": {"pool_stride": 3}}}}}, budgets={"tiny": TINY_ALL})
     data = noise_dataset(16, 16)
-    study = augstudy.ablate("drop", seeds=1, budget="tiny", data=data.__dict__ | {"images": data.train_images,
-                            "labels": data.train_labels}, device="cpu", out=tmp_path / "study", model=small_factory,
+    study = augstudy.ablate("drop", seeds=1, budget="tiny", data=_tensors(data), device="cpu", out=tmp_path / "study", model=small_factory,
                             specs_dir=specs, report=False, verbose=False)
     assert {a["config"]["model"]["name"] for a in study.meta["arms"]} == {"test_api:small_factory"}
     assert list(study.runs["status"]) == ["done", "done"] and set(study.verdicts) == {"drop=0"}
     with pytest.raises(UserError, match=r"model 'test_api:small_factory' does not accept knob 'pool_stride'"):
-        augstudy.ablate("pool", seeds=1, budget="tiny", data=data.__dict__ | {"images": data.train_images,
-                        "labels": data.train_labels}, device="cpu", out=tmp_path / "refused", model=small_factory,
+        augstudy.ablate("pool", seeds=1, budget="tiny", data=_tensors(data), device="cpu", out=tmp_path / "refused", model=small_factory,
                         specs_dir=specs, report=False, verbose=False)
     assert not (tmp_path / "refused").exists()                   # refused before anything was written
     with pytest.raises(UserError, match="a callable must be reachable as module:name"):
-        augstudy.ablate("drop", data=data.__dict__, model=lambda num_classes: small_factory(num_classes),
+        augstudy.ablate("drop", data=_tensors(data), model=lambda num_classes: small_factory(num_classes),
                         specs_dir=specs, verbose=False)
 
 
@@ -223,9 +224,7 @@ def test_load_study_reads_an_interrupted_study_without_writing(tmp_path, monkeyp
     out = tmp_path / "study"
     data = noise_dataset(16, 16)
     with pytest.raises(KeyboardInterrupt):
-        augstudy.ablate("drop", seeds=1, budget="tiny", data={"images": data.train_images, "labels": data.train_labels,
-                        "class_names": data.class_names, "val_images": data.val_images, "val_labels": data.val_labels},
-                        device="cpu", out=out, model="user_models:tiny_cnn", specs_dir=specs, report=False,
+        augstudy.ablate("drop", seeds=1, budget="tiny", data=_tensors(data), device="cpu", out=out, model="user_models:tiny_cnn", specs_dir=specs, report=False,
                         verbose=False, executor=InterruptedAfterOneEpoch())
     before = _snapshot(out)
     assert "study.sqlite" in before
