@@ -199,18 +199,19 @@ def test_two_processes_share_one_study(tmp_path, tiny_folder):
 @pytest.mark.slow
 def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path):
     """Labels = which half holds the blob, so HorizontalFlip p=0.5 makes them unlearnable:
-    flip=on must be significantly worse; a placebo (same recipe, another tag) must not be.
+    flip=on must be significantly worse; a placebo (same recipe, another data.order_key: the same
+    initialization on another batch order, so its differences are genuine noise) must not be.
     Batch 2 for 32 steps: fewer steps leave BatchNorm's running statistics unsettled and
     eval-mode accuracy at chance even when training accuracy is 100%."""
     specs = write_specs(tmp_path / "specs", {"flipv": {"baseline_level": "off", "levels": {
         "off": {}, "on": {"augment": {"policy": {"name": "flip", "ops": [{"op": "HorizontalFlip", "p": 0.5}]}}},
-        "placebo": {"tag": "placebo"}}}}, baseline_changes=VALIDITY_RECIPE)
+        "placebo": {"data": {"order_key": 1}}}}}, baseline_changes=VALIDITY_RECIPE)
     result = run_study("flipv", seeds=3, budget="tiny", dataset=blob_dataset(32, 32), device="cpu",
                        out=tmp_path / "study", specs_dir=specs, report=False, echo=lambda s: None,
                        metric="final", budget_override=VALIDITY_BUDGET)
     rows = {r.arm: r for r in result.effects.rows}
     assert rows["flipv=on"].significant and rows["flipv=on"].effect_mean < -20, result.table
-    assert not rows["flipv=placebo"].significant, result.table
+    assert rows["flipv=placebo"].verdict not in ("better", "worse"), result.table
     assert rows["flipv=on"].rank == 2
 
 

@@ -240,6 +240,9 @@ class SequentialPlan:
     def to_dict(self) -> dict:
         return {"mode": "auto", "start": self.start, "batch": self.batch, "max": self.max_seeds}
 
+    def describe(self) -> str:
+        return f"auto (start {self.start}, +{self.batch} per look, max {self.max_seeds})"
+
     @classmethod
     def from_dict(cls, values: Mapping) -> "SequentialPlan":
         return cls(int(values["start"]), int(values["batch"]), int(values["max"]))

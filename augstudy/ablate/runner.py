@@ -150,7 +150,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
     echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
-         f"seeds {seed_list if plan is None else f'auto (start {plan.start}, +{plan.batch} per look, max {plan.max_seeds})'}"
+         f"seeds {seed_list if plan is None else plan.describe()}"
          f", metric {metric}, SESOI {float(sesoi):g} pts -> {out_dir}")
 
     paths = StudyPaths(out_dir)

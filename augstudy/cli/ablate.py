@@ -9,10 +9,35 @@ from __future__ import annotations
 import click
 
 
+def _seeds_option(ctx, param, value):
+    """``--seeds``: a positive count, or ``auto``."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return "auto"
+    try:
+        count = int(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number of seeds nor auto") from None
+    if count < 1:
+        raise click.BadParameter(f"{count} seeds: need at least 1")
+    return count
+
+
 @click.command("ablate")
 @click.argument("factor", required=False)
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Paired seeds per arm (seeds 0..N-1); rerun with more to extend a study.")
+@click.option("--seeds", default="3", show_default=True, callback=_seeds_option,
+              help="Paired seeds per arm (seeds 0..N-1; rerun with more to extend a study), or auto: start "
+                   "with --start-seeds and add seeds only to arms without a verdict (group-sequential "
+                   "stopping that keeps the error rates), at most --max-seeds.")
+@click.option("--start-seeds", type=click.IntRange(min=2), default=3, show_default=True,
+              help="With --seeds auto: seeds every arm gets before the first look.")
+@click.option("--max-seeds", type=click.IntRange(min=2), default=20, show_default=True,
+              help="With --seeds auto: the most seeds any arm gets; an arm undecided by then is inconclusive.")
+@click.option("--seed-batch", type=click.IntRange(min=1), default=2, show_default=True,
+              help="With --seeds auto: seeds added to each undecided arm per look.")
+@click.option("--sesoi", type=click.FloatRange(min=0, min_open=True, max=100, max_open=True), default=None,
+              help="Smallest effect size of interest, accuracy points: an arm whose effect is shown to lie "
+                   "inside +-SESOI is 'equivalent' (default: the study spec's `sesoi`, else 1.0).")
 @click.option("--budget", default="smoke", show_default=True,
               help="Budget from ablations/baseline.yaml: smoke (minutes on a CPU), short, full (the whole recipe).")
 @click.option("--data", "data", default=None,
@@ -45,15 +70,17 @@ import click
                    "and report simple, main and interaction effects (default: FACTOR alone).")
 @click.option("--allow-data-errors", is_flag=True,
               help="Train even when `augstudy data check` finds errors in the dataset (default: refuse).")
-def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, no_report, specs,
+def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, budget, data, device, metric, out,
+                   list_only, no_report, specs,
                    prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries,
                    allow_data_errors, by) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
     \b
-    Prints the ranked effect table (accuracy points vs the baseline arm, 95% CI, p-value)
-    and writes study.sqlite, runs/epochs/class_metrics/effects CSVs, tb/ and checkpoints/
-    to the study folder.  Rerunning the same command resumes: finished runs are skipped,
+    Prints the ranked effect table (accuracy points vs the baseline arm; one verdict per arm:
+    better, worse, equivalent within +-SESOI, inconclusive with the seeds that would settle
+    it, or unstable when a seed diverged) and writes study.sqlite, runs/epochs/class_metrics/
+    effects CSVs, tb/ and checkpoints/ to the study folder.  Rerunning the same command resumes: finished runs are skipped,
     an interrupted run continues from its last epoch.  Two processes (e.g. --device cuda:0
     and --device cuda:1) may work on one study at once.
     """
@@ -79,6 +106,7 @@ def ablate_command(factor, seeds, budget, data, device, metric, out, list_only, 
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
                        report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
                        executor=executor, echo=click.echo, allow_data_errors=allow_data_errors,
+                       sesoi=sesoi, start_seeds=start_seeds, max_seeds=max_seeds, seed_batch=seed_batch,
                        by=by)
     if result.counts.get("failed"):
         raise SystemExit(1)
