@@ -174,3 +174,9 @@ def test_tiny_two_factor_study_writes_cells_interaction_and_the_report_section(t
     report = (out / "report.md").read_text()
     assert "## Interaction: drop x wd" in report and (out / "report_files" / "interaction.png").stat().st_size > 1000
     assert json.loads((out / "interaction.json").read_text())["sentence"] in report
+    # the same command again resumes: nothing left to train, the same cells
+    again = run_study("drop", by="wd", seeds=2, budget="tiny", dataset=noise_dataset(16, 16), device="cpu",
+                      out=out, specs_dir=specs, report=False, echo=lines.append)
+    assert again.counts == result.counts and any("0 to train" in line for line in lines)
+    with open(out / "cells.csv", newline="") as fh:
+        assert list(csv.DictReader(fh)) == cells
