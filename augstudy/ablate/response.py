@@ -61,11 +61,12 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     are not numbers or no seed finished at every level).
 
     Keys: ``factor, levels`` (ascending numbers), ``level_names`` (the arms' level texts),
-    ``means, ci_low, ci_high`` (points; None for an unbounded end), ``ci_method``, ``log_axis``,
+    ``means, ci_low, ci_high`` (points; None for an unbounded end), ``ci_method``, ``log_axis`` (the
+    positive levels are spaced geometrically; a level 0 is then drawn one step left of the smallest),
     ``best_level``, ``best_name``, ``best_share`` (per level), ``edge_warning``, ``n_seeds``,
     ``baseline_level``, ``sentence``.
     """
-    from augstudy.ablate.stats_factorial import format_level, response_curve
+    from augstudy.ablate.stats_factorial import format_level, is_geometric, response_curve
 
     values = numeric_levels(arms)
     if values is None:
@@ -74,6 +75,9 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     if not seeds:
         return None
     curve = response_curve(values, y)
+    # a level of 0 (no weight decay, no dropout) cannot sit on a log axis; the others decide it
+    positive = [v for v in values if v > 0]
+    log_axis = curve.log_axis or (len(positive) == len(values) - 1 and is_geometric(positive))
     order = sorted(range(len(arms)), key=lambda i: values[i])
     names = [arms[i].level for i in order]
     best_index = int(np.argmax(curve.means))
@@ -86,7 +90,7 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     out = {"factor": arms[0].factor, "levels": curve.levels, "level_names": names,
            "level_labels": [format_level(v) for v in curve.levels],
            "means": curve.means.tolist(), "ci_low": curve.ci_low.tolist(), "ci_high": curve.ci_high.tolist(),
-           "ci_method": curve.ci_method, "log_axis": curve.log_axis, "best_level": curve.best_level,
+           "ci_method": curve.ci_method, "log_axis": log_axis, "best_level": curve.best_level,
            "best_name": names[best_index], "best_share": share.tolist(), "edge_warning": curve.edge_warning,
            "n_seeds": len(seeds), "seeds": seeds,
            "baseline_level": next((a.level for a in arms if a.is_baseline), None),

@@ -196,6 +196,10 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     echo("")
     echo(table)
     _echo_extra_tables(out_dir, echo)
+    if exported.complete:  # a policy-strength study: affinity, diversity, pixel shift per level
+        from augstudy.ablate.strength_study import measure_strengths
+
+        files.update(measure_strengths(paths, arms, dataset, desc.seeds, device_obj, echo))
     files["tb"] = paths.tb_dir
     files["checkpoints"] = paths.checkpoints_dir
     files["study_sqlite"] = store.path
@@ -211,13 +215,18 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
 
 
 def _echo_extra_tables(out_dir: Path, echo) -> None:
-    """A two-factor study's A x B table of cell means and its interaction verdicts."""
+    """A two-factor study's A x B table of cell means and its interaction verdicts; a numeric factor's
+    best level and edge warning."""
     from augstudy.ablate.factorial import read_interaction
     from augstudy.ablate.factorial_table import format_interaction_table
+    from augstudy.ablate.response import read_response
 
     analysis = read_interaction(out_dir)
     if analysis is not None:
         echo(format_interaction_table(analysis))
+    curve = read_response(out_dir)
+    if curve is not None:
+        echo(curve["sentence"] + (f"\nwarning: {curve['edge_warning']}" if curve.get("edge_warning") else ""))
 
 
 def _cuda_name(device) -> str:

@@ -293,6 +293,9 @@ def study_content(study: Study) -> ReportContent:
     builders = [
         lambda: _warnings_section(study),
         lambda: _effects_section(study, palette),
+        lambda: _design_section(study, "interaction"),   # two-factor studies only
+        lambda: _design_section(study, "response"),      # numeric factors only
+        lambda: _design_section(study, "strength"),      # policy-strength studies only
         lambda: _curves_section(study, palette),
         lambda: _stability_section(study, palette),
         lambda: _per_class_section(study),
@@ -301,7 +304,9 @@ def study_content(study: Study) -> ReportContent:
     sections: list[Section] = []
     with progress(total=len(builders), desc="report", unit="section") as bar:
         for build in builders:
-            sections.append(build())
+            section = build()
+            if section is not None:
+                sections.append(section)
             bar.update(1)
     return ReportContent(
         title=f"Ablation report: {study.factor} on {study.dataset}",
@@ -310,6 +315,17 @@ def study_content(study: Study) -> ReportContent:
         facts=_header_facts(study),
         sections=sections,
     )
+
+
+def _design_section(study: Study, kind: str) -> Section | None:
+    """The section a study's design adds (interaction plot, response curve, strength curve), or None."""
+    if kind == "interaction":
+        from augstudy.report.interaction import interaction_section as build
+    elif kind == "response":
+        from augstudy.report.response import response_section as build
+    else:
+        from augstudy.report.strength import strength_section as build
+    return build(study)
 
 
 def _warnings_section(study: Study) -> Section:
