@@ -113,3 +113,16 @@ def test_tiny_strength_study_reports_accuracy_affinity_diversity_and_pixel_shift
     report = (out / "report.md").read_text()
     assert "## Policy strength: accuracy, affinity, diversity" in report and "## Response curve: strength" in report
     assert "## Response curve: last3 against strength" in (out / "effects.md").read_text()
+
+
+def test_too_much_augmentation_is_the_first_strength_clearly_below_the_unaugmented_level():
+    from augstudy.report.strength import strength_plot, too_much_sentence
+
+    rows = [{"strength": s, "metric_mean": m, "ci_low": m - 1.5, "ci_high": m + 1.5, "affinity": a}
+            for s, m, a in ((0, 50, 1.0), (0.5, 55, 0.9), (1, 56, 0.8), (2, 49.5, 0.6), (3, 40, 0.3))]
+    text = too_much_sentence({"rows": rows})
+    # s = 2 is under 50 but its interval reaches 51: not "clearly" below; s = 3 is
+    assert text.startswith("Accuracy peaks at s = 1 (56.00 pts); from s = 3 on (40.00 pts)")
+    rows[-1]["ci_high"] = 51.0
+    assert "no strength tried falls clearly below" in too_much_sentence({"rows": rows})
+    assert strength_plot({"rows": rows, "n_images": 8, "draw_seed": 0})[:4] == b"\x89PNG"
