@@ -9,6 +9,8 @@ verdict must never be better or worse.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -40,7 +42,7 @@ def test_order_key_changes_order_and_augmentation_keys_but_not_the_default_hash(
 
 
 def test_placebo_arms_trained_end_to_end_are_never_better_or_worse(tmp_path):
-    specs = write_specs(tmp_path / "specs", {"placebo": {"baseline_level": "base", "levels": {
+    specs = write_specs(tmp_path / "specs", {"placebo": {"baseline_level": "base", "sesoi": 5, "levels": {
         "base": {}, "k1": {"data": {"order_key": 1}}, "k2": {"data": {"order_key": 2}}}}},
         baseline_changes=PLACEBO_RECIPE)
     result = run_study("placebo", seeds=3, budget="tiny", dataset=blob_dataset(32, 32), device="cpu",
@@ -48,6 +50,9 @@ def test_placebo_arms_trained_end_to_end_are_never_better_or_worse(tmp_path):
                        metric="final", budget_override=PLACEBO_BUDGET)
     rows = {r.arm: r for r in result.effects.rows}
     assert set(rows) == {"placebo=k1", "placebo=k2"}
+    study = json.loads((tmp_path / "study" / "study.json").read_text())
+    assert study["sesoi"] == 5.0 and "SESOI +-5 pts" in result.table      # the factor file's sesoi
+    assert study["effect_header"] == result.effects.header
     arms = {a["arm"]: a for a in result.effects.arms}
     assert arms["placebo=base"]["metric_mean"] > 60, result.table          # the task is learned
     for row in rows.values():

@@ -80,8 +80,8 @@ def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, bud
     Prints the ranked effect table (accuracy points vs the baseline arm; one verdict per arm:
     better, worse, equivalent within +-SESOI, inconclusive with the seeds that would settle
     it, or unstable when a seed diverged) and writes study.sqlite, runs/epochs/class_metrics/
-    effects CSVs, tb/ and checkpoints/ to the study folder.  Rerunning the same command resumes: finished runs are skipped,
-    an interrupted run continues from its last epoch.  Two processes (e.g. --device cuda:0
+    effects CSVs, tb/ and checkpoints/ to the study folder.  Rerunning the same command resumes:
+    finished runs are skipped, an interrupted run continues from its last epoch.  Two processes (e.g. --device cuda:0
     and --device cuda:1) may work on one study at once.
     """
     from augstudy.errors import UserError

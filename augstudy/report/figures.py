@@ -98,7 +98,7 @@ def forest_plot(effects: pd.DataFrame, palette: dict[str, str], *, metric: str =
     ax.set_xlim(lo, hi)
     ax.set_xlabel(f"effect vs baseline, accuracy points ({metric}); bars: adjusted interval" if metric else
                   "effect vs baseline, accuracy points; bars: adjusted interval")
-    ax.set_title(title or "Effects (filled = significant, hollow = within noise)", loc="left", fontsize=10)
+    ax.set_title(title or "Effects (filled = significant, hollow = not significant)", loc="left", fontsize=10)
     sns.despine(ax=ax, left=True)
     return _png(fig)
 

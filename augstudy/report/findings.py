@@ -1,8 +1,8 @@
 """Things a reader of the report must not miss, as plain-text findings.
 
 Each finding is a :class:`Finding` (kind, arm or None, one-sentence message).
-Kinds: ``progress`` (unfinished study), ``underpowered`` (an effect within noise
-and how many seeds would settle it), ``diverged`` / ``failed`` (runs listed),
+Kinds: ``progress`` (unfinished study), ``underpowered`` (an arm with no verdict yet, neither
+better/worse nor equivalent, and how many seeds would settle it), ``diverged`` / ``failed`` (runs listed),
 ``grayscale-noop`` (saturation/hue/grayscale ops on a grayscale dataset change
 nothing), ``data-check`` (findings from ``augstudy data check`` in study.json).
 """
@@ -98,8 +98,8 @@ def collect_findings(study: Study) -> list[Finding]:
             if status == "diverged":
                 epoch = _number(getattr(row, "diverged_epoch", None))
                 at = f" at epoch {int(epoch)}" if epoch is not None else ""
-                findings.append(Finding("diverged", row.arm, f"{row.arm} seed {row.seed} diverged{at} "
-                                        "(non-finite loss); it counts at chance level in the effects (verdict unstable)."))
+                findings.append(Finding("diverged", row.arm, f"{row.arm} seed {row.seed} diverged{at} (non-finite "
+                                        "loss); it counts at chance level in the effects (verdict unstable)."))
             elif status == "failed":
                 findings.append(Finding("failed", row.arm, f"{row.arm} seed {row.seed} failed; see the run log "
                                         "and rerun 'augstudy ablate' to retry it."))

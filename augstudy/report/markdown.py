@@ -3,7 +3,7 @@
 Images are separate PNG files linked relative to the Markdown file
 (``<stem>_files/<figure>.png``, i.e. ``report_files/`` for ``report.md``); the
 caller writes them.  Markdown has no colours, so significance is a text marker
-in the verdict column (``▲ better``, ``▼ worse``, ``· within noise``).
+in the verdict column (``▲ better``, ``▼ worse``, ``· `` any other verdict).
 """
 
 from __future__ import annotations
