@@ -41,12 +41,14 @@ def check_comparable(studies: list[Study]) -> None:
 
 def combined_effects(studies: list[Study]) -> list[EffectRow]:
     """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
-    across studies by effect (largest first; rows without an effect stay unranked)."""
+    across studies as each study ranks its own: by the stored interval's lower bound (the
+    conservative end), then the effect; rows without an effect stay unranked."""
     tagged = [(study, row) for study in studies for row in study.effect_rows]
     names = [row.arm for _, row in tagged]
     clash = len(set(names)) < len(names)
     rows = [replace(row, arm=f"{study.path}: {row.arm}" if clash else row.arm) for study, row in tagged]
-    ranked = sorted((r for r in rows if math.isfinite(r.effect_mean)), key=lambda r: -r.effect_mean)
+    ranked = sorted((r for r in rows if math.isfinite(r.effect_mean)),
+                    key=lambda r: (-r.ci_low if not math.isnan(r.ci_low) else math.inf, -r.effect_mean))
     position = {id(r): i for i, r in enumerate(ranked, start=1)}
     return [replace(r, rank=position.get(id(r))) for r in rows]
 
@@ -74,13 +76,15 @@ def compare_content(studies: list[Study]) -> ReportContent:
     effects = Section("effects", "Ranked effects across studies")
     effects.paragraphs.append(
         f"Every arm of every study vs the shared baseline {first.baseline_arm} (config {first.baseline_config_hash}), "
-        f"in accuracy points of {first.metric}. Each study measured its own baseline runs; ranks are across studies.")
+        f"in accuracy points of {first.metric}. Each study measured its own baseline runs; ranks are across studies "
+        "(by each interval's lower bound). Verdicts, intervals and adjusted p-values are each study's own, "
+        "corrected within its own family, not across these studies.")
     effects.tables.append(effect_table(rows, first.arms, first.baseline_arm))
     if rows:
         plot_data = pd.DataFrame([r.to_dict() for r in rows], columns=list(EFFECT_COLUMNS))
         effects.figures.append(Figure("compare_forest", "Forest plot across studies", figures.forest_plot(
             plot_data, palette, metric=first.metric, title="Effects across studies (filled = significant)"),
-            "One row per arm of every study, with its 95% interval; the vertical line is no effect."))
+            "One row per arm of every study, with its study's adjusted interval; the vertical line is no effect."))
 
     factors = ", ".join(s.factor for s in studies)
     return ReportContent(
