@@ -258,13 +258,17 @@ def _check_runs_consistent(path: Path, meta: dict, runs: pd.DataFrame, missing: 
            f"to re-export it from study.sqlite")
     if "runs.csv" in missing:
         raise UserError(f"{path / 'runs.csv'}: missing, but study.json is there (the study folder is incomplete); {fix}")
-    arms = [str(a["arm"]) for a in meta.get("arms") or [] if isinstance(a, dict) and "arm" in a]
-    seeds = [int(s) for s in meta.get("seeds") or []]
+    seeds_of = meta.get("seeds_of")  # per-arm seeds (``--seeds auto`` gives arms different ones)
+    if isinstance(seeds_of, dict):
+        expected = [(str(a), int(s)) for a, seeds in seeds_of.items() for s in seeds or []]
+    else:
+        arms = [str(a["arm"]) for a in meta.get("arms") or [] if isinstance(a, dict) and "arm" in a]
+        expected = [(a, int(s)) for s in meta.get("seeds") or [] for a in arms]
     pairs = zip(runs["arm"], runs["seed"]) if {"arm", "seed"} <= set(runs.columns) else ()
     listed = {(str(a), int(s)) for a, s in pairs if s == s}
-    absent = [f"{a} seed {s}" for s in seeds for a in arms if (a, s) not in listed]
+    absent = [f"{a} seed {s}" for a, s in expected if (a, s) not in listed]
     if absent:
-        raise UserError(f"{path / 'runs.csv'}: lists {len(listed)} of the {len(arms) * len(seeds)} runs study.json "
+        raise UserError(f"{path / 'runs.csv'}: lists {len(listed)} of the {len(expected)} runs study.json "
                         f"expects (missing: {', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); {fix}")
 
 
