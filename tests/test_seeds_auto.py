@@ -101,3 +101,28 @@ def test_bad_plans_fail_with_one_line_messages(tmp_path):
     with pytest.raises(UserError, match="--max-seeds 2 is below --start-seeds 3"):
         _study(tmp_path, [], start_seeds=3, max_seeds=2)
     assert SequentialPlan(3, 2, 20).to_dict() == {"mode": "auto", "start": 3, "batch": 2, "max": 20}
+
+
+def test_seeds_auto_with_the_ray_executor_replays_the_local_schedule_run_for_run(tmp_path):
+    """The same plan trained by Ray tasks registers the same seeds and gets the same numbers."""
+    import logging
+
+    ray = pytest.importorskip("ray", reason="the Ray executor needs pip install 'augstudy[ray]'")
+    from augstudy.ablate.ray_executor import RayExecutor
+
+    local_lines: list[str] = []
+    _study(tmp_path / "local", local_lines)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        ray_lines: list[str] = []
+        _study(tmp_path / "ray", ray_lines, executor=RayExecutor(echo=ray_lines.append))
+    finally:
+        ray.shutdown()
+    local, remote = (json.loads((tmp_path / d / "study" / "study.json").read_text()) for d in ("local", "ray"))
+    assert remote["seeds_of"] == local["seeds_of"] and remote["complete"]
+    def plan_lines(lines):   # the cost lines, without the time estimate (measured, so it differs)
+        return [re.sub(r", about [\d.]+ min", "", line) for line in lines if line.startswith("seeds auto:")]
+
+    assert plan_lines(ray_lines) == plan_lines(local_lines)
+    assert (tmp_path / "ray" / "study" / "effects.csv").read_text() == \
+        (tmp_path / "local" / "study" / "effects.csv").read_text()

@@ -159,8 +159,11 @@ class Study:
     # -- progress -----------------------------------------------------------------
     @property
     def expected_runs(self) -> int:
-        """Runs the study will have when complete: arms x seeds (or runs.csv rows if study.json lacks them)."""
-        n = len(self.arm_specs) * len(self.meta.get("seeds") or [])
+        """Runs the study will have when complete: arms x seeds, or the seeds registered per arm
+        (``seeds_of``: ``--seeds auto`` adds seeds per look), or runs.csv rows if study.json lacks both."""
+        seeds_of = self.meta.get("seeds_of")
+        n = sum(len(v) for v in seeds_of.values()) if isinstance(seeds_of, dict) else \
+            len(self.arm_specs) * len(self.meta.get("seeds") or [])
         return n or len(self.runs)
 
     @property
