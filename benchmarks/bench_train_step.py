@@ -22,7 +22,8 @@ import time
 import torch
 
 from augstudy.ablate import spec
-from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, channel_stats, train_run
+from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, train_run
+from augstudy.data.stats import channel_stats
 
 
 def v2_pipeline(policy: dict):

@@ -135,7 +135,8 @@ def section_study(report: Report, device: torch.device, out: Path, quick: bool) 
 # ----------------------------------------------------------------------------- 2./3. throughput, MFU
 def section_throughput(report: Report, device: torch.device, quick: bool) -> float | None:
     from augstudy.ablate import spec
-    from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, channel_stats, iter_train_batches
+    from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, iter_train_batches
+    from augstudy.data.stats import channel_stats
     from augstudy.ablate.train import make_augmenter, train_run
     from augstudy.models import count_flops
 

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from augstudy.ablate.schema import pack_correct
+from augstudy.data.stats import channel_stats
 from augstudy.errors import UserError
 
 #: checkpoint layout version (bump when the dict below changes)
@@ -151,22 +152,6 @@ def prepare_train_data(dataset, config: dict) -> TrainData:
     return TrainData(dataset.train_images[tr].contiguous(), dataset.train_labels[tr].long(), tr.long(),
                      dataset.val_images[va].contiguous(), dataset.val_labels[va].long(),
                      int(dataset.num_classes))
-
-
-def channel_stats(images_uint8: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std (float32 ``[3]``, in [0, 1] units) of uint8 ``[N, 3, H, W]``,
-    accumulated in float64 chunks so no full float copy of the dataset is made."""
-    total = torch.zeros(3, dtype=torch.float64, device=images_uint8.device)
-    total_sq = torch.zeros_like(total)
-    count = 0
-    for start in range(0, images_uint8.shape[0], chunk):
-        x = images_uint8[start:start + chunk].to(torch.float64) / 255.0
-        total += x.sum(dim=(0, 2, 3))
-        total_sq += (x * x).sum(dim=(0, 2, 3))
-        count += x.shape[0] * x.shape[2] * x.shape[3]
-    mean = total / count
-    std = (total_sq / count - mean * mean).clamp_min(1e-12).sqrt()
-    return mean.float(), std.clamp_min(1e-3).float()
 
 
 def epoch_order(seed: int, epoch: int, n: int, order_key: int = 0) -> torch.Tensor:
@@ -439,6 +424,6 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
 
 __all__ = [
     "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "stratified_subset",
-    "derive_seed", "resolve_device", "epoch_order", "augment_seed", "iter_train_batches", "channel_stats", "evaluate",
+    "derive_seed", "resolve_device", "epoch_order", "augment_seed", "iter_train_batches", "evaluate",
     "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "make_augmenter",
 ]

@@ -16,7 +16,7 @@ build the same form (and ``load_dataset`` accepts their result wherever a path g
 The loader: :mod:`.dataset` (``ImageDataset``, ``load_dataset``), :mod:`.cache` (decode once,
 memory-map after), :mod:`.decode` (parallel file decoding), :mod:`.convert` (pixels to the one
 form, every change counted), :mod:`.paths` (the default dataset), :mod:`.in_memory`,
-:mod:`.synthetic` (generated datasets for tests and benchmarks).
+:mod:`.synthetic` (generated datasets for tests and benchmarks), :mod:`.stats` (per-channel mean/std).
 
 Names that import torch are loaded lazily: ``from augstudy.data import resolve_data_path`` stays cheap.
 """
