@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 
+from augstudy.errors import UserError
 from augstudy.measure.pixel_stats import pixel_shift, psnr_per_image, ssim_per_image, unchanged_mask
 
 BACKENDS = ("torchvision", "kornia", "albumentations", "augstudy")
@@ -145,6 +146,25 @@ def test_affinity_with_a_tiny_checkpoint(mini_dataset, tmp_path):
     assert result["affinity"]["affinity"] == pytest.approx(1.0)
     assert all(math.isfinite(r["affinity"]["affinity"]) for r in result["ops"])
     assert result["model"]["name"] == "final" and result["model"]["num_classes"] == 10
+
+
+def test_checkpoint_with_a_non_default_knob_loads_from_its_model_section(tmp_path):
+    from augstudy.measure.affinity import load_clean_model
+    from augstudy.models import build_model
+
+    section = {"name": "final", "width": 0.5, "classifier_depth": 1, "activation": "leaky_relu"}
+    torch.manual_seed(3)
+    source = build_model("final", num_classes=10, width=0.5, classifier_depth=1, activation="leaky_relu").eval()
+    ckpt = tmp_path / "narrow.pt"
+    torch.save({"model": source.state_dict(), "config": {"model": section, "num_classes": 10}}, ckpt)
+    model, info = load_clean_model(ckpt, "cpu")
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), source(x))
+    assert info["activation"] == "leaky_relu" and info["num_classes"] == 10 and info["notes"] == []
+    torch.save({"model": source.state_dict(), "config": {"model": {"name": "final"}, "num_classes": 10}}, ckpt)
+    with pytest.raises(UserError, match="do not fit the checkpoint's own model section"):
+        load_clean_model(ckpt, "cpu")
 
 
 def test_affinity_of_a_random_model_is_a_finite_ratio_via_cli(cli_runner, tmp_path, probe_policy):

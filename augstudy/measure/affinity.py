@@ -10,8 +10,8 @@ training runs and is out of scope here.
 
 Checkpoints accepted: a bare ``state_dict`` of :func:`augstudy.models.build_model`, or a dict
 with ``"model"`` (the state_dict) and optionally ``"config"`` (an ablation run config with a
-``"model"`` section ``{name, dropout, bn_order, activation}``, or those keys directly, plus
-optional ``num_classes``) and optionally ``"norm": {"mean": [3], "std": [3]}`` (fractions of
+``"model"`` section ``{name, <knob>: value, ...}`` built with every knob, or the keys ``name``,
+``dropout``, ``bn_order``, ``activation`` directly, plus optional ``num_classes``) and optionally ``"norm": {"mean": [3], "std": [3]}`` (fractions of
 full scale) used to normalize inputs.  Missing pieces are inferred: ``num_classes`` from the
 last layer, the architecture and ``bn_order`` by trying which one loads strictly, and the
 normalization from the train split's per-channel mean/std (what ``augstudy ablate`` uses).
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from augstudy.data.stats import channel_stats
 from augstudy.errors import UserError
 
 HOW_TO_GET_A_MODEL = (
@@ -62,6 +63,10 @@ def _model_knobs(meta: dict) -> dict:
 def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild the checkpoint's CNN in eval mode on ``device``.
 
+    A checkpoint whose config carries a ``model`` section (what ``augstudy ablate`` saves) is built
+    from it with every knob; a bare state dict is matched against ``final``/``first`` and both
+    ``bn_order`` values at the default knobs.
+
     Returns:
         ``(model, info)`` where info has ``name``, ``num_classes``, ``bn_order``, ``activation``,
         ``norm`` (``{"mean", "std"}`` or None) and ``notes`` (what was inferred).
@@ -88,6 +93,9 @@ def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
     activation = knobs.get("activation", "relu")
     if "activation" not in knobs:
         notes.append("activation not in the checkpoint: assumed relu (it has no weights, so it cannot be inferred)")
+    section = config.get("model")
+    if isinstance(section, dict):
+        return _load_from_config(path, state, section, num_classes, meta, device)
     names = [knobs["name"]] if "name" in knobs else ["final", "first"]
     orders = [knobs["bn_order"]] if "bn_order" in knobs else ["after", "before"]
     errors = []
@@ -107,13 +115,31 @@ def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
     raise UserError(f"{path}: the weights fit none of augstudy's CNNs ({'; '.join(errors[:2])})")
 
 
+def _load_from_config(path: Path, state: dict, section: dict, num_classes: int, meta: dict, device):
+    """Build the run config's ``model`` section (every knob, e.g. ``width``) and load ``state`` strictly."""
+    from augstudy.models import build_model_from_config
+
+    model = build_model_from_config(section, num_classes)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise UserError(f"{path}: the weights do not fit the checkpoint's own model section {section} "
+                        f"({str(exc).splitlines()[0]})") from None
+    norm = meta.get("norm") if isinstance(meta.get("norm"), dict) else None
+    info = {"name": section.get("name", "final"), "num_classes": num_classes,
+            "bn_order": section.get("bn_order", "after"), "activation": section.get("activation", "relu"),
+            "norm": norm, "notes": []}
+    if "activation" not in section:
+        info["notes"].append("activation not in the checkpoint: assumed relu (the model default)")
+    return model.to(device).eval(), info
+
+
 def train_channel_norm(train_images: torch.Tensor, chunk: int = 4096) -> dict:
     """Per-channel mean/std (fractions of full scale) of uint8 ``[N, 3, H, W]`` train images:
     the normalization ``augstudy ablate`` trains with."""
-    from augstudy.ablate.train import channel_stats
-
     mean, std = channel_stats(train_images, chunk)
     return {"mean": mean.tolist(), "std": std.tolist()}
+
 
 def accuracy(model, images: torch.Tensor, labels: torch.Tensor, norm: dict, input_side: int) -> float:
     """Top-1 accuracy (fraction) of ``model`` on uint8 ``[N, 3, H, W]`` images, normalized with ``norm``."""
