@@ -167,6 +167,21 @@ def test_checkpoint_with_a_non_default_knob_loads_from_its_model_section(tmp_pat
         load_clean_model(ckpt, "cpu")
 
 
+def test_jitter_sub_ops_are_the_adjustments_that_can_change_an_image():
+    from augstudy.measure.run import measured_variants
+    from augstudy.policy import Policy
+
+    def labels(**jitter):
+        policy = Policy.from_dict({"name": "j", "ops": [{"op": "ColorJitter", **jitter}]})
+        return [v["label"] for v in measured_variants(policy)]
+
+    # one active adjustment: no sub-ops (the op alone is that adjustment)
+    assert labels(brightness=0.4, saturation=[1.0, 1.0], hue=[0.0, 0.0]) == ["policy", "op 1: ColorJitter"]
+    assert labels(brightness=0.4, saturation=[1.2, 1.2], hue=0.1) == [
+        "policy", "op 1: ColorJitter", "op 1: ColorJitter.brightness", "op 1: ColorJitter.saturation",
+        "op 1: ColorJitter.hue"]
+
+
 def test_affinity_of_a_random_model_is_a_finite_ratio_via_cli(cli_runner, tmp_path, probe_policy):
     from augstudy.models import build_model
 

@@ -21,6 +21,7 @@ from PIL import Image
 from augstudy.errors import UserError
 from augstudy.report import build_report, compare_studies, output_paths
 from report_study_factory import make_study
+from test_ablate_helpers import rewrite_csv
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -164,10 +165,7 @@ def test_report_shows_the_stored_verdict_and_never_recomputes_it(tmp_path):
     path = make_study(tmp_path / "s", previews=False, epochs=2)
     table = read_csv(path / "effects.csv")
     table[0]["verdict"] = "equivalent"
-    with open(path / "effects.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(table)
+    rewrite_csv(path / "effects.csv", table)
     page = parse_html(build_report(path, fmt="html")["html"])
     header = page.headers["effects-table"]
     shown = {cells[header.index("arm")]: (cls, cells) for cls, cells in page.tables["effects-table"]}
@@ -316,6 +314,20 @@ def test_grayscale_check_uses_fraction_and_dataset_name(tmp_path):
     (study / "study.json").write_text(json.dumps(meta))
     found = [f for f in collect_findings(load_study(study)) if f.kind == "grayscale-noop"]
     assert [f.arm for f in found] == ["augment=jitter"]
+
+
+def test_grayscale_noop_fields_follow_the_policy_neutral_jitter_rule():
+    from augstudy.report.findings import color_only_ops
+
+    def found(**params):
+        return color_only_ops({"ops": [{"op": "ColorJitter", "p": 1.0, **params}]})
+
+    assert found(saturation=[1.0, 1.0], hue=[0.0, 0.0]) == []          # ranges pinned at the neutral value
+    assert found(saturation=0.0, hue=0.0, brightness=0.4) == []         # brightness works on gray too
+    assert found(saturation=[1.2, 1.2]) == ["ColorJitter saturation=[1.2, 1.2]"]   # constant, not neutral
+    assert found(saturation=[0.8, 1.2], hue=0.1) == ["ColorJitter saturation=[0.8, 1.2]", "ColorJitter hue=0.1"]
+    assert found(saturation=None, hue="x") == []
+    assert color_only_ops({"ops": [{"op": "ColorJitter", "p": 0.0, "hue": 0.1}]}) == []
 
 
 def test_many_classes_heatmap_shows_the_most_changed(tmp_path):

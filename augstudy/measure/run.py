@@ -24,9 +24,9 @@ import torch
 from augstudy.errors import UserError
 from augstudy.measure.pixel_stats import pixel_shift
 from augstudy.measure.throughput import DEFAULT_BATCH, PER_IMAGE_BATCH, measure_backends, ratios_to
+from augstudy.policy.ops.color_jitter import active_adjustments
 
 ALL_BACKENDS = ("torchvision", "kornia", "albumentations", "augstudy")
-JITTER_FACTORS = ("brightness", "contrast", "saturation", "hue")
 #: warn when an op changed nothing on at least this share of the images it was applied to
 NOOP_WARN_SHARE = 0.05
 DIVERSITY_NOTE = ("diversity (final training loss with the augmentation / without it) needs training runs "
@@ -52,14 +52,6 @@ def backend_functions(names: list[str]) -> dict:
     return {name: backend_module(name).apply_draw for name in names}
 
 
-def _jitter_is_active(name: str, value) -> bool:
-    neutral = 0.0
-    if isinstance(value, (list, tuple)):
-        low, high = value
-        return not (low == high == (0.0 if name == "hue" else 1.0))
-    return float(value) != neutral
-
-
 def measured_variants(policy) -> list[dict]:
     """``[{"label", "kind", "op", "p", "policy"}]``: the policy, each op alone, each ColorJitter factor alone."""
     from augstudy.policy import Policy
@@ -73,7 +65,7 @@ def measured_variants(policy) -> list[dict]:
         label = f"op {position}: {spec.op}"
         variants.append({"label": label, "kind": "op", "op": spec.op, "p": spec.p, "policy": single(label, spec.to_dict())})
         if spec.op == "ColorJitter":
-            active = [f for f in JITTER_FACTORS if _jitter_is_active(f, spec.params[f])]
+            active = active_adjustments(spec.params)
             for factor in active if len(active) > 1 else []:
                 only = {"op": "ColorJitter", factor: spec.params[factor], "p": spec.p}
                 sub_label = f"op {position}: ColorJitter.{factor}"

@@ -37,15 +37,19 @@ class Finding:
     message: str
 
 
-def _is_set(value) -> bool:
-    """A jitter parameter is "on" when it is a nonzero number or a range that is not the identity."""
-    if value is None:
+def _is_set(op: str, field: str, value) -> bool:
+    """A parameter of a stored policy dict is "on" when it can draw a non-neutral value
+    (ColorJitter: :func:`augstudy.policy.ops.color_jitter.is_neutral_setting`); unreadable values are off."""
+    from augstudy.policy.ops.color_jitter import is_neutral_setting
+
+    if op != "ColorJitter" or value is None:
         return False
     if isinstance(value, (list, tuple)):
-        # albumentations-style ranges: (0.8, 1.2) saturation or (-0.5, 0.5) hue; identity is (1, 1) or (0, 0)
-        return len(value) == 2 and value[0] != value[1]
+        if len(value) != 2 or not all(isinstance(v, (int, float)) for v in value):
+            return False
+        return not is_neutral_setting(field, [float(v) for v in value])
     try:
-        return float(value) != 0.0
+        return not is_neutral_setting(field, float(value))
     except (TypeError, ValueError):
         return False
 
@@ -66,7 +70,7 @@ def color_only_ops(policy: dict | None) -> list[str]:
         if fields is None:
             found.append(name)
         else:
-            found.extend(f"{name} {f}={params[f]}" for f in fields if _is_set(params.get(f)))
+            found.extend(f"{name} {f}={params[f]}" for f in fields if _is_set(name, f, params.get(f)))
     return found
 
 
