@@ -23,10 +23,7 @@ import click
 @click.option("--compare", is_flag=True, default=False,
               help="Put the arms of several studies (same baseline config, dataset and metric) on one "
                    "ranked table and forest plot (default: off).")
-# previews are drawn by `augstudy ablate`; the report never renders one, so this flag changes nothing
-@click.option("--no-render-previews", "_no_render_previews", is_flag=True, hidden=True)
-def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_browser: bool, compare: bool,
-                   _no_render_previews: bool) -> None:
+def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_browser: bool, compare: bool) -> None:
     """Report a finished or still-running study: ranked effects, forest plot, learning curves,
     stability, per-class effects, policy previews and warnings.
 

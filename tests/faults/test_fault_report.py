@@ -13,7 +13,7 @@ from fault_helpers import ablate_args, augstudy_cmd, copy_study, one_error_line,
 
 
 def _report(cli_runner, study: Path):
-    return cli_runner("report", str(study), "--format", "md", "--no-render-previews")
+    return cli_runner("report", str(study), "--format", "md")
 
 
 def _rewrite_csv(path: Path, edit) -> None:
@@ -107,7 +107,7 @@ def test_ablate_into_a_new_folder_under_a_read_only_one(tiny_data, specs, tmp_pa
 
 def test_report_in_a_read_only_study_names_the_target_not_the_temporary(finished_study, tmp_path):
     study = copy_study(finished_study, tmp_path / "study")
-    result = readonly_run(augstudy_cmd("report", str(study), "--no-render-previews"), study)
+    result = readonly_run(augstudy_cmd("report", str(study)), study)
     line = _is_read_only_failure(result, study)
     assert "report" in line, line  # a target of the report (report.html, report_files/...), not a temporary
     assert not list(study.glob(".*.tmp"))
