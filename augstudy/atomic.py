@@ -149,3 +149,20 @@ def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(target: str | os.PathLike, obj, indent: int = 2) -> Path:
     """Write ``obj`` as JSON to ``target`` atomically; returns the target path."""
     return atomic_write_text(target, json.dumps(obj, indent=indent, sort_keys=False, default=str) + "\n")
+
+
+def read_json_file(path: str | os.PathLike, invalid_fix: str | None = None):
+    """The JSON value in ``path`` (read back what :func:`atomic_write_json` wrote), or None when the
+    file is missing.  Invalid JSON is None too, or, when ``invalid_fix`` is given, a one-line
+    :class:`augstudy.errors.UserError` naming the file and that fix."""
+    from augstudy.errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if invalid_fix is None:
+            return None
+        raise UserError(f"{path}: not valid JSON ({exc}); {invalid_fix}") from None

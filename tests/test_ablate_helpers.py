@@ -89,3 +89,29 @@ def write_specs(folder: Path, factors: dict[str, dict], baseline_changes: dict |
 
 DROPOUT_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}},
                                                      0: {"model": {"dropout": 0.0}}}}
+
+
+def interrupted_after_one_epoch():
+    """A local executor that records the first epoch of the first run, then raises KeyboardInterrupt
+    (what Ctrl-C, or SIGTERM turned into the same exception by the CLI, does mid-run)."""
+    from augstudy.ablate.executors import LocalExecutor
+
+    class InterruptedAfterOneEpoch(LocalExecutor):
+        def run(self, jobs, context, on_epoch, on_done):
+            def record_then_interrupt(job, result, state):
+                on_epoch(job, result, state)
+                raise KeyboardInterrupt
+
+            super().run(jobs, context, record_then_interrupt, on_done)
+
+    return InterruptedAfterOneEpoch()
+
+
+def rewrite_csv(path: Path, rows: list[dict]) -> None:
+    """Overwrite the CSV file ``path`` with ``rows`` (columns from the first row), as a user's edit would."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -20,8 +20,8 @@ import torch
 
 from augstudy.ablate.runner import run_study
 from augstudy.ablate.tensorboard import TAGS, read_scalars
-from test_ablate_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, blob_dataset, noise_dataset, write_image_folder, \
-    write_specs
+from test_ablate_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, blob_dataset, interrupted_after_one_epoch, \
+    noise_dataset, rewrite_csv, write_image_folder, write_specs
 
 ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
 
@@ -111,6 +111,13 @@ def tiny_folder(tmp_path_factory):
     return root
 
 
+def _dropout_specs(tmp_path: Path, epochs: int) -> Path:
+    """The dropout factor with a ``tiny`` budget of every image, ``epochs`` epochs, batch 8."""
+    return write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR},
+                       budgets={"tiny": {"data": {"train_subset": None, "val_subset": None},
+                                         "train": {"epochs": epochs, "batch_size": 8, "eval_batch_size": 16}}})
+
+
 def _ablate(specs: Path, data: Path, out: Path, *extra: str) -> list[str]:
     return [str(AUGSTUDY), "ablate", "drop", "--specs", str(specs), "--budget", "tiny", "--data", str(data),
             "--out", str(out), "--device", "cpu", "--no-report", *extra]
@@ -118,9 +125,7 @@ def _ablate(specs: Path, data: Path, out: Path, *extra: str) -> list[str]:
 
 @pytest.mark.slow
 def test_kill_9_mid_study_then_resume(tmp_path, tiny_folder):
-    specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR},
-                        budgets={"tiny": {"data": {"train_subset": None, "val_subset": None},
-                                          "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 16}}})
+    specs = _dropout_specs(tmp_path, epochs=3)
     out = tmp_path / "study"
     db = out / "study.sqlite"
     proc = subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "1"), cwd=REPO, env=ENV,
@@ -176,9 +181,7 @@ def test_kill_9_mid_study_then_resume(tmp_path, tiny_folder):
 
 @pytest.mark.slow
 def test_two_processes_share_one_study(tmp_path, tiny_folder):
-    specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR},
-                        budgets={"tiny": {"data": {"train_subset": None, "val_subset": None},
-                                          "train": {"epochs": 1, "batch_size": 8, "eval_batch_size": 16}}})
+    specs = _dropout_specs(tmp_path, epochs=1)
     out = tmp_path / "study"
     procs = [subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "2"), cwd=REPO, env=ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
@@ -270,10 +273,7 @@ def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_
     # one run was still training when the folder was copied: it is trained again
     rows = _csv(out / "runs.csv")
     rows[1]["status"] = "running"
-    with open(out / "runs.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    rewrite_csv(out / "runs.csv", rows)
     lines: list[str] = []
     again = _tiny_lr_study(out, lr_specs, lines=lines)
     assert any("rebuilt it from runs.csv" in line and "1 finished run(s) kept, 1 to train" in line for line in lines)
@@ -294,9 +294,7 @@ def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_
 def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder):
     """SIGSTOP a process mid-run past the claim timeout, let a second process take the run over and
     finish the study, then SIGCONT the first: it writes nothing more for that run and says so."""
-    specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR},
-                        budgets={"tiny": {"data": {"train_subset": None, "val_subset": None},
-                                          "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 16}}})
+    specs = _dropout_specs(tmp_path, epochs=3)
     out = tmp_path / "study"
     db = out / "study.sqlite"
     env = {**ENV, "AUGSTUDY_CLAIM_STALE_S": "2"}
@@ -344,20 +342,10 @@ def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder)
 def test_an_interrupted_study_exports_its_released_claims(tmp_path, lr_specs):
     """Ctrl-C (or SIGTERM, turned into the same exception by the CLI) mid-run: the claim is
     released and runs.csv says pending, like the store, not running."""
-    from augstudy.ablate.executors import LocalExecutor
-
-    class InterruptedAfterOneEpoch(LocalExecutor):
-        def run(self, jobs, context, on_epoch, on_done):
-            def record_then_interrupt(job, result, state):
-                on_epoch(job, result, state)
-                raise KeyboardInterrupt
-
-            super().run(jobs, context, record_then_interrupt, on_done)
-
     out = tmp_path / "study"
     with pytest.raises(KeyboardInterrupt):
         run_study("lr", seeds=1, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
-                  specs_dir=lr_specs, report=False, echo=lambda s: None, executor=InterruptedAfterOneEpoch(),
+                  specs_dir=lr_specs, report=False, echo=lambda s: None, executor=interrupted_after_one_epoch(),
                   budget_override={"train": {"batch_size": 8}})
     assert {r["status"] for r in _csv(out / "runs.csv")} == {"pending"}
     assert _rows(out / "study.sqlite", "SELECT DISTINCT status FROM runs") == [("pending",)]

@@ -21,7 +21,8 @@ from torch import nn
 
 import augstudy
 from augstudy.errors import UserError
-from test_ablate_helpers import DROPOUT_FACTOR, REPO, noise_dataset, write_image_folder, write_specs
+from test_ablate_helpers import DROPOUT_FACTOR, REPO, interrupted_after_one_epoch, noise_dataset, write_image_folder, \
+    write_specs
 
 #: a ``smoke`` budget of 16 train / 16 val images, 2 epochs
 TINY_SMOKE = {"data": {"train_subset": 16, "val_subset": 16}, "train": {"epochs": 2, "batch_size": 8,
@@ -210,22 +211,12 @@ def test_a_user_model_factory_trains_through_ablate_and_a_foreign_knob_is_refuse
 
 # ----------------------------------------------------------------------------- load_study
 def test_load_study_reads_an_interrupted_study_without_writing(tmp_path, monkeypatch):
-    from augstudy.ablate.executors import LocalExecutor
-
-    class InterruptedAfterOneEpoch(LocalExecutor):
-        def run(self, jobs, context, on_epoch, on_done):
-            def record_then_interrupt(job, result, state):
-                on_epoch(job, result, state)
-                raise KeyboardInterrupt
-
-            super().run(jobs, context, record_then_interrupt, on_done)
-
     specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR}, budgets={"tiny": TINY_ALL})
     out = tmp_path / "study"
     data = noise_dataset(16, 16)
     with pytest.raises(KeyboardInterrupt):
         augstudy.ablate("drop", seeds=1, budget="tiny", data=_tensors(data), device="cpu", out=out, model="user_models:tiny_cnn", specs_dir=specs, report=False,
-                        verbose=False, executor=InterruptedAfterOneEpoch())
+                        verbose=False, executor=interrupted_after_one_epoch())
     before = _snapshot(out)
     assert "study.sqlite" in before
 

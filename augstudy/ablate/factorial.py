@@ -34,7 +34,7 @@ import numpy as np
 from augstudy.ablate.schema import RunStatus, StudyPaths, csv_text
 from augstudy.ablate.spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, deep_merge, load_baseline,
                                   load_factor, resolve_config)
-from augstudy.atomic import atomic_write_json, atomic_write_text
+from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
 from augstudy.errors import UserError
 
 CELLS_CSV = "cells.csv"
@@ -292,15 +292,7 @@ def export_factorial(paths: StudyPaths, arms: list[Arm], records: list[dict], me
 
 def read_interaction(study_dir: str | Path) -> dict | None:
     """``interaction.json`` of a study folder, or None when it is not a two-factor study."""
-    import json
-
-    path = Path(study_dir) / INTERACTION_JSON
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); rerun 'augstudy ablate' to rewrite it") from None
+    return read_json_file(Path(study_dir) / INTERACTION_JSON, invalid_fix="rerun 'augstudy ablate' to rewrite it")
 
 
 __all__ = ["study_name", "check_factor_pair", "resolve_factorial_arms", "is_factorial", "cell_rows", "paired_cells",

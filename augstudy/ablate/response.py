@@ -20,7 +20,7 @@ import numpy as np
 
 from augstudy.ablate.schema import RunStatus, StudyPaths
 from augstudy.ablate.spec import Arm
-from augstudy.atomic import atomic_write_json
+from augstudy.atomic import atomic_write_json, read_json_file
 
 RESPONSE_JSON = "response.json"
 POINTS = 100.0
@@ -144,15 +144,7 @@ def export_response(paths: StudyPaths, arms: list[Arm], records: list[dict], met
 
 def read_response(study_dir: str | Path) -> dict | None:
     """``response.json`` of a study folder, or None when the study has no response curve."""
-    import json
-
-    path = Path(study_dir) / RESPONSE_JSON
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    return read_json_file(Path(study_dir) / RESPONSE_JSON)
 
 
 __all__ = ["numeric_levels", "response_analysis", "response_markdown", "export_response", "read_response",

@@ -30,7 +30,7 @@ from typing import Callable
 from augstudy.ablate.response import read_response
 from augstudy.ablate.schema import StudyPaths, csv_text
 from augstudy.ablate.spec import Arm
-from augstudy.atomic import atomic_write_json, atomic_write_text
+from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
 
 STRENGTH_CSV = "strength.csv"
 STRENGTH_JSON = "strength.json"
@@ -202,15 +202,7 @@ def format_strength_table(summary: dict) -> str:
 
 def read_strength(study_dir: str | Path) -> dict | None:
     """``strength.json`` of a study folder, or None."""
-    import json
-
-    path = Path(study_dir) / STRENGTH_JSON
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    return read_json_file(Path(study_dir) / STRENGTH_JSON)
 
 
 __all__ = ["policy_strength", "strength_levels", "final_train_losses", "diversity", "measure_strengths",

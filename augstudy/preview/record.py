@@ -7,11 +7,11 @@ images and the jsonable draws (read back at replay, never re-sampled).
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import torch
 
+from augstudy.atomic import read_json_file
 from augstudy.errors import UserError
 
 #: version of the JSON record written beside each PNG (bumped on incompatible changes)
@@ -37,10 +37,7 @@ def load_record(json_path: str | Path) -> dict:
     json_path = Path(json_path)
     if not json_path.is_file():
         raise UserError(f"{json_path}: replay file not found; pass the .json written beside a preview PNG")
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{json_path}: not valid JSON ({exc}); pass the .json written beside a preview PNG") from exc
+    record = read_json_file(json_path, invalid_fix="pass the .json written beside a preview PNG")
     if not isinstance(record, dict) or record.get("augstudy_preview") != RECORD_FORMAT:
         raise UserError(f"{json_path}: not an augstudy preview record (format {RECORD_FORMAT}); "
                         f"pass the .json written beside a preview PNG")

@@ -15,7 +15,6 @@ Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from augstudy.ablate.schema import EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_effects_csv
+from augstudy.atomic import read_json_file
 from augstudy.errors import UserError
 
 #: the CSV files of a study directory and the columns the report relies on
@@ -289,10 +289,7 @@ def load_study(study_dir: str | Path) -> Study:
     meta_path = path / "study.json"
     if not meta_path.is_file():
         raise UserError(f"{path}: not a study directory (no study.json); run 'augstudy ablate FACTOR --out {path}' first")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{meta_path}: not valid JSON ({exc}); rerun 'augstudy ablate' to rewrite it") from None
+    meta = read_json_file(meta_path, invalid_fix="rerun 'augstudy ablate' to rewrite it")
     if not isinstance(meta, dict):
         raise UserError(f"{meta_path}: expected a JSON object at the top level; rerun 'augstudy ablate' to rewrite it")
 
