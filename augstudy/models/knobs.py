@@ -10,11 +10,11 @@ A ``model`` section is ``{name, <knob>: <value>, ...}``.  ``name`` is one of
 
 The Python API also accepts a callable (a function or an ``nn.Module`` class) in place of a name.
 
-Every knob has a default: the value that reproduces today's ``final`` network.  A knob a model
+Every knob has a default: the value that reproduces the report's ``final`` network.  A knob a model
 does not accept may appear only at its default; any other value is refused by
 :func:`check_model_knobs` before a model is built, naming the knob and the model.
-The knobs added after the first study specs (:data:`OMITTED_AT_DEFAULT`) are dropped from a
-resolved config when at their default, so adding them changed no existing config hash.
+The architecture knobs of :data:`OMITTED_AT_DEFAULT` are dropped from a resolved config when at
+their default, so a config that does not set them hashes as one that cannot (a spec without them).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
 
 @dataclass(frozen=True)
 class Knob:
-    """One ablation knob: its default (today's ``final``), a validator and what it means."""
+    """One ablation knob: its default (the report's ``final``), a validator and what it means."""
 
     name: str
     default: Any
@@ -98,7 +98,7 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
 
 #: knobs ``first`` takes; ``final`` takes every knob in :data:`KNOBS`
 FIRST_KNOBS = ("dropout", "bn_order", "activation")
-#: knobs dropped from a resolved config when at their default (config hashes stay as they were)
+#: knobs dropped from a resolved config when at their default (a spec that leaves them out keeps its hash)
 OMITTED_AT_DEFAULT = ("classifier_depth", "width", "conv_regularizer", "conv_dropout", "pool_stride")
 #: timm's keyword for each knob a timm model accepts
 TIMM_KNOBS = {"dropout": "drop_rate"}
@@ -115,7 +115,7 @@ def validate_knob(name: str, value: Any) -> Any:
 
 
 def knob_defaults() -> dict[str, Any]:
-    """``{knob: default}`` for every knob: the values of today's ``final`` network."""
+    """``{knob: default}`` for every knob: the values of the report's ``final`` network."""
     return {name: knob.default for name, knob in KNOBS.items()}
 
 
