@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from augstudy.ablate import effect_table, effects, schema, stats_verdicts
+from augstudy.ablate import effect_table, effects, schema
+from augstudy.ablate.stats import verdicts as stats_verdicts
 from augstudy.errors import UserError
 
 # The study-directory contract (ARCHITECTURE.md "Study directory"), spelled out here on purpose.

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from augstudy.ablate import stats_factorial as sf
-from augstudy.ablate import stats_verdicts as sv
+from augstudy.ablate.stats import factorial as sf
+from augstudy.ablate.stats import verdicts as sv
 
 
 def _two_by_two(rng, n_seeds, interaction, noise=1.0):

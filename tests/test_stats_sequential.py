@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from augstudy.ablate import stats_sequential as sq
-from augstudy.ablate import stats_verdicts as sv
+from augstudy.ablate.stats import sequential as sq
+from augstudy.ablate.stats import verdicts as sv
 
 N_STUDIES = 2500
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from augstudy.ablate import stats_core, stats_power
-from augstudy.ablate import stats_verdicts as sv
+from augstudy.ablate.stats import core as stats_core, power as stats_power
+from augstudy.ablate.stats import verdicts as sv
 
 N_STUDIES = 4000
 SE_5PCT = math.sqrt(0.05 * 0.95 / N_STUDIES)      # about 0.0034

@@ -3,7 +3,7 @@
 :func:`compute_effects` turns the study's runs (per arm and seed: status, metric,
 per-epoch accuracies) into an :class:`EffectsResult` whose rows are
 :class:`~augstudy.ablate.schema.EffectRow` (verdict included, decided here once by
-:mod:`augstudy.ablate.stats_verdicts`, or :mod:`augstudy.ablate.stats_sequential` under
+:mod:`augstudy.ablate.stats.verdicts`, or :mod:`augstudy.ablate.stats.sequential` under
 ``--seeds auto``); :func:`write_effects` writes ``effects.csv``,
 ``effects.md`` and ``arms.csv`` atomically.  The human table is rendered by
 :mod:`augstudy.ablate.effect_table` (terminal and Markdown alike).
@@ -23,7 +23,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from augstudy.ablate import stats, stats_power, stats_sequential, stats_verdicts
+from augstudy.ablate import stats
+from augstudy.ablate.stats import power as stats_power, sequential as stats_sequential, verdicts as stats_verdicts
 from augstudy.ablate.effect_table import effects_markdown
 from augstudy.ablate.schema import (ARM_COLUMNS, EFFECT_COLUMNS, METRICS, EffectRow, RunStatus, StudyPaths,
                                     csv_text, effects_csv_text, sort_by_rank)
@@ -43,7 +44,7 @@ class EffectsResult:
     noise: :func:`augstudy.ablate.stats.noise_floor` (JSON-able, for study.json).
     header: the sentences every view prints above the table (units, SESOI, interval
         method, family and correction, verdict rules, rank rule and the winner's curse).
-    sequential: ``--seeds auto``'s :class:`~augstudy.ablate.stats_sequential.SequentialResult`
+    sequential: ``--seeds auto``'s :class:`~augstudy.ablate.stats.sequential.SequentialResult`
         (which arms need more seeds), None for a fixed design.
     """
 
@@ -216,9 +217,10 @@ def metric_correctness(correct_by_epoch: Mapping[int, np.ndarray], epochs: Seque
 def noise_floor(per_seed: Mapping[str, Mapping[int, float]], baseline_arm: str) -> dict:
     """study.json's ``noise_floor`` (points): baseline seed sd, pooled sd of the paired differences
     and the minimum detectable effect at the baseline's seed count (exact noncentral t,
-    :func:`augstudy.ablate.stats_power.minimum_detectable_effect`, one arm at 5% two-sided)."""
+    :func:`augstudy.ablate.stats.power.minimum_detectable_effect`, one arm at 5% two-sided)."""
     floor = stats.noise_floor(per_seed, baseline_arm)
-    floor = {k: v for k, v in floor.items() if k not in ("p_floor", "ci_method")}   # the old rule's
+    # p_floor and ci_method describe stats.paired's interval rule, not the verdicts this table uses
+    floor = {k: v for k, v in floor.items() if k not in ("p_floor", "ci_method")}
     sd, n = floor.get("sd_diff"), int(floor.get("n_seeds") or 0)
     floor["mde"] = stats_power.minimum_detectable_effect(sd, n) if sd is not None and math.isfinite(sd) else math.nan
     return floor
@@ -271,8 +273,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
             when a run diverged.  Diverged runs are never dropped.
         family: the multiplicity family for the header (default :func:`family_name`).
         sequential: ``--seeds auto``'s plan: verdicts by the group-sequential rule
-            (:func:`augstudy.ablate.stats_sequential.sequential_step`), else the fixed
-            design (:func:`augstudy.ablate.stats_verdicts.analyze_family`, Holm over the arms).
+            (:func:`augstudy.ablate.stats.sequential.sequential_step`), else the fixed
+            design (:func:`augstudy.ablate.stats.verdicts.analyze_family`, Holm over the arms).
         factor_of: ``{arm: factor}`` where arms belong to different factors (``ablate all``).
     Returns:
         :class:`EffectsResult` (accuracy points); ``header`` holds the table's header sentences.

@@ -11,7 +11,7 @@ baseline) runs the cells unchanged; this module adds what only a factorial desig
   named ``A=a,B=b`` (``extra["cell"] = (factor_a, a, factor_b, b)``), A's baseline level first;
 - :func:`factorial_effects`: cell metrics paired by seed -> simple effects of A at each
   level of B, A's main effects averaged over B, and the interaction contrasts, by
-  :func:`augstudy.ablate.stats_factorial.two_factor_effects` (the effect table's interval,
+  :func:`augstudy.ablate.stats.factorial.two_factor_effects` (the effect table's interval,
   Holm adjustment per family and verdict rules);
 - :func:`export_factorial`: ``cells.csv`` (one row per cell and seed), ``interaction.csv``
   (one row per contrast), ``interaction.json`` (what the report draws) and ``interaction.md``.
@@ -187,8 +187,8 @@ def factorial_effects(arms: list[Arm], records: list[dict], chance: float | None
     rules' sentences) and ``sentence`` (the interaction's one-line verdict).  ``sesoi``: the
     study's smallest effect size of interest, points (None: the statistics' default).
     """
-    from augstudy.ablate import stats_core
-    from augstudy.ablate.stats_factorial import two_factor_effects
+    from augstudy.ablate.stats import core as stats_core
+    from augstudy.ablate.stats.factorial import two_factor_effects
 
     factor_a, levels_a, factor_b, levels_b = _design(arms)
     y, div, seeds = paired_cells(arms, records, chance)

@@ -2,7 +2,7 @@
 
 :func:`response_analysis` pairs the runs by seed (seeds finished at every level; a
 diverged run counts at the chance level, never dropped) and calls
-:func:`augstudy.ablate.stats_factorial.response_curve`: per-level mean with its 95% interval
+:func:`augstudy.ablate.stats.factorial.response_curve`: per-level mean with its 95% interval
 (t over seeds), a log axis where the levels are spaced geometrically, the best level with the
 share of seed resamples in which each level is best, and a warning when the best level is the
 smallest or largest one tried.  :func:`export_response` writes ``response.json`` (what the
@@ -66,7 +66,7 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     ``best_level``, ``best_name``, ``best_share`` (per level), ``edge_warning``, ``n_seeds``,
     ``baseline_level``, ``sentence``.
     """
-    from augstudy.ablate.stats_factorial import format_level, is_geometric, response_curve
+    from augstudy.ablate.stats.factorial import format_level, is_geometric, response_curve
 
     values = numeric_levels(arms)
     if values is None:

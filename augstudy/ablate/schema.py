@@ -259,7 +259,7 @@ class EffectRow:
 
     Accuracy-like numbers are in accuracy points (100 x fraction); missing values are NaN
     (floats) or None (ints).  Every statistical column comes from one
-    :class:`augstudy.ablate.stats_verdicts.ArmEffect` (``to_dict``), decided once on the
+    :class:`augstudy.ablate.stats.verdicts.ArmEffect` (``to_dict``), decided once on the
     ablate side (:mod:`augstudy.ablate.effects`) and stored; readers show it as given.
     """
 

@@ -1,6 +1,6 @@
 """``--seeds auto``: train seeds in batches, only for the arms still undecided, until every arm has a verdict.
 
-The decisions are :func:`augstudy.ablate.stats_sequential.sequential_step`'s (group-sequential
+The decisions are :func:`augstudy.ablate.stats.sequential.sequential_step`'s (group-sequential
 alpha spending with Holm recycling across arms, so optional stopping keeps the error rates);
 this module only turns them into runs:
 

@@ -5,7 +5,7 @@ multiplicity helpers, the arms of one family), so the same code decides one
 real study (leading shape ``()``) and thousands of simulated ones in the tests.
 Pure numpy + scipy; units are the caller's (the effect table: accuracy points).
 
-The test that carries every decision (see :mod:`augstudy.ablate.stats_verdicts`):
+The test that carries every decision (see :mod:`augstudy.ablate.stats.verdicts`):
 
 - **Variance of the mean paired difference** ``se^2 = s_seed^2 / n + s_val^2 / n_val``:
   ``s_seed`` is the seed-to-seed sd of the per-seed differences; ``s_val`` the sd,

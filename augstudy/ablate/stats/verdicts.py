@@ -7,7 +7,7 @@ in whatever unit its :class:`PairedArm` diffs carry (``sesoi`` in the same unit)
 The rules (the table header prints them; see :func:`FamilyResult.header_lines`):
 
 - **Test**: paired t over seeds, its variance plus the finite val set's sampling
-  variance when per-example correctness is given (:mod:`augstudy.ablate.stats_core`).
+  variance when per-example correctness is given (:mod:`augstudy.ablate.stats.core`).
   Without per-example data the interval is the seed-only paired t, and the
   method string says that the val set's own noise is not in it.
 - **Family**: the arms analysed together (one study; ``ablate all``: every arm).
@@ -44,7 +44,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from augstudy.ablate import stats_core, stats_power
+from augstudy.ablate.stats import core as stats_core, power as stats_power
 
 ALPHA = 0.05
 SESOI = 1.0              # smallest effect size of interest, accuracy points

@@ -15,7 +15,7 @@ Design (group-sequential, Lan and DeMets 1983, with Holm-type recycling across a
   clear arms stop early (``benchmarks/bench_adaptive.py`` compares both).  The two-sided boundaries ``c_k`` on the z
   scale come from the exact recursive integration of the joint normal law of the
   look statistics (Armitage, McPherson and Rowe 1969; :func:`boundaries`), and each
-  look tests the arm's paired t p-value (:mod:`augstudy.ablate.stats_core`, val-set
+  look tests the arm's paired t p-value (:mod:`augstudy.ablate.stats.core`, val-set
   variance included when stored) against the nominal level ``2 (1 - Phi(c_k))``.
 - **Many arms.** Holm's procedure carried into the sequential design (Maurer and
   Bretz 2013, graphical approach with equal weights): with ``r`` arms already
@@ -52,8 +52,8 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-from augstudy.ablate import stats_core, stats_verdicts
-from augstudy.ablate.stats_verdicts import BETTER, EQUIVALENT, INCONCLUSIVE, WORSE, PairedArm
+from augstudy.ablate.stats import core as stats_core, verdicts as stats_verdicts
+from augstudy.ablate.stats.verdicts import BETTER, EQUIVALENT, INCONCLUSIVE, WORSE, PairedArm
 
 MAX_SEEDS = 20
 START_SEEDS = 3
@@ -316,7 +316,7 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
     """Decide, after the latest batch, which arms are final and which need more seeds.
 
     Args:
-        arms: each arm's paired data so far (:func:`augstudy.ablate.stats_verdicts.pair_arm`),
+        arms: each arm's paired data so far (:func:`augstudy.ablate.stats.verdicts.pair_arm`),
             seeds in the order they were run (the first ``n_k`` are look k's data).
         start_seeds, batch, max_seeds: the plan (:func:`look_schedule`); keep them fixed for a study.
         alpha: family-wise error over the arms and all looks; sesoi: equivalence margin (points).

@@ -1,37 +1,7 @@
-"""Honest paired statistics for an ablation: effect, interval, p-value, noise floor.
+"""The per-arm building blocks of the effect table: paired effect, paired-t and BCa intervals, the
+sign-flip p-value, the noise floor and per-class effects (numpy + scipy, no torch).
 
-Pure numpy + scipy.stats (no torch), so a notebook can call it on any numbers.
-
-This module keeps the per-arm building blocks (t / BCa intervals, sign-flip p,
-noise floor, per-class effects).  The decision layer lives beside it, one concern
-per module, and is re-exported here:
-
-- :mod:`augstudy.ablate.stats_verdicts`: one verdict per arm (better / worse /
-  equivalent / inconclusive / unstable), Holm across arms, TOST, val-set variance,
-  :class:`ArmEffect` rows and the table header (:func:`analyze_family`);
-- :mod:`augstudy.ablate.stats_sequential`: ``--seeds auto`` (:func:`sequential_step`);
-- :mod:`augstudy.ablate.stats_factorial`: two-factor contrasts and response curves;
-- :mod:`augstudy.ablate.stats_power`: exact noncentral-t power, MDE, seeds needed,
-  P(improve) and d_z intervals; :mod:`augstudy.ablate.stats_core`: the vectorized tests.
-
-Units: the inputs of :func:`effect_table`, :func:`noise_floor` and
-:func:`per_class_effects` are accuracies as fractions in [0, 1]; every number
-they return is in **accuracy points** (``scale`` = 100 x the fraction).  The
-lower-level functions (:func:`paired_effect`, :func:`t_interval`, ...) work in
-whatever unit they are given.
-
-Why these methods (see REFERENCE.md, "Measuring effects honestly"):
-
-- Seeds are paired: seed ``s`` fixes init, data order and augmentation draws in
-  every arm, so the per-seed difference ``arm[s] - baseline[s]`` cancels shared noise.
-- Below :data:`BOOTSTRAP_MIN_SEEDS` seeds the interval is the paired Student-t one.
-  From there on, BCa (liberal at 10-15 seeds) must agree with the exact sign-flip test.
-  A bootstrap at 3 seeds excludes 0 whenever all three differences share a sign,
-  which happens 1 time in 4 with no effect at all; t stays near its nominal 5 %.
-- From 10 seeds on: BCa bootstrap (bias- and skew-corrected), seeded.
-- The p-value is a sign-flip permutation test, exact over all 2^n sign patterns up
-  to :data:`EXACT_PERMUTATION_MAX_SEEDS` seeds; its smallest possible value is
-  2 / 2^n (0.25 at 3 seeds), reported as ``p_floor`` so nobody reads 0.25 as "close".
+The package docstring (:mod:`augstudy.ablate.stats`) states the units and why these methods.
 """
 
 from __future__ import annotations
@@ -43,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from augstudy.ablate import stats_power
+from augstudy.ablate.stats import power as stats_power
 
 CI_LEVEL = 0.95                  # two-sided confidence level of every interval
 ALPHA = 0.05                     # two-sided test level matching the interval (1 - CI_LEVEL)
@@ -263,7 +233,7 @@ def minimum_detectable_effect(sd_diff: float, n: int, alpha: float = ALPHA,
                               power: float = POWER) -> float:
     """Smallest true mean difference a two-sided paired t-test on ``n`` seeds detects with ``power``.
 
-    Exact noncentral t (:func:`augstudy.ablate.stats_power.minimum_detectable_effect`), in the
+    Exact noncentral t (:func:`augstudy.ablate.stats.power.minimum_detectable_effect`), in the
     unit of ``sd_diff``.  ``inf`` below 2 seeds, ``nan`` when ``sd_diff`` is unknown.
     """
     return stats_power.minimum_detectable_effect(sd_diff, n, alpha, power)
@@ -470,15 +440,3 @@ def per_class_effects(per_seed_class_acc_arm: Mapping[int, Sequence[float]],
         row["q_value"] = float(qv)
         row["significant"] = bool(row.pop("interval_excludes_zero") and qv < alpha)
     return rows
-
-
-# The decision layer (one verdict per arm, multiplicity, equivalence, sequential seeding,
-# two-factor contrasts, response curves) lives in its own modules; re-exported here so
-# ``from augstudy.ablate import stats`` reaches all of it.
-from augstudy.ablate.stats_factorial import (  # noqa: E402  (after the legacy API on purpose)
-    ResponseCurve, TwoFactorResult, response_curve, two_factor_effects,
-)
-from augstudy.ablate.stats_sequential import SequentialArm, SequentialResult, sequential_step  # noqa: E402
-from augstudy.ablate.stats_verdicts import (  # noqa: E402
-    ArmEffect, FamilyResult, PairedArm, analyze_family, decide, pair_arm,
-)

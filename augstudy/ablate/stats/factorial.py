@@ -10,7 +10,7 @@ its baseline.  Per seed ``s`` with cell metrics ``y[s, a, b]``:
 - **main effect** of A level ``l``: the simple effects averaged over B's levels;
 - **interaction contrast** ``(A_l - A_0 at B_m) - (A_l - A_0 at B_0)``, l, m >= 1.
 
-Each is one paired difference per seed, so :func:`augstudy.ablate.stats_verdicts.analyze_family`
+Each is one paired difference per seed, so :func:`augstudy.ablate.stats.verdicts.analyze_family`
 gives it the same interval, Holm adjustment (one family per kind of contrast) and
 verdict.  An interaction contrast combines four cells: its standard error is about
 twice a main effect's, so interactions need more seeds (the header says so).
@@ -29,8 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
-from augstudy.ablate import stats_core
-from augstudy.ablate.stats_verdicts import ALPHA, SESOI, FamilyResult, PairedArm, analyze_family
+from augstudy.ablate.stats import core as stats_core
+from augstudy.ablate.stats.verdicts import ALPHA, SESOI, FamilyResult, PairedArm, analyze_family
 
 INTERACTION_NOTE = ("An interaction contrast uses four cells: its standard error is about twice a main "
                     "effect's, so it needs about four times the seeds to reach the same verdict.")
