@@ -112,8 +112,8 @@ def test_paused_process_stops_the_run_another_process_took_over(tiny_data, specs
     try:
         wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND epochs_done>=1"), first,
                  what="epoch 1 of the first run")
-        # pause it between transactions (the case): a process frozen inside one holds the
-        # store's write lock, and no other process can open the study until it resumes
+        # pause it between transactions (a paused process past the claim timeout): one frozen inside a
+        # transaction holds the store's write lock, and no other process can open the study until it resumes
         for _ in range(50):
             first.send_signal(signal.SIGSTOP)
             time.sleep(0.05)
