@@ -65,6 +65,15 @@ def test_unsure_best_level_has_split_shares():
     values = 0.5 + rng.normal(0, 0.01, size=(4, 4))            # no true differences
     analysis = response_analysis(arms, _records(arms, values))
     assert max(analysis["best_share"]) < 0.9 and not analysis["log_axis"]
+    assert "overstates certainty" in analysis["sentence"]          # 4 seeds: the share is flagged
+
+
+def test_best_share_over_many_seeds_is_not_flagged():
+    rng = np.random.default_rng(3)
+    arms = _arms("dropout", ["0", "0.1", "0.3"], "0.3")
+    values = np.array([0.50, 0.55, 0.52]) + rng.normal(0, 0.005, size=(12, 3))
+    analysis = response_analysis(arms, _records(arms, values))
+    assert analysis["best_name"] == "0.1" and "overstates" not in analysis["sentence"]
 
 
 def test_only_numeric_one_factor_studies_have_a_curve():

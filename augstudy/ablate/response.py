@@ -26,6 +26,9 @@ RESPONSE_JSON = "response.json"
 POINTS = 100.0
 
 
+#: below this many seeds the best-level share is flagged as optimistic (few distinct bootstrap resamples)
+FEW_SEEDS = 10
+
 def numeric_levels(arms: list[Arm]) -> list[float] | None:
     """The arms' levels as numbers when every arm is one level of one factor and each level parses
     as a number (``5e-4``, ``0.3``, ``256``); None otherwise (``all``, two-factor, named levels)."""
@@ -87,6 +90,10 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     runner_up = [i for i in np.argsort(-share) if i != best_index][:1]
     if runner_up and share[runner_up[0]] > 0:
         text += f"; next: {names[runner_up[0]]} ({share[runner_up[0]]:.0%})"
+    if len(seeds) < FEW_SEEDS:
+        # a bootstrap over 3 seeds has few distinct resamples: 100% means every seed agreed, not certainty
+        text += (f"; with {len(seeds)} seeds this share only says how many seeds agree and overstates "
+                 f"certainty (the effect table's intervals decide)")
     out = {"factor": arms[0].factor, "levels": curve.levels, "level_names": names,
            "level_labels": [format_level(v) for v in curve.levels],
            "means": curve.means.tolist(), "ci_low": curve.ci_low.tolist(), "ci_high": curve.ci_high.tolist(),
