@@ -179,19 +179,17 @@ def _clean_model(paths: StudyPaths, clean_arm: Arm | None, seeds: list[int], dev
     return None, None, [f"affinity: no finished checkpoint of {clean_arm.name} (pruned, or its runs are not done)"]
 
 
-def _fmt(x, spec: str = ".3f") -> str:
-    return "-" if x is None else format(x, spec)
-
-
 def format_strength_table(summary: dict) -> str:
     """Terminal table: per strength, accuracy, affinity, diversity and the pixel shift."""
+    from augstudy.measure.output import format_value   # inside: importing augstudy.measure loads torch
+
     header = ("strength", "acc (pts)", "best in", "affinity", "diversity", "SSIM", "PSNR dB", "mean shift", "std ratio")
     rows = [header]
     for r in summary["rows"]:
-        rows.append((f"{r['strength']:g}", _fmt(r.get("metric_mean"), ".2f"),
-                     "-" if r.get("best_share") is None else f"{r['best_share']:.0%}", _fmt(r.get("affinity")),
-                     _fmt(r.get("diversity")), _fmt(r.get("ssim")), _fmt(r.get("psnr_db"), ".1f"),
-                     _fmt(r.get("mean_shift"), ".1f"), _fmt(r.get("std_ratio"))))
+        rows.append((f"{r['strength']:g}", format_value(r.get("metric_mean"), ".2f"),
+                     "-" if r.get("best_share") is None else f"{r['best_share']:.0%}", format_value(r.get("affinity")),
+                     format_value(r.get("diversity")), format_value(r.get("ssim")), format_value(r.get("psnr_db"), ".1f"),
+                     format_value(r.get("mean_shift"), ".1f"), format_value(r.get("std_ratio"))))
     widths = [max(len(row[k]) for row in rows) for k in range(len(header))]
     lines = [f"policy strength: accuracy next to affinity (clean model: {summary.get('clean_model') or 'none'}), "
              f"diversity and pixel shift on {summary['n_images']} val images"]

@@ -12,7 +12,8 @@ from augstudy.atomic import atomic_write_json, atomic_write_text
 CHANNELS = ("r", "g", "b")
 
 
-def _fmt(value, spec: str = ".3f", none: str = "-") -> str:
+def format_value(value, spec: str = ".3f", none: str = "-") -> str:
+    """``value`` formatted with ``spec``, or ``none`` when it is missing (the cells of every measure table)."""
     return none if value is None else format(value, spec)
 
 
@@ -33,7 +34,7 @@ def throughput_table(result: dict) -> str:
         cells = []
         for c in columns:
             ratio = row["throughput_ratio"].get(c)
-            cells.append(f"{row['throughput'][c]:>12,.0f} ({_fmt(ratio, '.2f')}x)".rjust(22))
+            cells.append(f"{row['throughput'][c]:>12,.0f} ({format_value(ratio, '.2f')}x)".rjust(22))
         lines.append(f"{row['label']:<{width}} " + " ".join(cells))
     return "\n".join(lines)
 
@@ -52,7 +53,7 @@ def stats_table(result: dict) -> str:
         clip = f"{100 * s['clip_before']:.1f}->{100 * s['clip_after']:.1f}"
         noop = "-" if s["noop_share"] is None else f"{100 * s['noop_share']:.0f}"
         lines.append(f"{row['label']:<{width}} {mean:>34} {std:>34} {clip:>12} {s['ssim']:>6.3f} "
-                     f"{_fmt(s['psnr_db'], '.1f'):>8} {noop:>7}")
+                     f"{format_value(s['psnr_db'], '.1f'):>8} {noop:>7}")
     return "\n".join(lines)
 
 
@@ -66,7 +67,7 @@ def affinity_table(result: dict) -> str | None:
     for row in rows:
         a = row["affinity"]
         lines.append(f"{row['label']:<{width}} {a['clean_acc']:>10.3f} {a['augmented_acc']:>14.3f} "
-                     f"{_fmt(a['affinity'], '.3f'):>9}")
+                     f"{format_value(a['affinity'], '.3f'):>9}")
     return "\n".join(lines)
 
 
