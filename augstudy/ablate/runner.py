@@ -156,61 +156,63 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     paths = StudyPaths(out_dir)
     identity = {"factor": factor, "budget": budget, "dataset": dataset.name}
     store = open_store(paths, identity, arms, echo)
-    stale = [p for folder in (paths.root, paths.checkpoints_dir) for p in remove_stale_temporaries(folder)]
-    if stale:
-        echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
-    register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
-    if plan is not None:
-        from augstudy.ablate.seeds_auto import pin_plan
+    try:  # closed on every exit (an interrupt too), so no later garbage collection rewrites study.sqlite
+        stale = [p for folder in (paths.root, paths.checkpoints_dir) for p in remove_stale_temporaries(folder)]
+        if stale:
+            echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
+        register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
+        if plan is not None:
+            from augstudy.ablate.seeds_auto import pin_plan
 
-        pin_plan(store, plan, float(sesoi), out_dir)
-    desc = StudyDescription(
-        factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
-        dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
-        n_train=0, n_val=0, data_message=data_message,
-        grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
-        seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms})
-    driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
-                         prune_checkpoints=prune_checkpoints)
-    base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
-    desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
-    desc.data_check = data_check_findings(paths, dataset, echo)
-    if not allow_data_errors:
-        refuse_data_errors(desc.data_check, dataset.root)
-    for note in dict.fromkeys(n for arm in arms for n in subset_shortfalls(dataset, arm.config["data"])):
-        echo(f"warning: budget {budget}: {note}")
-    write_previews(paths, arms, dataset, echo)
-    driver.export()
-    if plan is None:
-        driver.run(executor)
-        exported = driver.export()
-    else:
-        from augstudy.ablate.seeds_auto import run_auto
+            pin_plan(store, plan, float(sesoi), out_dir)
+        desc = StudyDescription(
+            factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
+            dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
+            n_train=0, n_val=0, data_message=data_message,
+            grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
+            seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms})
+        driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
+                             prune_checkpoints=prune_checkpoints)
+        base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
+        desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
+        desc.data_check = data_check_findings(paths, dataset, echo)
+        if not allow_data_errors:
+            refuse_data_errors(desc.data_check, dataset.root)
+        for note in dict.fromkeys(n for arm in arms for n in subset_shortfalls(dataset, arm.config["data"])):
+            echo(f"warning: budget {budget}: {note}")
+        write_previews(paths, arms, dataset, echo)
+        driver.export()
+        if plan is None:
+            driver.run(executor)
+            exported = driver.export()
+        else:
+            from augstudy.ablate.seeds_auto import run_auto
 
-        exported = run_auto(driver, store, executor, echo)
-    files = dict(exported.files)
-    table = format_effect_table(exported.effects.rows, exported.effects.header)
-    records = store.runs(driver.order).values()
-    counts = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "diverged", "failed", "pending",
-                                                                        "running")}
-    echo("")
-    echo(table)
-    _echo_extra_tables(out_dir, echo)
-    if exported.complete:  # a policy-strength study: affinity, diversity, pixel shift per level
-        from augstudy.ablate.strength_study import measure_strengths
+            exported = run_auto(driver, store, executor, echo)
+        files = dict(exported.files)
+        table = format_effect_table(exported.effects.rows, exported.effects.header)
+        records = store.runs(driver.order).values()
+        counts = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "diverged", "failed", "pending",
+                                                                            "running")}
+        echo("")
+        echo(table)
+        _echo_extra_tables(out_dir, echo)
+        if exported.complete:  # a policy-strength study: affinity, diversity, pixel shift per level
+            from augstudy.ablate.strength_study import measure_strengths
 
-        files.update(measure_strengths(paths, arms, dataset, desc.seeds, device_obj, echo))
-    files["tb"] = paths.tb_dir
-    files["checkpoints"] = paths.checkpoints_dir
-    files["study_sqlite"] = store.path
-    if report:
-        files.update(_build_report(out_dir, echo))
-    echo("files:")
-    for name, path in files.items():
-        echo(f"  {name:<18} {path}")
-    if counts["failed"]:
-        echo(f"{counts['failed']} run(s) FAILED (see the error column of runs.csv); rerun the command to retry them")
-    store.close()
+            files.update(measure_strengths(paths, arms, dataset, desc.seeds, device_obj, echo))
+        files["tb"] = paths.tb_dir
+        files["checkpoints"] = paths.checkpoints_dir
+        files["study_sqlite"] = store.path
+        if report:
+            files.update(_build_report(out_dir, echo))
+        echo("files:")
+        for name, path in files.items():
+            echo(f"  {name:<18} {path}")
+        if counts["failed"]:
+            echo(f"{counts['failed']} run(s) FAILED (see the error column of runs.csv); rerun the command to retry them")
+    finally:
+        store.close()
     return StudyResult(out_dir, files, exported.complete, table, exported.effects, counts)
 
 
