@@ -8,6 +8,7 @@ Library first, CLI thin: every command is a function a notebook can call::
     result = augstudy.measure("light", data=data, n=128)    # MeasureResult: .throughput, .stats, .warnings
     study = augstudy.ablate("dropout", seeds=3, data=data)  # Study: .effects, .runs, .curves, .verdicts
     study = augstudy.load_study("reports/dropout-fashion-mnist-mini")   # read-only
+    p = augstudy.plan("reports/dropout-fashion-mnist-mini", val_size=10000)   # PlanResult: seeds, runs, hours
 
 The API lives in :mod:`augstudy.api`; its names load on first use, so ``import augstudy`` and
 ``augstudy --help`` never import torch, matplotlib or pandas.  ``augstudy.preview``,
@@ -41,6 +42,8 @@ _LAZY = {
     "MeasureResult": "augstudy.api.measurement:MeasureResult",
     "Study": "augstudy.api.study:Study",
     "load_study": "augstudy.api.study:load_study",
+    "plan": "augstudy.api.planning:plan",
+    "PlanResult": "augstudy.ablate.plan.result:PlanResult",
     "UserError": "augstudy.errors:UserError",
 }
 #: subpackages that are also API functions: ``augstudy.preview(...)`` calls ``augstudy.api.preview``
@@ -97,4 +100,4 @@ def __dir__() -> list:
 
 __all__ = ["__version__", "load_dataset", "dataset_from_tensors", "dataset_from_torchvision", "ImageDataset",
            "load_policy", "scale_policy", "Policy", "preview", "measure", "MeasureResult", "ablate", "Study",
-           "load_study", "UserError"]
+           "load_study", "plan", "PlanResult", "UserError"]

@@ -8,7 +8,8 @@ concern per module:
 - :mod:`.previews`: :func:`preview` -> a matplotlib ``Figure``;
 - :mod:`.measurement`: :func:`measure` -> :class:`MeasureResult`;
 - :mod:`.ablation`: :func:`ablate` -> :class:`Study`;
-- :mod:`.study`: :class:`Study` and :func:`load_study` (read-only handle on a study folder).
+- :mod:`.study`: :class:`Study` and :func:`load_study` (read-only handle on a study folder);
+- :mod:`.planning`: :func:`plan` -> :class:`~augstudy.ablate.plan.PlanResult` (seeds, runs, hours).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from augstudy.api.ablation import ablate
 from augstudy.api.data import load_dataset
 from augstudy.api.measurement import MeasureResult, measure
 from augstudy.api.previews import preview
+from augstudy.api.planning import plan
 from augstudy.api.study import Study, load_study
 
-__all__ = ["load_dataset", "preview", "measure", "MeasureResult", "ablate", "Study", "load_study"]
+__all__ = ["load_dataset", "preview", "measure", "MeasureResult", "ablate", "Study", "load_study", "plan"]

@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "measure": "augstudy.cli.measure:measure_command",
     "ablate": "augstudy.cli.ablate:ablate_command",
     "report": "augstudy.cli.report:report_command",
+    "plan": "augstudy.cli.plan:plan_command",
 }
 
 
