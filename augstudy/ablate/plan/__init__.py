@@ -132,6 +132,11 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
                               seed_sd=base.seed_sd if seed_sd is None else seed_sd,
                               val_sd=base.val_sd if val_sd is None else val_sd,
                               ref_val=base.ref_val if seed_sd is None else (val_size or base.ref_val))
+        top = 2 * noise.accuracy * (1 - noise.accuracy)
+        if churn is None and noise.churn is not None and noise.churn > top:
+            notes.append(f"the pilot's churn {noise.churn:.3g} exceeds 2p(1-p) = {top:.3g} at its accuracy "
+                         f"{noise.accuracy:.3g} (runs that disagree more than chance): capped there")
+            noise = NoiseEstimate(noise.accuracy, top, noise.seed_sd, noise.val_sd, noise.ref_val)
         val_size = val_size or pilot.n_val
         arms = arms or max(pilot.n_arms, 1)
         sesoi = sesoi if sesoi is not None else (pilot.sesoi or 1.0)
@@ -157,7 +162,12 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
         source = "numbers"
     if churn is None and noise.churn is None:
         notes.append("churn not measured: taken as the largest the seed sd allows (--churn to set it)")
-    model = calibrate(noise, val_size)
+    model = calibrate(noise, val_size, strict=pilot is None or seed_sd is not None)
+    implied = model.seed_sd * math.sqrt(val_size / noise.ref_val) if noise.ref_val else model.seed_sd
+    if pilot is not None and noise.seed_sd < model.seed_floor * math.sqrt(val_size / noise.ref_val) * 0.999:
+        notes.append(f"the pilot's seed sd {noise.seed_sd:.3g} pts is below what its churn alone gives on "
+                     f"{noise.ref_val:,} images; the churn's {implied:.3g} pts used (the seed sd of few seeds "
+                     f"is the noisier estimate)")
     sims = sims or default_sims(val_size, arms)
     result = _simulate(model, arms, sesoi, alpha, power, effects, sims, seed, max_seeds, auto, progress,
                        Scenario, Simulator, seeds_needed, progress_bar)

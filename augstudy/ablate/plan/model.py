@@ -129,12 +129,14 @@ def _difficulty(accuracy: float, churn: float) -> tuple[float, float]:
     return mean_for(s_b), s_b
 
 
-def calibrate(noise: NoiseEstimate, n_val: int) -> DataModel:
+def calibrate(noise: NoiseEstimate, n_val: int, strict: bool = True) -> DataModel:
     """The :class:`DataModel` for ``n_val`` val images matching ``noise`` (measured at ``noise.ref_val``).
 
     The run-shift sd is invariant to the val size; the churn's share of the seed sd scales as
     ``1 / sqrt(n_val)`` and so does the val-set sd (``val_sd``).  Raises :class:`UserError` when
-    the numbers contradict each other (e.g. a seed sd below what the churn alone gives).
+    the numbers contradict each other (e.g. a seed sd below what the churn alone gives); with
+    ``strict=False`` (estimates from a pilot, whose few-seed sd is the noisier one) such a seed sd
+    is raised to the churn's floor instead (``DataModel.seed_sd`` then exceeds the estimate's).
     """
     p = float(noise.accuracy)
     max_churn = 2.0 * p * (1.0 - p)
@@ -171,7 +173,7 @@ def calibrate(noise: NoiseEstimate, n_val: int) -> DataModel:
     cross = float(np.sum(ww * (pa + pbase - 2.0 * pa * pbase)))
     persistent = item_var(s_u) if s_u > 0 else 0.0
     floor_ref = POINTS * math.sqrt(max(cross - persistent, 0.0) / noise.ref_val)
-    if noise.churn is not None and noise.seed_sd < floor_ref * 0.999:
+    if strict and noise.churn is not None and noise.seed_sd < floor_ref * 0.999:
         raise UserError(f"--seed-sd {noise.seed_sd:g}: below the {floor_ref:.3g} pts that a churn of {churn:.3g} "
                         f"alone gives on {noise.ref_val} val images; give the measured --churn (typically "
                         f"0.05-0.3), or a larger seed sd")

@@ -29,6 +29,7 @@ from augstudy.ablate.stats.verdicts import BETTER, EQUIVALENT
 from augstudy.ablate.plan.model import POINTS, DataModel, simulate_correct
 
 _CHUNK_ELEMENTS = 200_000     # bool elements of one seed of one chunk: bounds memory to about 2 MB x seeds
+_MAX_CHUNK = 25              # studies per chunk at most (so small --sims are not rounded far up)
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Simulator:
     def __init__(self, model: DataModel, m: int, sesoi: float, alpha: float, seed: int,
                  tick: Callable[[int], None] | None = None):
         self.model, self.m, self.sesoi, self.alpha, self.seed = model, int(m), float(sesoi), float(alpha), int(seed)
-        self.chunk = max(1, _CHUNK_ELEMENTS // ((self.m + 1) * model.n_val))
+        self.chunk = max(1, min(_MAX_CHUNK, _CHUNK_ELEMENTS // ((self.m + 1) * model.n_val)))
         self.tick = tick or (lambda k: None)
         self._shifts: dict[tuple, np.ndarray] = {}
 
