@@ -1,0 +1,238 @@
+"""``augstudy plan``: the data model, seeds found by simulating the study's rule, a real pilot folder, bad input.
+
+Simulations are sized to seconds: small val sets, few arms, 100-400 simulated studies.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from augstudy.ablate import stats
+from augstudy.ablate.plan import plan
+from augstudy.ablate.plan.model import NoiseEstimate, calibrate, simulate_correct
+from augstudy.ablate.plan.simulate import Scenario, Simulator
+from augstudy.errors import UserError
+
+
+def _simulate(noise, n_val, effects, n_seeds, n_studies, seed=0):
+    model = calibrate(noise, n_val)
+    shifts = np.array([model.shift_for(e) for e in effects])
+    rng = np.random.default_rng(seed)
+    seed_rngs = [np.random.default_rng([seed, k]) for k in range(n_seeds)]
+    return model, simulate_correct(model, shifts, n_seeds, rng, seed_rngs, n_studies)
+
+
+# ------------------------------------------------------------------ the data model
+
+
+@pytest.mark.parametrize("val_sd", [0.0, 0.6])
+def test_data_model_reproduces_the_noise_it_was_calibrated_to(val_sd):
+    noise = NoiseEstimate(accuracy=0.6, churn=0.12, seed_sd=1.5, val_sd=val_sd, ref_val=1000)
+    model, correct = _simulate(noise, 1000, [0.0, 2.0], n_seeds=6, n_studies=300)
+    acc = 100 * correct.mean(axis=-1)                                    # [S, 3 runs, n] points
+    diffs = acc[:, 1:] - acc[:, :1]                                      # [S, 2 arms, n]
+    assert abs(acc[:, 0].mean() - 60.0) < 0.3
+    assert abs(diffs[:, 1].mean() - 2.0) < 0.15                          # the true effect, in points
+    assert abs(diffs[:, 0].mean()) < 0.15
+    seed_sd = np.sqrt(diffs.var(axis=-1, ddof=1).mean())
+    assert abs(seed_sd - 1.5) < 0.08, seed_sd
+    churn = np.mean(correct[:, 0, 0] != correct[:, 0, 1])                # same arm, two seeds
+    assert abs(churn - 0.12) < 0.01, churn
+    # the val set's own noise: the spread over studies of the seed-averaged effect
+    spread = diffs[:, 0].mean(axis=-1).std(ddof=1)
+    expected = math.sqrt(1.5**2 / 6 + val_sd**2)
+    assert abs(spread - expected) < 0.12 * expected, (spread, expected)
+
+
+def test_data_model_rescales_the_churn_share_of_the_seed_sd_with_the_val_size():
+    noise = NoiseEstimate(accuracy=0.5, churn=0.2, seed_sd=1.2, val_sd=0.0, ref_val=2000)
+    small, large = calibrate(noise, 500), calibrate(noise, 8000)
+    assert small.s_h == pytest.approx(large.s_h)                         # the run shift does not depend on n_val
+    assert small.seed_floor == pytest.approx(2 * calibrate(noise, 2000).seed_floor)
+    assert small.seed_sd > 1.2 > large.seed_sd
+
+
+def test_contradicting_numbers_are_one_line_errors():
+    with pytest.raises(UserError, match="--seed-sd 0.5: below"):
+        calibrate(NoiseEstimate(accuracy=0.5, churn=0.2, seed_sd=0.5, val_sd=0.0, ref_val=2000), 2000)
+    with pytest.raises(UserError, match="--churn 0.6"):
+        calibrate(NoiseEstimate(accuracy=0.8, churn=0.6, seed_sd=3.0, val_sd=0.0, ref_val=2000), 2000)
+
+
+# ------------------------------------------------------------------ plans on numbers
+
+NUMBERS = dict(val_size=500, arms=2, accuracy=0.6, churn=0.15, sesoi=2.0, auto=False, progress=False, sims=200)
+
+
+def _seeds(result, question_start):
+    """Seeds of the question; more than ``max_seeds`` (None) counts as infinitely many."""
+    n = next(r.seeds for r in result.rows if r.question.startswith(question_start))
+    return math.inf if n is None else n
+
+
+def test_more_seeds_for_smaller_effects_and_for_larger_noise():
+    quiet = plan(seed_sd=2.0, effects=(1.5, 3.0), **NUMBERS)
+    noisy = plan(seed_sd=3.5, effects=(1.5, 3.0), **NUMBERS)
+    assert _seeds(quiet, "better at +1.5") > _seeds(quiet, "better at +3") >= 2
+    assert _seeds(noisy, "better at +3") > _seeds(quiet, "better at +3")
+    assert _seeds(noisy, "equivalent") > _seeds(quiet, "equivalent") and _seeds(quiet, "equivalent") < math.inf
+    for r in quiet.rows:                   # the reported rate is the one at the recommended count
+        assert r.power >= 0.8 and r.curve[r.seeds] == pytest.approx(r.power)
+        assert all(v < 0.8 for n, v in r.curve.items() if n < r.seeds)
+        assert r.runs == (quiet.arms + 1) * r.seeds
+
+
+def test_the_recommended_seeds_reach_the_power_in_a_fresh_simulation():
+    result = plan(seed_sd=2.0, effects=(2.0,), **NUMBERS)
+    model = calibrate(NoiseEstimate(accuracy=0.6, churn=0.15, seed_sd=2.0, val_sd=0.0, ref_val=500), 500)
+    fresh = Simulator(model, 2, 2.0, 0.05, seed=12345)
+    for row, effects, target in ((result.rows[0], (2.0, 0.0), "better"), (result.rows[1], (0.0, 0.0), "equivalent")):
+        k, t = fresh.fixed_rate(Scenario("again", effects, target, key=7), row.seeds, 400)
+        rate = k / t
+        se = math.sqrt(0.8 * 0.2 / t) + row.power_se                     # both simulations' Monte-Carlo error
+        assert rate >= 0.8 - 2.5 * se, (row.question, row.seeds, rate)
+
+
+def test_the_plan_is_decided_by_the_public_rule(monkeypatch):
+    calls = []
+    real = stats.decide
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("example_diffs") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "decide", spy)
+    plan(seed_sd=2.0, effects=(3.0,), **{**NUMBERS, "sims": 50})
+    assert calls and all(calls)                                          # always with the per-example data
+
+    # a rule that never says better: no seed count reaches the power
+    monkeypatch.setattr(stats, "decide", lambda diffs, **kw: np.full(np.shape(diffs)[:-1], "inconclusive"))
+    blocked = plan(seed_sd=2.0, effects=(3.0,), max_seeds=6, **{**NUMBERS, "sims": 50})
+    assert all(r.seeds is None and r.power == 0 for r in blocked.rows)
+
+
+def test_same_seed_same_plan_and_auto_runs_are_counted():
+    a = plan(seed_sd=2.0, effects=(3.0,), **{**NUMBERS, "auto": True, "sims": 100})
+    b = plan(seed_sd=2.0, effects=(3.0,), **{**NUMBERS, "auto": True, "sims": 100})
+    assert [r.curve for r in a.rows] == [r.curve for r in b.rows]
+    assert [r.auto_runs for r in a.rows] == [r.auto_runs for r in b.rows]
+    for r in a.rows:
+        # at least the first look (3 seeds per arm and the baseline), at most every look
+        assert (a.arms + 1) * 3 <= r.auto_runs <= (a.arms + 1) * 20
+        assert 0 <= r.auto_power <= 1
+
+
+# ------------------------------------------------------------------ a real pilot study folder
+
+
+@pytest.fixture(scope="module")
+def pilot_study(tmp_path_factory):
+    """A real tiny study: 2 arms x 3 seeds of the fixed CNN on 16 noise images (about a minute on 2 cores)."""
+    import torch
+
+    from augstudy.ablate.runner import run_study
+    from test_ablate_helpers import noise_dataset, write_specs
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        tmp = tmp_path_factory.mktemp("pilot")
+        specs = write_specs(tmp / "specs", {"drop": {"baseline_level": 0.3, "levels": {
+            0.3: {"model": {"dropout": 0.3}}, 0.0: {"model": {"dropout": 0.0}}}}})
+        out = tmp / "study"
+        run_study("drop", seeds=3, budget="tiny", dataset=noise_dataset(16, 24, classes=4), device="cpu", out=out,
+                  specs_dir=specs, report=False, echo=lambda s: None, budget_override={"train": {"batch_size": 8}})
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def _digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_plan_from_a_real_pilot_study_reads_its_noise_and_run_times(pilot_study, tmp_path):
+    from augstudy.ablate.effects import metric_correctness
+    from augstudy.ablate.plan.pilot import read_pilot
+    from augstudy.ablate.store import StudyStore
+
+    before = _digest(pilot_study)
+    pilot = read_pilot(pilot_study)
+    assert _digest(pilot_study) == before                                # read-only
+    with open(pilot_study / "runs.csv", newline="") as fh:
+        runs = [r for r in csv.DictReader(fh) if r["status"] == "done"]
+    metric = {(r["arm"], int(r["seed"])): float(r["metric"]) for r in runs}
+    base = [metric[("drop=0.3", s)] for s in range(3)]
+    diffs = np.array([100 * (metric[("drop=0.0", s)] - metric[("drop=0.3", s)]) for s in range(3)])
+    assert pilot.noise.accuracy == pytest.approx(np.mean(base))
+    assert pilot.noise.seed_sd == pytest.approx(diffs.std(ddof=1))
+    assert pilot.n_val == 24 and pilot.n_arms == 1 and pilot.n_seeds == 3
+    assert pilot.seconds_per_run == pytest.approx(np.mean([float(r["wall_s"]) for r in runs]))
+    # churn: the per-example correctness the study stored, paired like the study's metric
+    hashes = {r["arm"]: r["config_hash"] for r in runs}
+    store = StudyStore(pilot_study)
+    epochs = store.epochs([f"{hashes['drop=0.3']}-seed{s}" for s in range(3)])
+    by_run = {}
+    for s in range(3):
+        rid = f"{hashes['drop=0.3']}-seed{s}"
+        by_run[s] = metric_correctness(store.val_correct_epochs(rid), [e for e in epochs if e["run_id"] == rid])
+    store.close()
+    base_churn = [np.mean((by_run[i] - by_run[j]) ** 2) for i in range(3) for j in range(i + 1, 3)]
+    assert pilot.noise.churn is not None and 0 < pilot.noise.churn <= 1
+    assert np.mean(base_churn) <= 2 * pilot.noise.churn                 # pooled with the other arm's pairs
+
+    result = plan(pilot_study, val_size=1000, arms=3, effects=(3.0,), sims=100, out=tmp_path / "plan",
+                  progress=False)
+    assert result.val_size == 1000 and result.arms == 3 and result.noise["ref_val"] == 24
+    assert result.seconds_per_run == pytest.approx(pilot.seconds_per_run) and result.device == "cpu"
+    for r in result.rows:
+        if r.runs is not None:
+            assert r.hours == pytest.approx(r.runs * pilot.seconds_per_run / 3600)
+        assert r.auto_hours == pytest.approx(r.auto_runs * pilot.seconds_per_run / 3600)
+    saved = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    assert [row["seeds"] for row in saved["rows"]] == [r.seeds for r in result.rows]
+    with open(tmp_path / "plan" / "plan.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["question"] for row in rows] == [r.question for r in result.rows]
+    assert "CPU h" in result.table() and str(pilot_study) in result.table()
+
+
+def test_plan_command_on_a_pilot_prints_the_table_and_the_paths(pilot_study, tmp_path, cli_runner):
+    res = cli_runner("plan", "--from", str(pilot_study), "--val-size", "500", "--effect", "4", "--sims", "50",
+                     "--no-auto", "--out", str(tmp_path / "p"))
+    assert res.exit_code == 0, res.output
+    assert "better at +4 pts" in res.output and "equivalent inside +-" in res.output
+    assert f"wrote {tmp_path / 'p' / 'plan.json'}" in res.output and (tmp_path / "p" / "plan.csv").is_file()
+
+
+# ------------------------------------------------------------------ bad input through the CLI
+
+
+@pytest.mark.parametrize("args,names", [
+    (["--val-size", "2000", "--arms", "4", "--seed-sd", "1", "--sesoi", "-1"], "--sesoi -1"),
+    (["--val-size", "0", "--arms", "4", "--seed-sd", "1"], "--val-size 0"),
+    (["--val-size", "2000", "--arms", "0", "--seed-sd", "1"], "--arms 0"),
+    (["--val-size", "2000", "--arms", "2"], "missing --seed-sd"),
+    (["--val-size", "2000", "--arms", "2", "--seed-sd", "1", "--effect", "0,1"], "--effect 0"),
+])
+def test_bad_numbers_are_one_line_and_exit_2(cli_runner, args, names):
+    res = cli_runner("plan", *args)
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], res.stderr
+
+
+def test_a_folder_that_is_not_a_study_is_one_line(run_console, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a study")
+    res = run_console("plan", "--from", str(tmp_path), env={"AUGSTUDY_NO_PROGRESS": "1"})
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a study directory (no study.json)" in lines[0], res.stderr
+    assert "Traceback" not in res.stderr and str(tmp_path) in lines[0]
