@@ -61,7 +61,10 @@ def _read_correct(db_path: Path, run_ids: list[str]) -> dict[str, dict[int, np.n
     if not db_path.is_file() or not run_ids:
         return {}
     try:
-        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30.0)
+        # a finished study has no -wal file: open it immutable, which creates no -wal/-shm beside it
+        # (read-only mode would); a study still writing has one, and read-only mode reads through it
+        running = Path(f"{db_path}-wal").exists()
+        db = sqlite3.connect(f"file:{db_path}?{'mode=ro' if running else 'immutable=1'}", uri=True, timeout=30.0)
         try:
             marks = ",".join("?" * len(run_ids))
             rows = db.execute(f"SELECT run_id, epoch, n_val, bits FROM val_correct WHERE run_id IN ({marks})",
@@ -109,10 +112,9 @@ def read_pilot(path: str | Path) -> Pilot:
         seeds = sorted(s for (a, s) in metric_of if a == arm and s in base_seeds)
         diffs.append(np.array([POINTS * (metric_of[(arm, s)] - base_seeds[s]) for s in seeds]))
     seed_sd, n_seeds = _pooled_sd(diffs)
-    if not math.isfinite(seed_sd) or seed_sd <= 0:
-        raise UserError(f"{where / 'runs.csv'}: no arm has 2 finished seeds paired with the baseline (with "
-                        f"differing results), so the seed sd cannot be estimated; run the pilot with --seeds 2 "
-                        f"or more, or give it as --seed-sd")
+    if not math.isfinite(seed_sd):
+        raise UserError(f"{where / 'runs.csv'}: no arm has 2 finished seeds paired with the baseline, so the "
+                        f"seed sd cannot be estimated; run the pilot with --seeds 2 or more, or give it as --seed-sd")
     accuracy = float(np.mean(list(base_seeds.values())))
     notes: list[str] = []
 
@@ -159,6 +161,11 @@ def read_pilot(path: str | Path) -> Pilot:
     else:
         notes.append("no per-example correctness in study.sqlite (a study rebuilt from its CSV files, or "
                      "an older one): churn taken as the largest the seed sd allows, val-set sd as 0")
+    if seed_sd <= 0:
+        if churn is None:
+            raise UserError(f"{where / 'runs.csv'}: every paired difference is the same and no per-example "
+                            f"correctness is stored, so the seed sd cannot be estimated; give it as --seed-sd")
+        notes.append("every paired difference of the pilot is equal (seed sd 0): the seed sd its churn gives is used")
     if n_val <= 0:
         raise UserError(f"{where / 'study.json'}: field 'n_val' missing and no per-example correctness stored; "
                         f"give the val-set size with --val-size")
