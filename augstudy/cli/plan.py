@@ -24,11 +24,13 @@ def _effects(ctx, param, value: str | None):
                    "SESOI and measured run time (options below override them). Default: none, give numbers.")
 @click.option("--val-size", type=int, default=None, help="Val images of the planned study (default: the pilot's).")
 @click.option("--arms", type=int, default=None, help="Non-baseline arms of the planned study (default: the pilot's).")
-@click.option("--sesoi", type=float, default=None, help="Equivalence margin, accuracy points (default: the pilot's, else 1).")
+@click.option("--sesoi", type=float, default=None,
+              help="Equivalence margin, accuracy points (default: the pilot's, else 1).")
 @click.option("--seed-sd", type=float, default=None,
               help="Sd over seeds of the per-seed difference arm - baseline, points, at --val-size images "
                    "(default: the pilot's).")
-@click.option("--accuracy", type=float, default=None, help="Val accuracy level, fraction (default: the pilot's, else 0.5).")
+@click.option("--accuracy", type=float, default=None,
+              help="Val accuracy level, fraction (default: the pilot's, else 0.5).")
 @click.option("--churn", type=float, default=None,
               help="Share of val examples two runs of one arm disagree on (default: the pilot's, else the "
                    "largest the seed sd allows).")
@@ -45,7 +47,8 @@ def _effects(ctx, param, value: str | None):
 @click.option("--run-minutes", type=float, default=None,
               help="Minutes per run for the hours columns (default: the pilot's measured mean; none without a pilot).")
 @click.option("--device", default=None, help="Where the runs train, for the hours label (default: the pilot's).")
-@click.option("--out", default=None, metavar="DIR", help="Also write DIR/plan.json and DIR/plan.csv (default: print only).")
+@click.option("--out", default=None, metavar="DIR",
+              help="Also write DIR/plan.json and DIR/plan.csv (default: print only).")
 def plan_command(from_study, val_size, arms, sesoi, seed_sd, accuracy, churn, val_sd, effects, power, sims, seed,
                  max_seeds, no_auto, run_minutes, device, out) -> None:
     """How many paired seeds (and runs, and hours) a study needs: 80% power to call 'better' at +1

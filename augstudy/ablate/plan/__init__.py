@@ -179,7 +179,8 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
     res = PlanResult(rows=rows, arms=arms, val_size=val_size, sesoi=float(sesoi), alpha=alpha, power=power,
                      sims=sim_n, auto_sims=auto_n, seed=seed, max_seeds=max_seeds, noise=noise.to_dict(),
                      model=model.to_dict(), source=source, seconds_per_run=run_seconds, device=device,
-                     elapsed_s=time.perf_counter() - t0, auto_schedule=schedule, notes=notes, run_time_source=time_source,
+                     elapsed_s=time.perf_counter() - t0, auto_schedule=schedule, notes=notes,
+                     run_time_source=time_source,
                      pilot=None if pilot is None else pilot.to_dict())
     if out is not None:
         res.write(out)
@@ -225,7 +226,7 @@ def _simulate(model: DataModel, arms, sesoi, alpha, power, effects, sims, seed, 
                 row.auto_power_se = math.sqrt(max(a["rate"] * (1 - a["rate"]), 1e-12) / a["trials"])
                 row.auto_false_any = a["false_any"]
             rows.append(row)
-            bar.total = done[0] + guess(len(scenarios) - i - 1)
+            bar.total = done[0] + round(done[0] / (i + 1) * (len(scenarios) - i - 1))   # the finished ones' mean
             bar.refresh()
     finally:
         bar.close()
