@@ -21,6 +21,7 @@ table, plan.json / plan.csv).
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from pathlib import Path
 from typing import Sequence
@@ -50,10 +51,10 @@ def _check(name: str, value, ok: bool, fix: str) -> None:
 
 
 def _validate(val_size, arms, sesoi, effects, power, alpha, sims, max_seeds, seed_sd, accuracy, churn, val_sd,
-              run_seconds) -> None:
-    _check("--val-size", val_size, val_size is None or (isinstance(val_size, int) and val_size > 1),
+              run_seconds, seed=0) -> None:
+    _check("--val-size", val_size, val_size is None or (isinstance(val_size, numbers.Integral) and val_size > 1),
            "must be a whole number of val images above 1 (e.g. --val-size 2000)")
-    _check("--arms", arms, arms is None or (isinstance(arms, int) and arms >= 1),
+    _check("--arms", arms, arms is None or (isinstance(arms, numbers.Integral) and arms >= 1),
            "must be at least 1 (the non-baseline arms of the study, e.g. --arms 4)")
     _check("--sesoi", sesoi, sesoi is None or (math.isfinite(sesoi) and sesoi > 0),
            "must be a positive number of accuracy points (e.g. --sesoi 1)")
@@ -61,9 +62,11 @@ def _validate(val_size, arms, sesoi, effects, power, alpha, sims, max_seeds, see
         _check("--effect", e, math.isfinite(e) and e > 0, "each effect must be a positive number of points")
     _check("--power", power, 0 < power < 1, "must be in (0, 1), e.g. --power 0.8")
     _check("--alpha", alpha, 0 < alpha < 0.5, "must be in (0, 0.5), e.g. --alpha 0.05")
-    _check("--sims", sims, sims is None or (isinstance(sims, int) and sims >= 10),
+    _check("--sims", sims, sims is None or (isinstance(sims, numbers.Integral) and sims >= 10),
            "must be at least 10 simulated studies (default: 100-400 by size)")
-    _check("--max-seeds", max_seeds, isinstance(max_seeds, int) and max_seeds >= 3, "must be at least 3")
+    _check("--max-seeds", max_seeds, isinstance(max_seeds, numbers.Integral) and max_seeds >= 3,
+           "must be at least 3")
+    _check("--seed", seed, isinstance(seed, numbers.Integral) and seed >= 0, "must be a whole number >= 0")
     _check("--seed-sd", seed_sd, seed_sd is None or (math.isfinite(seed_sd) and seed_sd > 0),
            "must be a positive number of accuracy points (the sd over seeds of arm - baseline)")
     _check("--accuracy", accuracy, accuracy is None or 0 < accuracy < 1,
@@ -113,7 +116,9 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
     run_seconds = None if run_minutes is None else float(run_minutes) * 60.0
     time_source = "given"
     _validate(val_size, arms, sesoi, effects, power, alpha, sims, max_seeds, seed_sd, accuracy, churn, val_sd,
-              run_seconds)
+              run_seconds, seed)
+    val_size = None if val_size is None else int(val_size)
+    arms = None if arms is None else int(arms)
     if out is not None:
         from augstudy.atomic import ensure_writable_folder
 

@@ -145,6 +145,8 @@ def read_pilot(path: str | Path) -> Pilot:
                 for j in range(i + 1, len(rows)):
                     dis.append(float(np.mean((rows[i] - rows[j]) ** 2)))
         churn = float(np.mean(dis)) if dis else None
+        if churn is not None and churn <= 0:
+            churn = None                  # runs identical on every example: no churn to model
         taus = []
         for arm in arms:
             seeds = sorted(s for (a, s) in correct if a == arm and (base, s) in correct)
