@@ -238,3 +238,19 @@ def test_a_folder_that_is_not_a_study_is_one_line(run_console, tmp_path):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "not a study directory (no study.json)" in lines[0], res.stderr
     assert "Traceback" not in res.stderr and str(tmp_path) in lines[0]
+
+
+def test_seed_search_finds_the_smallest_count_and_checks_the_bracket_on_all_studies():
+    from augstudy.ablate.plan.simulate import seeds_needed
+
+    calls = []
+
+    def rate_at(n, sims):                  # true power n / 20; a quarter of the studies is luckier by 0.1
+        calls.append((n, sims))
+        return round(min(1.0, n / 20 + (0.1 if sims < 400 else 0.0)) * sims), sims
+
+    n, curve = seeds_needed(rate_at, 400, power=0.8, max_seeds=64)
+    assert n == 16 and curve[16] >= 0.8 and curve[15] < 0.8
+    assert {(15, 400), (16, 400)} <= set(calls)                 # the answer is judged on every study
+    none, _ = seeds_needed(lambda n, s: (0, s), 400, power=0.8, max_seeds=10)
+    assert none is None

@@ -185,6 +185,37 @@ def calibrate(noise: NoiseEstimate, n_val: int, strict: bool = True) -> DataMode
                      seed_floor=floor, seed_sd=seed_sd)
 
 
+def study_eta(model: DataModel, shifts: np.ndarray, rng_study: np.random.Generator, n_studies: int) -> np.ndarray:
+    """Logit of each run type's chance on each example, before run shifts: float32 ``[S, m + 1, n_val]``.
+
+    Draws each study's val set (difficulty ``b``) and the non-baseline arms' persistent per-example
+    effects ``u`` from ``rng_study``; ``shifts``: ``[m]`` logit shifts (:meth:`DataModel.shift_for`).
+    """
+    m, n_val = len(shifts), model.n_val
+    b = model.mu_b + model.s_b * rng_study.standard_normal((n_studies, 1, n_val))
+    u = model.s_u * rng_study.standard_normal((n_studies, m, n_val))
+    eta = np.concatenate([b, b + u + np.asarray(shifts, dtype=np.float64)[None, :, None]], axis=1)
+    return eta.astype(np.float32)
+
+
+def seed_correct(model: DataModel, eta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One seed's runs: bool ``[S, m + 1, n_val]`` correctness, every arm of the seed sharing ``g``.
+
+    ``eta``: :func:`study_eta`; ``rng``: this seed's own stream (run shifts, then the churn draws).
+    """
+    n_studies, runs, n_val = eta.shape
+    g = rng.standard_normal((n_studies, 1))
+    h = rng.standard_normal((n_studies, runs))
+    shift = (model.s_h * (g + h)).astype(np.float32)[:, :, None]     # [S, m + 1, 1]
+    x = eta + shift
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    uni = rng.random((n_studies, runs, n_val), dtype=np.float32)
+    np.multiply(uni, x, out=uni)                                      # u < 1 / (1 + e^-eta) <=> u (1 + e^-eta) < 1
+    return uni < 1.0
+
+
 def simulate_correct(model: DataModel, shifts: np.ndarray, n_seeds: int, rng_study: np.random.Generator,
                      seed_rngs: list[np.random.Generator], n_studies: int) -> np.ndarray:
     """Per-example correctness of ``n_studies`` simulated studies.
@@ -198,22 +229,5 @@ def simulate_correct(model: DataModel, shifts: np.ndarray, n_seeds: int, rng_stu
     Returns:
         bool ``[n_studies, m + 1, n_seeds, n_val]``, arm 0 the baseline.
     """
-    m, n_val = len(shifts), model.n_val
-    b = model.mu_b + model.s_b * rng_study.standard_normal((n_studies, 1, n_val))
-    u = model.s_u * rng_study.standard_normal((n_studies, m, n_val))
-    eta = np.concatenate([b, b + u + np.asarray(shifts, dtype=np.float64)[None, :, None]], axis=1)
-    eta = eta.astype(np.float32)                                        # [S, m + 1, n_val]
-    out = np.empty((n_studies, m + 1, n_seeds, n_val), dtype=bool)
-    for k in range(n_seeds):
-        r = seed_rngs[k]
-        g = r.standard_normal((n_studies, 1))
-        h = r.standard_normal((n_studies, m + 1))
-        shift = (model.s_h * (g + h)).astype(np.float32)[:, :, None]   # [S, m + 1, 1]
-        x = eta + shift
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        x += 1.0
-        uni = r.random((n_studies, m + 1, n_val), dtype=np.float32)
-        np.multiply(uni, x, out=uni)                                    # u < 1 / (1 + e^-eta) <=> u (1 + e^-eta) < 1
-        np.less(uni, 1.0, out=out[:, :, k])
-    return out
+    eta = study_eta(model, shifts, rng_study, n_studies)
+    return np.stack([seed_correct(model, eta, seed_rngs[k]) for k in range(n_seeds)], axis=2)

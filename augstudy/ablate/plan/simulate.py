@@ -26,10 +26,11 @@ import numpy as np
 from augstudy.ablate import stats
 from augstudy.ablate.stats import sequential as stats_sequential
 from augstudy.ablate.stats.verdicts import BETTER, EQUIVALENT
-from augstudy.ablate.plan.model import POINTS, DataModel, simulate_correct
+from augstudy.ablate.plan.model import POINTS, DataModel, seed_correct, study_eta
 
 _CHUNK_ELEMENTS = 200_000     # bool elements of one seed of one chunk: bounds memory to about 2 MB x seeds
 _MAX_CHUNK = 25              # studies per chunk at most (so small --sims are not rounded far up)
+_CACHE_BYTES = 256 * 2**20   # packed per-seed correctness kept for reuse across seed counts, per plan
 
 
 @dataclass
@@ -45,7 +46,8 @@ class Scenario:
     effects: tuple[float, ...]
     target: str
     key: int                                   # stream key: scenarios draw independent studies
-    cache: dict = field(default_factory=dict)  # n -> (successes, trials)
+    cache: dict = field(default_factory=dict)  # n -> (successes, trials, studies)
+    seeds: dict = field(default_factory=dict)  # (chunk, k) -> packed bool [chunk, m + 1, n_val / 8]
 
 
 class Simulator:
@@ -60,6 +62,7 @@ class Simulator:
         self.chunk = max(1, min(_MAX_CHUNK, _CHUNK_ELEMENTS // ((self.m + 1) * model.n_val)))
         self.tick = tick or (lambda k: None)
         self._shifts: dict[tuple, np.ndarray] = {}
+        self._cached = 0                      # bytes of packed correctness kept by all scenarios
 
     def round_sims(self, sims: int) -> int:
         """``sims`` rounded up to whole chunks (what is actually simulated)."""
@@ -71,18 +74,36 @@ class Simulator:
         return self._shifts[effects]
 
     def _chunk_correct(self, scenario: Scenario, chunk: int, n_seeds: int) -> np.ndarray:
-        """bool ``[chunk, m + 1, n_seeds, n_val]`` of chunk number ``chunk`` (deterministic)."""
-        root = np.random.SeedSequence([self.seed, scenario.key, chunk])
-        study_seq, seeds_seq = root.spawn(2)
-        seed_rngs = [np.random.default_rng(s) for s in seeds_seq.spawn(n_seeds)]
-        return simulate_correct(self.model, self.shifts(scenario.effects), n_seeds,
-                                np.random.default_rng(study_seq), seed_rngs, self.chunk)
+        """bool ``[chunk, m + 1, n_seeds, n_val]`` of chunk number ``chunk`` (deterministic).
+
+        Seed k of a chunk comes from its own stream ``(seed, scenario, chunk, 1, k)`` and the
+        chunk's val sets from ``(seed, scenario, chunk, 0)``, so a seed's runs are the same at every
+        seed count; they are kept packed (up to :data:`_CACHE_BYTES`) and reused by later counts.
+        """
+        n_val = self.model.n_val
+        out = np.empty((self.chunk, self.m + 1, n_seeds, n_val), dtype=bool)
+        eta = None
+        for k in range(n_seeds):
+            packed = scenario.seeds.get((chunk, k))
+            if packed is not None:
+                out[:, :, k] = np.unpackbits(packed, axis=-1, count=n_val).view(bool)
+                continue
+            if eta is None:
+                eta = study_eta(self.model, self.shifts(scenario.effects),
+                                np.random.default_rng([self.seed, scenario.key, chunk, 0]), self.chunk)
+            out[:, :, k] = seed_correct(self.model, eta, np.random.default_rng([self.seed, scenario.key, chunk, 1, k]))
+            if self._cached + out[:, :, k].size // 8 <= _CACHE_BYTES:
+                scenario.seeds[(chunk, k)] = np.packbits(out[:, :, k], axis=-1)
+                self._cached += scenario.seeds[(chunk, k)].nbytes
+        return out
 
     @staticmethod
     def _paired(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-seed ``[S, m, n]`` and per-example ``[S, m, n, n_val]`` differences, points."""
-        example = POINTS * (correct[:, 1:].astype(np.float64) - correct[:, :1])
-        return example.mean(axis=-1), example
+        d8 = correct[:, 1:].view(np.int8) - correct[:, :1].view(np.int8)      # -1, 0, 1
+        example = d8 * POINTS                                                  # float64, one pass
+        diffs = d8.sum(axis=-1, dtype=np.int64) * (POINTS / d8.shape[-1])
+        return diffs, example
 
     def fixed_rate(self, scenario: Scenario, n: int, sims: int) -> tuple[int, int]:
         """``(successes, trials)`` of the scenario's target verdict with ``n`` paired seeds.
@@ -178,4 +199,10 @@ def seeds_needed(rate_at: Callable[[int, int], tuple[int, int]], sims: int, powe
             hi = mid
         else:
             lo = mid
+    # the bracket's lower end was judged on a quarter of the studies: confirm it on all of them
+    while hi > min_seeds and (hi - 1) not in full:
+        full[hi - 1] = rate(hi - 1, sims)
+        if full[hi - 1] < power:
+            break
+        hi -= 1
     return hi, full
