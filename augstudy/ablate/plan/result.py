@@ -120,7 +120,8 @@ class PlanResult:
             f"noise ({self.source}): seed sd {n['seed_sd']:.3g} pts per paired difference at {n['ref_val']:,} images "
             f"({self.model['seed_sd']:.3g} at {self.val_size:,}), val accuracy {n['accuracy']:.3g}, "
             f"churn {self.model['churn']:.3g}, val-set sd {n['val_sd']:.3g} pts",
-            f"simulated: {self.sims} studies per seed count ({self.auto_sims} under seeds auto), seed {self.seed}; "
+            f"simulated: {self.sims} studies per seed count"
+            f"{f' ({self.auto_sims} under seeds auto)' if self.auto_sims else ''}, seed {self.seed}; "
             f"per-example correctness decided by augstudy.ablate.stats.decide / sequential.replay; "
             f"'better at +X': one arm at +X, the others at 0",
         ]
@@ -131,7 +132,8 @@ class PlanResult:
         body = []
         for r in self.rows:
             seeds = str(r.seeds) if r.seeds is not None else f">{self.max_seeds}"
-            cells = [r.question, seeds, _fmt_int(r.runs), f"{r.power:.0%} +-{r.power_se:.0%}",
+            power = f"{r.power:.0%} +-{r.power_se:.0%}" + ("" if r.seeds is not None else f" at {self.max_seeds}")
+            cells = [r.question, seeds, _fmt_int(r.runs), power,
                      "-" if r.auto_runs is None else f"{r.auto_runs:.1f}",
                      "-" if r.auto_runs is None or not r.runs else f"{r.auto_runs / r.runs:.0%}",
                      "-" if r.auto_power is None else f"{r.auto_power:.0%}"]
@@ -146,6 +148,9 @@ class PlanResult:
         lines.append(f"seeds: paired seeds per arm for a fixed design (--seeds N); runs = (arms + 1) x seeds; "
                      f"power +- its Monte-Carlo standard error. auto: --seeds auto (looks at "
                      f"{', '.join(map(str, self.auto_schedule))} seeds), mean runs and its rate of the same verdict.")
+        if any(r.seeds is None for r in self.rows):
+            lines.append(f">{self.max_seeds}: not reached with {self.max_seeds} paired seeds (power shown there); the "
+                         f"val set's own noise does not shrink with seeds, so a larger --val-size may be what it takes.")
         if hours:
             lines.append(f"hours: {self.seconds_per_run / 60:.2f} min per run ({self.run_time_source}"
                          f"{' on ' + self.device if self.device else ''}), runs one after another.")
