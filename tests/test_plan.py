@@ -254,3 +254,14 @@ def test_seed_search_finds_the_smallest_count_and_checks_the_bracket_on_all_stud
     assert {(15, 400), (16, 400)} <= set(calls)                 # the answer is judged on every study
     none, _ = seeds_needed(lambda n, s: (0, s), 400, power=0.8, max_seeds=10)
     assert none is None
+
+
+def test_top_level_api_is_the_same_plan():
+    import augstudy
+
+    args = dict(val_size=300, arms=1, seed_sd=4.0, accuracy=0.7, churn=0.1, effects=(5.0,), sims=50, auto=False)
+    via_api = augstudy.plan(**args)
+    direct = plan(progress=False, **args)
+    assert isinstance(via_api, augstudy.PlanResult)
+    assert [r.curve for r in via_api.rows] == [r.curve for r in direct.rows]
+    assert via_api.table().splitlines()[4:] == direct.table().splitlines()[4:]
