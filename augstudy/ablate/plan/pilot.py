@@ -86,6 +86,27 @@ def _pooled_sd(groups: list[np.ndarray]) -> tuple[float, int]:
     return (math.sqrt(num / den) if den else math.nan), max((g.size for g in groups), default=0)
 
 
+def same_arm_churn(rows: list[np.ndarray]) -> list[float]:
+    """Mean squared disagreement ``mean_i (x_ri - x_ti)^2`` of every pair of one arm's runs.
+
+    ``rows``: per-seed correctness ``[n_val]`` in [0, 1] (bool, or averaged over the metric's epochs).
+    For 0/1 correctness this is the share of val examples the two runs disagree on.
+    """
+    return [float(np.mean((rows[i] - rows[j]) ** 2)) for i in range(len(rows)) for j in range(i + 1, len(rows))]
+
+
+def persistent_variance(d: np.ndarray) -> float:
+    """Variance over examples of an arm's persistent per-example effect (fractions^2), unbiased.
+
+    ``d``: ``[n, n_val]`` per-seed, per-example differences arm - baseline (fractions), n >= 2.
+    The variance over examples of the seed-averaged difference holds the persistent part plus
+    each example's seed noise divided by n; the latter is estimated from the spread over seeds.
+    """
+    n = d.shape[0]
+    within = float(d.var(axis=0, ddof=1).mean()) / n
+    return max(float(d.mean(axis=0).var(ddof=1)) - within, 0.0)
+
+
 def read_pilot(path: str | Path) -> Pilot:
     """Noise estimate, sizes and run time of the study folder ``path`` (module docstring)."""
     from augstudy.ablate.effects import metric_correctness
@@ -140,10 +161,7 @@ def read_pilot(path: str | Path) -> Pilot:
         n_val = sizes.pop()
         dis = []
         for arm in [base] + arms:
-            rows = [correct[(arm, s)] for s in sorted(s for (a, s) in correct if a == arm)]
-            for i in range(len(rows)):
-                for j in range(i + 1, len(rows)):
-                    dis.append(float(np.mean((rows[i] - rows[j]) ** 2)))
+            dis += same_arm_churn([correct[(arm, s)] for s in sorted(s for (a, s) in correct if a == arm)])
         churn = float(np.mean(dis)) if dis else None
         if churn is not None and churn <= 0:
             churn = None                  # runs identical on every example: no churn to model
@@ -152,9 +170,7 @@ def read_pilot(path: str | Path) -> Pilot:
             seeds = sorted(s for (a, s) in correct if a == arm and (base, s) in correct)
             if len(seeds) < 2:
                 continue
-            d = np.stack([correct[(arm, s)] - correct[(base, s)] for s in seeds])       # [n, n_val] fractions
-            within = float(d.var(axis=0, ddof=1).mean()) / len(seeds)
-            taus.append(max(float(d.mean(axis=0).var(ddof=1)) - within, 0.0))
+            taus.append(persistent_variance(np.stack([correct[(arm, s)] - correct[(base, s)] for s in seeds])))
         if taus:
             val_sd = POINTS * math.sqrt(float(np.mean(taus)) / n_val)
         if churn is None:
