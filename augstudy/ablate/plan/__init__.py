@@ -109,9 +109,6 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
     Returns:
         :class:`PlanResult` (``.table()`` is what ``augstudy plan`` prints).
     """
-    from augstudy.ablate.plan.simulate import Scenario, Simulator, seeds_needed
-    from augstudy.progress import progress as progress_bar
-
     effects = tuple(float(e) for e in effects)
     run_seconds = None if run_minutes is None else float(run_minutes) * 60.0
     time_source = "given"
@@ -165,7 +162,7 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
                               seed_sd=seed_sd, val_sd=val_sd or 0.0, ref_val=val_size)
         sesoi = 1.0 if sesoi is None else sesoi
         source = "numbers"
-    if churn is None and noise.churn is None:
+    if pilot is None and churn is None:
         notes.append("churn not measured: taken as the largest the seed sd allows (--churn to set it)")
     model = calibrate(noise, val_size, strict=pilot is None or seed_sd is not None)
     implied = model.seed_sd * math.sqrt(val_size / noise.ref_val) if noise.ref_val else model.seed_sd
@@ -174,9 +171,8 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
                      f"{noise.ref_val:,} images; the churn's {implied:.3g} pts used (the seed sd of few seeds "
                      f"is the noisier estimate)")
     sims = sims or default_sims(val_size, arms)
-    result = _simulate(model, arms, sesoi, alpha, power, effects, sims, seed, max_seeds, auto, progress,
-                       Scenario, Simulator, seeds_needed, progress_bar)
-    rows, sim_n, auto_n, schedule = result
+    rows, sim_n, auto_n, schedule = _simulate(model, arms, sesoi, alpha, power, effects, sims, seed, max_seeds,
+                                              auto, progress)
     for r in rows:
         if run_seconds is not None:
             r.hours = None if r.runs is None else r.runs * run_seconds / 3600.0
@@ -192,10 +188,13 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
     return res
 
 
-def _simulate(model: DataModel, arms, sesoi, alpha, power, effects, sims, seed, max_seeds, auto, show,
-              Scenario, Simulator, seeds_needed, progress_bar):
-    """The questions' rows; one progress bar over every simulated study-seed (ETA re-estimated)."""
+def _simulate(model: DataModel, arms: int, sesoi: float, alpha: float, power: float, effects: tuple,
+              sims: int, seed: int, max_seeds: int, auto: bool, show: bool) -> tuple[list, int, int, list]:
+    """The questions' rows, the studies simulated (fixed, auto) and the auto schedule; one progress
+    bar over every simulated study-seed, its total re-estimated after each question (ETA)."""
+    from augstudy.ablate.plan.simulate import Scenario, Simulator, seeds_needed
     from augstudy.ablate.stats import sequential as stats_sequential
+    from augstudy.progress import progress as progress_bar
 
     scenarios = [Scenario(f"better at +{e:g} pts", (e,) + (0.0,) * (arms - 1), "better", key=i + 1)
                  for i, e in enumerate(effects)]
