@@ -11,8 +11,9 @@ uses, so when the statistics change the plan follows:
 
 Common random numbers: simulated study ``j`` is the same at every seed count (its seed ``k`` is
 drawn from its own stream), so power rises smoothly with ``n`` and a search over ``n`` compares
-like with like.  Studies are simulated in chunks of a fixed number (set by the val size and
-arm count only), so the first ``s`` studies do not depend on how many are asked for.
+like with like; each simulated seed is drawn once and kept packed, so later seed counts (and
+``--seeds auto``) reuse it.  Studies are simulated in chunks of a fixed number (set by the val size
+and arm count only), so the first ``s`` studies do not depend on how many are asked for.
 """
 
 from __future__ import annotations
