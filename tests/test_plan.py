@@ -99,6 +99,7 @@ def test_more_seeds_for_smaller_effects_and_for_larger_noise():
     assert _seeds(quiet, "better at +1.5") > _seeds(quiet, "better at +3") >= 2
     assert _seeds(noisy, "better at +3") > _seeds(quiet, "better at +3")
     assert _seeds(noisy, "equivalent") > _seeds(quiet, "equivalent") and _seeds(quiet, "equivalent") < math.inf
+    assert all(0 <= r.false_any <= 1 for r in quiet.rows)               # every question has an arm at 0
     for r in quiet.rows:                   # the reported rate is the one at the recommended count
         assert r.power >= 0.8 and r.curve[r.seeds] == pytest.approx(r.power)
         assert all(v < 0.8 for n, v in r.curve.items() if n < r.seeds)
@@ -282,3 +283,18 @@ def test_top_level_api_is_the_same_plan():
     assert isinstance(via_api, augstudy.PlanResult)
     assert [r.curve for r in via_api.rows] == [r.curve for r in direct.rows]
     assert via_api.table().splitlines()[4:] == direct.table().splitlines()[4:]
+
+
+def test_false_claims_count_only_arms_whose_truth_is_zero(monkeypatch):
+    """A rule that calls arm 0 'worse' in every study: a false claim where arm 0 is truly 0 (the
+    equivalence question), none where arm 0 is the +X arm; the table prints the rate."""
+    def arm0_worse(diffs, **kw):
+        out = np.full(np.shape(diffs)[:-1], "inconclusive", dtype=object)
+        out[..., 0] = "worse"
+        return out
+
+    monkeypatch.setattr(stats, "decide", arm0_worse)
+    result = plan(seed_sd=2.0, effects=(3.0,), max_seeds=4, **{**NUMBERS, "sims": 50})
+    better, equivalent = result.rows
+    assert better.false_any == 0.0 and equivalent.false_any == 1.0
+    assert "a better/worse in 100.0% of the simulated studies at 4 seeds" in result.table()

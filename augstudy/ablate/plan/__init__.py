@@ -223,7 +223,8 @@ def _simulate(model: DataModel, arms: int, sesoi: float, alpha: float, power: fl
             row = PlanRow(question=sc.name, target=sc.target, effect=sc.effects[0], seeds=n,
                           runs=None if n is None else (arms + 1) * n, power=rate,
                           power_se=math.sqrt(max(rate * (1 - rate), 1e-12) / t), hours=None,
-                          curve={int(key): float(v) for key, v in sorted(curve.items())})
+                          curve={int(key): float(v) for key, v in sorted(curve.items())},
+                          false_any=sim.false_any(sc, at))
             if auto:
                 a = sim.auto(sc, auto_sims)
                 row.auto_runs, row.auto_runs_se, row.auto_power = a["runs_mean"], a["runs_se"], a["rate"]

@@ -17,7 +17,7 @@ from augstudy.atomic import atomic_write_json, atomic_write_text, ensure_writabl
 
 PLAN_JSON, PLAN_CSV = "plan.json", "plan.csv"
 CSV_COLUMNS = ("question", "target", "effect", "arms", "val_size", "sesoi", "seeds", "runs", "power",
-               "power_se", "hours", "auto_runs", "auto_runs_se", "auto_runs_vs_fixed", "auto_power",
+               "power_se", "false_any", "hours", "auto_runs", "auto_runs_se", "auto_runs_vs_fixed", "auto_power",
                "auto_power_se", "auto_hours", "auto_false_any", "sims")
 
 
@@ -47,6 +47,7 @@ class PlanRow:
     auto_power_se: float | None = None
     auto_hours: float | None = None
     auto_false_any: float | None = None
+    false_any: float | None = None  # share of studies with a better/worse on an arm truly at 0, at `seeds`
     curve: dict = field(default_factory=dict)     # {seeds: simulated rate} of every count evaluated
 
 
@@ -94,7 +95,7 @@ class PlanResult:
             vs_fixed = (r.auto_runs / r.runs) if (r.auto_runs is not None and r.runs) else None
             w.writerow({"question": r.question, "target": r.target, "effect": r.effect, "arms": self.arms,
                         "val_size": self.val_size, "sesoi": self.sesoi, "seeds": _cell(r.seeds),
-                        "runs": _cell(r.runs), "power": _cell(r.power), "power_se": _cell(r.power_se),
+                        "runs": _cell(r.runs), "power": _cell(r.power), "power_se": _cell(r.power_se), "false_any": _cell(r.false_any),
                         "hours": _cell(r.hours), "auto_runs": _cell(r.auto_runs),
                         "auto_runs_se": _cell(r.auto_runs_se), "auto_runs_vs_fixed": _cell(vs_fixed),
                         "auto_power": _cell(r.auto_power), "auto_power_se": _cell(r.auto_power_se),
@@ -148,9 +149,17 @@ class PlanResult:
         lines.append(f"seeds: paired seeds per arm for a fixed design (--seeds N); runs = (arms + 1) x seeds; "
                      f"power +- its Monte-Carlo standard error. auto: --seeds auto (looks at "
                      f"{', '.join(map(str, self.auto_schedule))} seeds), mean runs and its rate of the same verdict.")
+        null = next((r for r in self.rows if r.target == "equivalent"), None)
+        if null is not None and null.false_any is not None and math.isfinite(null.false_any):
+            at = null.seeds if null.seeds is not None else self.max_seeds
+            auto = ("" if null.auto_false_any is None or not math.isfinite(null.auto_false_any)
+                    else f", under seeds auto {null.auto_false_any:.1%}")
+            lines.append(f"false claims (every arm truly 0): a better/worse in {null.false_any:.1%} of the simulated "
+                         f"studies at {at} seeds{auto} (the table promises at most {self.alpha:.0%}).")
         if any(r.seeds is None for r in self.rows):
-            lines.append(f">{self.max_seeds}: not reached with {self.max_seeds} paired seeds (power shown there); the "
-                         f"val set's own noise does not shrink with seeds, so a larger --val-size may be what it takes.")
+            lines.append(f">{self.max_seeds}: not reached with up to {self.max_seeds} paired seeds (power shown there): "
+                         f"raise --max-seeds; where the val set's own noise dominates (it does not shrink with "
+                         f"seeds) only a larger --val-size helps.")
         if hours:
             lines.append(f"hours: {self.seconds_per_run / 60:.2f} min per run ({self.run_time_source}"
                          f"{' on ' + self.device if self.device else ''}), runs one after another.")

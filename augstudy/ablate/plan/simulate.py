@@ -26,7 +26,7 @@ import numpy as np
 
 from augstudy.ablate import stats
 from augstudy.ablate.stats import sequential as stats_sequential
-from augstudy.ablate.stats.verdicts import BETTER, EQUIVALENT
+from augstudy.ablate.stats.verdicts import BETTER, EQUIVALENT, WORSE
 from augstudy.ablate.plan.model import POINTS, DataModel, seed_correct, study_eta
 
 _CHUNK_ELEMENTS = 200_000     # bool elements of one seed of one chunk: bounds memory to about 2 MB x seeds
@@ -47,7 +47,7 @@ class Scenario:
     effects: tuple[float, ...]
     target: str
     key: int                                   # stream key: scenarios draw independent studies
-    cache: dict = field(default_factory=dict)  # n -> (successes, trials, studies)
+    cache: dict = field(default_factory=dict)  # n -> (successes, trials, studies, studies with a false claim)
     seeds: dict = field(default_factory=dict)  # (chunk, k) -> packed bool [chunk, m + 1, n_val / 8]
 
 
@@ -110,23 +110,34 @@ class Simulator:
         """``(successes, trials)`` of the scenario's target verdict with ``n`` paired seeds.
 
         Cached per ``n`` and grown by whole chunks, so asking again for more studies only
-        simulates the new ones.
+        simulates the new ones (:meth:`false_any` reads the same cache).
         """
         sims = self.round_sims(sims)
-        done_succ, done_trials, done_studies = scenario.cache.get(n, (0, 0, 0))
-        for c in range(done_studies // self.chunk, sims // self.chunk):
+        succ, trials, studies, false_any = scenario.cache.get(n, (0, 0, 0, 0))
+        null = np.array([e == 0 for e in scenario.effects])
+        for c in range(studies // self.chunk, sims // self.chunk):
             diffs, example = self._paired(self._chunk_correct(scenario, c, n))
             verdicts = stats.decide(diffs, alpha=self.alpha, sesoi=self.sesoi, example_diffs=example)
             if scenario.target == "better":
-                done_succ += int(np.sum(verdicts[:, 0] == BETTER))
-                done_trials += verdicts.shape[0]
+                succ += int(np.sum(verdicts[:, 0] == BETTER))
+                trials += verdicts.shape[0]
             else:
-                done_succ += int(np.sum(verdicts == EQUIVALENT))
-                done_trials += verdicts.size
-            done_studies += self.chunk
+                succ += int(np.sum(verdicts == EQUIVALENT))
+                trials += verdicts.size
+            claims = (verdicts == BETTER) | (verdicts == WORSE)
+            false_any += int(np.sum((claims & null[None, :]).any(axis=1)))
+            studies += self.chunk
             self.tick(self.chunk * n)
-        scenario.cache[n] = (done_succ, done_trials, max(done_studies, sims))
-        return done_succ, done_trials
+        scenario.cache[n] = (succ, trials, studies, false_any)
+        return succ, trials
+
+    def false_any(self, scenario: Scenario, n: int) -> float:
+        """Share of the simulated studies at ``n`` seeds with a better/worse on an arm whose true
+        effect is 0 (nan when no arm is at 0 or ``n`` was not simulated)."""
+        succ, trials, studies, false_any = scenario.cache.get(n, (0, 0, 0, 0))
+        if not studies or not any(e == 0 for e in scenario.effects):
+            return math.nan
+        return false_any / studies
 
     def auto(self, scenario: Scenario, sims: int, start: int = stats_sequential.START_SEEDS,
              batch: int = stats_sequential.BATCH, max_seeds: int = stats_sequential.MAX_SEEDS) -> dict:
