@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_plan.py            # about a minute on 2 cores
 
 Each plan: 4 arms, accuracy 0.48, churn 0.15, a seed sd of ``sqrt(0.66^2 + 100^2 churn / n_val)``
-points (a run part of 0.66 pts plus what the churn gives on that many images: 1.09 pts at 2,000), SESOI 1, questions +1, +2 and equivalence, fixed designs and ``--seeds auto``, default
-simulation counts (400 studies up to 2,000 images x 5 runs, 100 at 10,000).  "no cache" sets the
+points (a run part of 0.66 pts plus what the churn gives on that many images: 1.09 pts at 2,000),
+SESOI 1, questions +1, +2 and equivalence, fixed designs and ``--seeds auto``, default simulation
+counts (400 studies up to 2,000 images x 5 runs, 100 at 10,000).  "no cache" sets the
 packed per-seed cache to 0 bytes, so every seed count simulates its seeds again (the design before
 the cache): the ratio is the cache's gain in one run on the same machine.
 """

@@ -163,8 +163,8 @@ def calibrate(noise: NoiseEstimate, n_val: int, strict: bool = True) -> DataMode
         s_u = 0.0
     elif target_var >= item_var(_MAX_LOGIT_SD):
         raise UserError(f"--val-sd {noise.val_sd:g}: larger than any per-example effect can give on "
-                        f"{noise.ref_val} images at churn {churn:.3g} (most examples are always right or always wrong); "
-                        f"give a smaller --val-sd, or the measured --churn")
+                        f"{noise.ref_val} images at churn {churn:.3g}; give a smaller --val-sd (points), or the "
+                        f"measured --churn")
     else:
         s_u = float(optimize.brentq(lambda s: item_var(s) - target_var, 0.0, _MAX_LOGIT_SD, xtol=1e-10))
     # churn between an arm and its paired baseline run (u adds disagreements): the seed sd's floor

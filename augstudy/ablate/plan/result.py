@@ -95,7 +95,8 @@ class PlanResult:
             vs_fixed = (r.auto_runs / r.runs) if (r.auto_runs is not None and r.runs) else None
             w.writerow({"question": r.question, "target": r.target, "effect": r.effect, "arms": self.arms,
                         "val_size": self.val_size, "sesoi": self.sesoi, "seeds": _cell(r.seeds),
-                        "runs": _cell(r.runs), "power": _cell(r.power), "power_se": _cell(r.power_se), "false_any": _cell(r.false_any),
+                        "runs": _cell(r.runs), "power": _cell(r.power), "power_se": _cell(r.power_se),
+                        "false_any": _cell(r.false_any),
                         "hours": _cell(r.hours), "auto_runs": _cell(r.auto_runs),
                         "auto_runs_se": _cell(r.auto_runs_se), "auto_runs_vs_fixed": _cell(vs_fixed),
                         "auto_power": _cell(r.auto_power), "auto_power_se": _cell(r.auto_power_se),
@@ -157,8 +158,8 @@ class PlanResult:
             lines.append(f"false claims (every arm truly 0): a better/worse in {null.false_any:.1%} of the simulated "
                          f"studies at {at} seeds{auto} (the table promises at most {self.alpha:.0%}).")
         if any(r.seeds is None for r in self.rows):
-            lines.append(f">{self.max_seeds}: not reached with up to {self.max_seeds} paired seeds (power shown there): "
-                         f"raise --max-seeds; where the val set's own noise dominates (it does not shrink with "
+            lines.append(f">{self.max_seeds}: not reached with up to {self.max_seeds} paired seeds (power shown "
+                         f"there): raise --max-seeds; where the val set's own noise dominates (it does not shrink with "
                          f"seeds) only a larger --val-size helps.")
         if hours:
             lines.append(f"hours: {self.seconds_per_run / 60:.2f} min per run ({self.run_time_source}"
