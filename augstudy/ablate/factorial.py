@@ -2,7 +2,7 @@
 
 Design: every level of factor A crossed with every level of factor B, each cell a run
 config resolved like a one-factor arm (``baseline.yaml <- budget <- A's level <- B's
-level``), every cell trained on the same paired seeds (seed s fixes init, data order and
+level``, composed by meaning: :mod:`augstudy.ablate.compose`), every cell trained on the same paired seeds (seed s fixes init, data order and
 augmentation draws in every cell).  The cell of both baselines is the study's baseline
 arm, so the one-factor machinery (store, executors, resume, effects.csv against that
 baseline) runs the cells unchanged; this module adds what only a factorial design has:
@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from augstudy.ablate.compose import compose_levels
 from augstudy.ablate.schema import RunStatus, StudyPaths, csv_text
-from augstudy.ablate.spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, deep_merge, load_baseline,
+from augstudy.ablate.spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, load_baseline,
                                   load_factor, resolve_config)
 from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
 from augstudy.errors import UserError
@@ -65,23 +66,6 @@ def check_factor_pair(factor_a: str | None, factor_b: str) -> None:
                         f"(see `augstudy ablate --list`)")
 
 
-def _leaves(tree: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in (tree or {}).items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            out.update(_leaves(value, path))
-        else:
-            out[path] = value
-    return out
-
-
-def _clashes(a_override: dict, b_override: dict) -> list[str]:
-    """Fields both overrides set to different values (a merge would silently drop A's value)."""
-    a, b = _leaves(a_override), _leaves(b_override)
-    return sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
-
-
 def _ordered_levels(spec: FactorSpec) -> list[str]:
     return [spec.baseline_level] + [lv for lv in spec.levels if lv != spec.baseline_level]
 
@@ -91,8 +75,8 @@ def resolve_factorial_arms(factor_a: str, factor_b: str, budget: str | None, spe
     """Every cell of the A x B factorial as an :class:`Arm`, the cell of both baselines first.
 
     A cell's config is ``baseline <- budget <- budget_override <- A's level <- B's level``.
-    Two factors that set the same field to different values (e.g. both edit
-    ``augment.remove``) cannot be crossed: UserError naming the fields.
+    Levels compose by meaning (:mod:`augstudy.ablate.compose`): edits of different ops of one policy
+    combine; a true conflict (one field or one op set two ways, two whole policies) is a UserError.
     """
     check_factor_pair(factor_a, factor_b)
     baseline: Baseline = load_baseline(specs_dir)
@@ -103,13 +87,10 @@ def resolve_factorial_arms(factor_a: str, factor_b: str, budget: str | None, spe
                    f"{factor_b} ({spec_b.description or 'no description'})")
     for la in _ordered_levels(spec_a):
         for lb in _ordered_levels(spec_b):
-            oa, ob = spec_a.levels[la], spec_b.levels[lb]
-            clash = _clashes(oa, ob)
-            if clash:
-                raise UserError(f"{spec_a.path}: levels.{la} and {spec_b.path}: levels.{lb} both set "
-                                f"{', '.join(clash)}; a two-factor study needs factors that change different fields")
+            merged = compose_levels(spec_a.levels[la], spec_b.levels[lb], f"{spec_a.path}: levels.{la}",
+                                    f"{spec_b.path}: levels.{lb}")
             name = f"{factor_a}={la},{factor_b}={lb}"
-            config = resolve_config(baseline, budget, deep_merge(oa, ob), f"{spec_a.path} x {spec_b.path}: {name}",
+            config = resolve_config(baseline, budget, merged, f"{spec_a.path} x {spec_b.path}: {name}",
                                     budget_override)
             digest = config_hash(config)
             if digest in seen:

@@ -16,8 +16,8 @@ budget's smaller batch never overrides the ``batch_size`` factor's levels).
 The ``augment`` section names a policy (``policy: final``: a preset, a policy file,
 or an inline policy dict) plus optional edits applied in this order:
 ``remove: [OpName, ...]``, ``replace: {OpName: {op: NewOp, <fields>..., p}}`` (in place),
-``update: {OpName: {<fields>..., p}}`` (merged into that op); fields are flat, as in policy files;
-then ``strength: s`` scales every magnitude of the result (:func:`augstudy.policy.scale_policy`;
+``update: {OpName: {<fields>..., p}}`` (merged into that op), ``add: [{op: NewOp, <fields>..., p}, ...]``
+(appended after the policy's ops, in order); fields are flat, as in policy files; then ``strength: s`` scales every magnitude of the result (:func:`augstudy.policy.scale_policy`;
 ``s = 1`` changes nothing, so it resolves to the same config as no ``strength``).  Resolution
 replaces the section by ``{"policy": <the resolved policy dict>}``, so the hash
 covers what actually runs.
@@ -43,6 +43,7 @@ from typing import Any
 from augstudy.ablate.spec_schema import (  # noqa: F401 - CONFIG_FIELDS and validate_config are public here too
     CONFIG_FIELDS,
     OPTIONAL_FIELDS,
+    canonical_regularizers,
     check_sesoi,
     level_name,
     validate_config,
@@ -91,7 +92,7 @@ def _flat_op(op: dict) -> dict:
 
 
 def resolve_augment(augment: dict, where: str) -> dict:
-    """Turn ``{policy, remove?, replace?, update?, strength?}`` into ``{"policy": <resolved policy dict>}``."""
+    """Turn ``{policy, remove?, replace?, update?, add?, strength?}`` into ``{"policy": <resolved policy dict>}``."""
     if "policy" not in augment:
         raise UserError(f"{where}: field 'augment.policy' is missing (a preset name such as 'final', a file or a dict)")
     policy = _load_policy_dict(augment["policy"], where)
@@ -120,6 +121,12 @@ def resolve_augment(augment: dict, where: str) -> dict:
             raise UserError(f"{where}: augment.update.{name} must be a mapping of that op's fields (and/or 'p')")
         i = index_of(name, "update")
         ops[i] = {**ops[i], **_flat_op(change)}
+    add = augment.get("add") or []
+    if not isinstance(add, list) or not all(isinstance(new, dict) and "op" in new for new in add):
+        raise UserError(f"{where}: augment.add must be a list of ops, each a mapping with 'op', its fields and 'p'")
+    for new in add:
+        ops.append(_flat_op(new))
+        names.append(new["op"])
     if augment.get("strength") is not None:  # scales every magnitude of the edited policy
         from augstudy.policy.ops import FieldError
         from augstudy.policy.spec import check_strength
@@ -279,6 +286,7 @@ def resolve_config(baseline: Baseline, budget: str | None, override: dict | None
     config = validate_config(deep_merge(config, override or {}), where)
     if not config["data"].get("order_key"):   # the default order key is left out, so hashes stay as they were
         config["data"].pop("order_key", None)
+    config = canonical_regularizers(config)   # mix/ema/eval: left out when off, defaults filled in when on
     # the model must take every knob set away from its default (checked here, before any training)
     config["model"] = canonical_model_section(config["model"], where)
     config["augment"] = resolve_augment(config["augment"], where)

@@ -152,6 +152,66 @@ class DataSection(_Section):
     order_key: _int_min(0) = None
 
 
+def _alpha(name: str):
+    def check(v):
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v) > 0.0 or float(v) == float("inf"):
+            raise ValueError(f"must be a number > 0 (Beta({name}, {name}) draws lambda; null turns it off), got {v!r}")
+        return float(v)
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def _positive_or_null(v):
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < float(v) <= 1.0:
+        raise ValueError(f"must be a fraction of all training steps in (0, 1] (null = no EMA), got {v!r}")
+    return float(v)
+
+
+class MixSection(_Section):
+    """``mix``: batch-level MixUp/CutMix (:mod:`augstudy.ablate.mixing`); both alphas null = off."""
+
+    mixup_alpha: _alpha("mixup_alpha") = None
+    cutmix_alpha: _alpha("cutmix_alpha") = None
+    prob: _float_in(0.0, 1.0) = None
+    switch_prob: _float_in(0.0, 1.0) = None
+
+
+class EmaSection(_Section):
+    """``ema``: weight EMA (:mod:`augstudy.ablate.ema`); ``horizon`` null = off."""
+
+    horizon: Annotated[Any, BeforeValidator(_positive_or_null)] = None
+
+
+class EvalSection(_Section):
+    """``eval``: how the val metrics are computed (:mod:`augstudy.ablate.tta`)."""
+
+    tta: _choice("none", "flip") = None
+
+
+#: the optional regularizer sections and the values that mean "off": a section at these values is left out
+#: of resolved configs (:func:`canonical_regularizers`), so configs (and hashes) without them stay as they were
+REGULARIZER_DEFAULTS = {"mix": {"mixup_alpha": None, "cutmix_alpha": None, "prob": 1.0, "switch_prob": 0.5},
+                        "ema": {"horizon": None}, "eval": {"tta": "none"}}
+
+
+def canonical_regularizers(config: dict) -> dict:
+    """``config`` with the ``mix``/``ema``/``eval`` sections filled with their defaults, or dropped when they
+    switch nothing on (mix: no alpha; ema: no horizon; eval: tta none)."""
+    out = dict(config)
+    for section, defaults in REGULARIZER_DEFAULTS.items():
+        values = {**defaults, **{k: v for k, v in (config.get(section) or {}).items() if v is not None}}
+        off = (values["mixup_alpha"] is None and values["cutmix_alpha"] is None) if section == "mix" else \
+            values == defaults
+        if off:
+            out.pop(section, None)
+        else:
+            out[section] = values
+    return out
+
+
 class AugmentSection(_Section):
     """``augment``: a policy plus optional edits (resolved by :func:`resolve_augment`)."""
 
@@ -159,6 +219,7 @@ class AugmentSection(_Section):
     remove: Any = None
     replace: Any = None
     update: Any = None
+    add: Any = None
     strength: Any = None
 
 
@@ -171,18 +232,23 @@ class RunConfigModel(_Section):
     train: TrainSection = None
     data: DataSection = None
     augment: AugmentSection = None
+    mix: MixSection = None
+    ema: EmaSection = None
+    eval: EvalSection = None
     tag: _Text = None
 
 
 _SECTIONS = {"model": ModelSection, "optimizer": OptimizerSection, "schedule": ScheduleSection,
-             "train": TrainSection, "data": DataSection}
+             "train": TrainSection, "data": DataSection, "mix": MixSection, "ema": EmaSection,
+             "eval": EvalSection}
 #: every field a run config must have, as dotted paths -> its section model's field
 CONFIG_FIELDS: dict[str, Any] = {
     **{f"{section}.{name}": info for section, model in _SECTIONS.items() for name, info in model.model_fields.items()},
     "tag": RunConfigModel.model_fields["tag"],
 }
 #: fields a baseline may leave out: model knobs at their default are omitted from resolved configs
-OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT) + ("data.order_key",)
+OPTIONAL_FIELDS = tuple(f"model.{knob}" for knob in OMITTED_AT_DEFAULT) + ("data.order_key",) + tuple(
+    f"{section}.{name}" for section, defaults in REGULARIZER_DEFAULTS.items() for name in defaults)
 AUGMENT_KEYS = tuple(AugmentSection.model_fields)
 
 
@@ -205,7 +271,7 @@ def validate_config(config: dict, where: str) -> dict:
     augment = config.get("augment", {})
     if not isinstance(augment, dict):
         raise UserError(f"{where}: field 'augment' must be a mapping with 'policy' (and optional "
-                        f"remove/replace/update/strength)")
+                        f"remove/replace/update/add/strength)")
     try:
         model = RunConfigModel.model_validate(config)
     except ValidationError as exc:
@@ -312,5 +378,6 @@ def validate_factor_file(raw: Any, path: Path, factor: str) -> FactorFile:
 
 
 __all__ = ["RunConfigModel", "ModelSection", "OptimizerSection", "ScheduleSection", "TrainSection", "DataSection",
-           "AugmentSection", "CONFIG_FIELDS", "OPTIONAL_FIELDS", "AUGMENT_KEYS", "validate_config", "FactorFile",
+           "AugmentSection", "MixSection", "EmaSection", "EvalSection", "REGULARIZER_DEFAULTS",
+           "canonical_regularizers", "CONFIG_FIELDS", "OPTIONAL_FIELDS", "AUGMENT_KEYS", "validate_config", "FactorFile",
            "FACTOR_KEYS", "validate_factor_file", "level_name", "check_sesoi"]

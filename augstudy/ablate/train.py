@@ -25,6 +25,13 @@ normalized with the train set's per-channel mean/std. On CUDA the step runs unde
 bf16 autocast with channels_last and ``cudnn.benchmark``; on the CPU autocast is
 disabled (fp32).  There are no DataLoader workers and no per-image Python.
 
+Regularizers beside the policy, each in its own module: ``mix`` (MixUp/CutMix with keyed partners and
+soft targets, :mod:`augstudy.ablate.mixing`), ``ema`` (weight EMA, evaluated instead of the live weights,
+:mod:`augstudy.ablate.ema`) and ``eval.tta`` (flip test-time augmentation, :mod:`augstudy.ablate.tta`).
+With label smoothing ``eps`` the train loss is the cross-entropy against the smoothed (and, when mixing,
+mixed) targets, so it cannot fall below their entropy; ``train_acc`` of a mixing run is the target-weighted
+hit rate on mixed images (:mod:`augstudy.ablate.mixing`).
+
 Units: losses are mean cross-entropy (nats) per example; accuracies are fractions
 in [0, 1]; ``lr`` is the learning rate in use at the end of the epoch; ``wall_s``
 is seconds.
@@ -41,7 +48,10 @@ from typing import Callable
 import torch
 from torch import nn
 
+from augstudy.ablate.ema import make_ema
+from augstudy.ablate.mixing import make_mix_step
 from augstudy.ablate.schema import pack_correct
+from augstudy.ablate.tta import tta_mode
 from augstudy.data.stats import channel_stats
 from augstudy.errors import UserError
 
@@ -283,9 +293,12 @@ def build_scheduler(config: dict, optimizer, total_steps: int):
 # ----------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.Tensor, batch_size: int,
-             device: torch.device) -> tuple[float, float, list[int], list[int], torch.Tensor]:
+             device: torch.device, tta: str = "none") -> tuple[float, float, list[int], list[int], torch.Tensor]:
     """Eval-mode val loss (mean CE), accuracy (fraction), per-class correct/total counts and the
-    per-example correctness (bool ``[n_val]`` on the CPU, in the val subset's order)."""
+    per-example correctness (bool ``[n_val]`` on the CPU, in the val subset's order); ``tta``: the
+    test-time augmentation of :func:`augstudy.ablate.tta.predict` (``none`` or ``flip``)."""
+    from augstudy.ablate.tta import predict
+
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros(data.num_classes, dtype=torch.int64, device=device)
@@ -296,7 +309,7 @@ def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.T
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         y = data.val_labels[start:start + batch_size]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(x)
+            logits = predict(model, x, tta)
         loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").double()
         hit = logits.argmax(1) == y
         correct += torch.bincount(y[hit], minlength=data.num_classes)
@@ -367,6 +380,10 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
     augmenter = augmenter or make_augmenter(config, seed, device)
     mean, std = (t.to(device).view(1, 3, 1, 1) for t in channel_stats(data.train_images))
     criterion = nn.CrossEntropyLoss(label_smoothing=config["optimizer"]["label_smoothing"])
+    mix = make_mix_step(config, data, augmenter,
+                              derive_seed(augment_seed(seed, config["data"].get("order_key", 0)), "mix"))
+    ema = make_ema(config, model, total_steps, checkpoint)
+    eval_model, tta = (ema.module if ema is not None else model), tta_mode(config)
     run_start = time.perf_counter()
     wall_before = sum(h.wall_s for h in history)
 
@@ -375,19 +392,24 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
         torch.manual_seed(derive_seed(seed, "dropout", epoch))
         model.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        for images, labels, _ in iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
+        correct = torch.zeros((), dtype=torch.float64, device=device)
+        for images, labels, indices in iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
                                                     config["data"].get("order_key", 0)):
+            mixed = mix(images, labels, indices, epoch) if mix is not None else None   # MixUp/CutMix
+            if mixed is not None:
+                images = mixed.images
             x = ((images - mean) / std).contiguous(memory_format=torch.channels_last)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = model(x)
-                loss = criterion(logits.float(), labels)
+                loss = criterion(logits.float(), labels) if mixed is None else mixed.loss(logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update(model)
             loss_sum += loss.detach().double() * labels.shape[0]
-            correct += (logits.detach().argmax(1) == labels).sum()
+            correct += (logits.detach().argmax(1) == labels).sum() if mixed is None else mixed.hits(logits)
             if on_step is not None:
                 on_step(1)
         train_loss = float(loss_sum) / data.n_train
@@ -395,7 +417,7 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
         val_correct = None
         if math.isfinite(train_loss):
             val_loss, val_acc, class_correct, class_total, hits = evaluate(
-                model, data, mean, std, train_cfg["eval_batch_size"], device)
+                eval_model, data, mean, std, train_cfg["eval_batch_size"], device, tta)
             val_correct = pack_correct(hits.numpy())
         else:  # weights are NaN/inf already: evaluating would only repeat it
             val_loss, val_acc = float("nan"), float("nan")
@@ -418,6 +440,8 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
                      # what `augstudy measure --model` needs to rebuild and feed the model exactly
                      "config": {**config, "num_classes": data.num_classes},
                      "norm": {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}}
+            if ema is not None:   # the weights the val metrics came from; "model" stays the live weights
+                state["ema"] = _cpu_state(ema.state_dict())
             on_epoch(result, state)
     return RunOutcome("done", epochs, None, wall_before + time.perf_counter() - run_start, history)
 
