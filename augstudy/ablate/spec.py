@@ -60,6 +60,8 @@ ALL_FACTORS = "all"
 SHARED_BASELINE_ARM = "baseline"
 
 _MISSING = object()
+#: ``ablate --list`` shows this many characters of a factor's description
+LIST_DESCRIPTION_CHARS = 72
 
 
 # ----------------------------------------------------------------------------- merging
@@ -359,16 +361,20 @@ def study_sesoi(factor: str, specs_dir: str | Path | None = None, default: float
 
 
 def format_factor_list(specs_dir: str | Path | None = None) -> str:
-    """``augstudy ablate --list``: each factor, its levels (baseline marked) and description."""
+    """``augstudy ablate --list``: one line per factor: its name, levels (baseline marked) and the start of
+    its description (cut at :data:`LIST_DESCRIPTION_CHARS`; the whole text is in its file)."""
     specs_dir = Path(specs_dir) if specs_dir else default_specs_dir()
+    names = list_factors(specs_dir)
+    width = max([len(n) for n in names] + [len(ALL_FACTORS)])
     lines = [f"study specs in {specs_dir}:"]
-    for name in list_factors(specs_dir):
+    for name in names:
         spec = load_factor(name, specs_dir)
         levels = ", ".join(f"{lv} (baseline)" if lv == spec.baseline_level else lv for lv in spec.levels)
-        lines.append(f"  {name:<14} {levels}")
-        if spec.description:
-            lines.append(f"  {'':<14} {spec.description.splitlines()[0]}")
-    lines.append(f"  {ALL_FACTORS:<14} every factor above against one shared baseline arm")
+        about = " ".join(spec.description.split())
+        if len(about) > LIST_DESCRIPTION_CHARS:
+            about = about[:LIST_DESCRIPTION_CHARS - 3].rstrip() + "..."
+        lines.append(f"  {name:<{width}}  {levels}" + (f"  -- {about}" if about else ""))
+    lines.append(f"  {ALL_FACTORS:<{width}}  every factor above against one shared baseline arm")
     try:
         budgets = ", ".join(load_baseline(specs_dir).budgets)
         lines.append(f"budgets: {budgets}")
