@@ -149,14 +149,16 @@ def _nanmean(values: Iterable[float]) -> float:
 
 
 def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
-                  is_baseline: bool, scale: float = stats.POINTS) -> tuple[dict, dict[int, float]]:
+                  is_baseline: bool, scale: float = stats.POINTS,
+                  gen_gap_na: str | None = None) -> tuple[dict, dict[int, float]]:
     """Summary row (:data:`ARM_COLUMNS`, accuracy points) and ``{seed: metric}`` of one arm.
 
     Uses runs with status ``done``; diverged runs are counted in ``n_diverged`` (the effect
     rows count them at chance level, see :func:`compute_effects`); failed, running and
     pending runs are ignored.  ``best_val_acc``, ``stability`` and ``gen_gap`` are means over
     the used seeds of each run's own value; ``metric_std`` is the seed-to-seed std (ddof=1;
-    nan below 2 seeds).
+    nan below 2 seeds).  ``gen_gap_na``: why the arm has no generalization gap (its ``gen_gap`` is then nan;
+    :func:`augstudy.ablate.schema.gen_gap_na`).
     """
     used, per_seed, n_diverged = [], {}, 0
     for run in runs:
@@ -180,7 +182,7 @@ def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
         "metric_std": scale * float(values.std(ddof=1)) if values.size >= 2 else math.nan,
         "best_val_acc": scale * _nanmean(peaks),
         "stability": scale * _nanmean(_stability(e) for e in epochs_of),
-        "gen_gap": scale * _nanmean(_gen_gap(e) for e in epochs_of),
+        "gen_gap": math.nan if gen_gap_na else scale * _nanmean(_gen_gap(e) for e in epochs_of),
         "n_diverged": n_diverged,
     }
     return row, per_seed
@@ -254,7 +256,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
                     metric_name: str = "last3", *, sesoi: float = stats_verdicts.SESOI,
                     chance: float | None = None, family: str | None = None,
                     sequential: SequentialPlan | None = None, alpha: float = stats_verdicts.ALPHA,
-                    factor_of: Mapping[str, str] | None = None) -> EffectsResult:
+                    factor_of: Mapping[str, str] | None = None,
+                    gen_gap_na: Mapping[str, str] | None = None) -> EffectsResult:
     """The ranked effect table of a study: one verdict per arm, decided here once.
 
     Args:
@@ -276,6 +279,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
             (:func:`augstudy.ablate.stats.sequential.sequential_step`), else the fixed
             design (:func:`augstudy.ablate.stats.verdicts.analyze_family`, Holm over the arms).
         factor_of: ``{arm: factor}`` where arms belong to different factors (``ablate all``).
+        gen_gap_na: ``{arm: reason}`` for arms whose generalization gap is undefined (mixing): their
+            ``gen_gap`` is blank and the reason joins the row's note.
     Returns:
         :class:`EffectsResult` (accuracy points); ``header`` holds the table's header sentences.
     """
@@ -292,7 +297,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
     order = [baseline_arm] + [a for a in by_arm if a != baseline_arm]
     arms, per_seed, diverged, correct = [], {}, {}, {}
     for arm in order:
-        row, values = summarize_arm(arm, levels[arm], by_arm[arm], metric_name, is_baseline=arm == baseline_arm)
+        row, values = summarize_arm(arm, levels[arm], by_arm[arm], metric_name, is_baseline=arm == baseline_arm,
+                                    gen_gap_na=(gen_gap_na or {}).get(arm))
         arms.append(row)
         per_seed[arm] = values
         diverged[arm] = sorted(int(_get(r, "seed")) for r in by_arm[arm] if _get(r, "status") == RunStatus.DIVERGED)
@@ -331,6 +337,8 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
         values = {**effects_by_arm[arm].to_dict(), **{k: summaries[arm][k] for k in SUMMARY_COLUMNS
                                                      if k != "n_diverged"}}
         values.update(factor=factor_of.get(arm, factor), arm=arm, level=levels[arm])
+        if (gen_gap_na or {}).get(arm):
+            values["note"] = "; ".join(n for n in (values.get("note"), gen_gap_na[arm]) if n)
         rows.append(EffectRow.from_dict(values))
     return EffectsResult(factor, baseline_arm, metric_name, rows, arms, noise, header, sesoi, family, seq)
 

@@ -24,7 +24,7 @@ from augstudy.ablate.effects import (EffectsResult, SequentialPlan, compute_effe
 from augstudy.ablate.factorial import export_factorial
 from augstudy.ablate.response import export_response
 from augstudy.ablate.schema import (CLASS_COLUMNS, EPOCHS_COLUMNS, RUNS_COLUMNS, RunStatus, StudyPaths, csv_text,
-                                    is_finished)
+                                    gen_gap_na, is_finished)
 from augstudy.ablate.spec import Arm
 from augstudy.ablate.store import StudyStore, run_id_for
 from augstudy.atomic import atomic_write_json, atomic_write_text
@@ -159,7 +159,8 @@ def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot)
     chance = 1.0 / len(desc.class_names) if desc.class_names else None
     effects = compute_effects(records, desc.baseline.name, desc.factor, desc.metric, sesoi=desc.sesoi,
                               chance=chance, sequential=desc.sequential,
-                              factor_of={a.name: a.factor for a in desc.arms})
+                              factor_of={a.name: a.factor for a in desc.arms},
+                              gen_gap_na={a.name: gen_gap_na(a.config) for a in desc.arms if gen_gap_na(a.config)})
     response_files, response_md = export_response(paths, desc.arms, records, desc.metric, chance)
     files.update(write_effects(effects, paths.root, extra_markdown=response_md))
     files.update(response_files)

@@ -35,7 +35,8 @@ Where augstudy differs, on purpose:
 Train accuracy on mixed batches (what ``train_acc`` means for a mixing run): the target-weighted hit rate
 ``lam * [argmax = y_i] + (1 - lam) * [argmax = y_j]`` averaged over examples (the label-smoothing share left
 out); it equals plain accuracy for unmixed examples.  It is measured on mixed images, so it is not comparable
-with val accuracy: the generalization gap is reported n/a for mixing runs (:func:`gen_gap_unavailable`).
+with val accuracy: the generalization gap is reported n/a for mixing runs
+(:func:`augstudy.ablate.schema.gen_gap_na`).
 
 Shapes: images ``[B, 3, S, S]`` float in [0, 1]; labels int64 ``[B]``; ``lam`` float32 ``[B]``.
 """
@@ -245,12 +246,5 @@ def make_mix_step(config: dict, data, augmenter, seed: int):
     return mix
 
 
-def gen_gap_unavailable(config: dict) -> str | None:
-    """Why the generalization gap (train minus val accuracy) means nothing for ``config``, or None."""
-    if MixSettings.from_config(config).active:
-        return "n/a: train accuracy is measured on MixUp/CutMix images (target-weighted), not comparable with val"
-    return None
-
-
 __all__ = ["MixSettings", "MixDraw", "draw_mix", "apply_mix", "make_mix_step", "MixedBatch", "soft_targets", "soft_cross_entropy", "soft_hits",
-           "gen_gap_unavailable", "MIX_POSITION"]
+           "MIX_POSITION"]

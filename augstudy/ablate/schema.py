@@ -252,6 +252,38 @@ def unpack_correct(bits: bytes, n: int):
     return np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=int(n)).astype(bool)
 
 
+# ----------------------------------------------------------------------------- derived columns
+#: why the generalization gap (train minus val accuracy, last epoch) is not shown for a run config
+GEN_GAP_NA_MIXING = "gen gap n/a: train accuracy is measured on MixUp/CutMix images, not comparable with val accuracy"
+#: why the train-loss ratio (diversity) is not shown
+DIVERSITY_NA_SOFT = ("diversity n/a: with label smoothing or MixUp/CutMix the train loss has a floor (the soft "
+                     "targets' entropy), so a ratio of train losses mixes that floor with the augmentation's effect")
+
+
+def mixes(config: Mapping | None) -> bool:
+    """The run config trains on MixUp/CutMix batches (its ``mix`` section sets an alpha)."""
+    section = (config or {}).get("mix") or {}
+    return section.get("mixup_alpha") is not None or section.get("cutmix_alpha") is not None
+
+
+def gen_gap_na(config: Mapping | None) -> str | None:
+    """Why the generalization gap means nothing for ``config`` (None: it is defined).
+
+    Definitions that hold: stability (sd of val accuracy over the second half) reads val accuracy only,
+    so it keeps its meaning under mixing, label smoothing, EMA (the val accuracy of the EMA weights) and
+    TTA; the generalization gap compares train accuracy with val accuracy, which label smoothing, EMA
+    and TTA leave comparable (train accuracy is still argmax accuracy on augmented train images, of the
+    live weights) but mixing does not: its train accuracy is the target-weighted hit rate on mixed images.
+    """
+    return GEN_GAP_NA_MIXING if mixes(config) else None
+
+
+def diversity_na(config: Mapping | None) -> str | None:
+    """Why the train-loss ratio (diversity) is not defined for ``config`` (None: it is)."""
+    smoothing = float(((config or {}).get("optimizer") or {}).get("label_smoothing") or 0.0)
+    return DIVERSITY_NA_SOFT if mixes(config) or smoothing > 0 else None
+
+
 # ----------------------------------------------------------------------------- effect rows
 @dataclass
 class EffectRow:
@@ -386,5 +418,6 @@ __all__ = [
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
     "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "SEEDS_NEEDED_MAX",
     "csv_cell", "csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "sort_by_rank",
-    "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct",
+    "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
+    "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT",
 ]

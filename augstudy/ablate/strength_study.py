@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from augstudy.ablate.response import read_response
-from augstudy.ablate.schema import StudyPaths, csv_text
+from augstudy.ablate.schema import DIVERSITY_NA_SOFT, StudyPaths, csv_text, diversity_na
 from augstudy.ablate.spec import Arm
 from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
 
@@ -138,6 +138,10 @@ def measure_strengths(paths: StudyPaths, arms: list[Arm], dataset, seeds: list[i
             row["affinity"] = affinity_ratio(clean_acc, row["augmented_acc"])
         if clean_arm is not None:
             row["diversity"], row["final_train_loss"] = diversity(losses, arm.name, clean_arm.name)
+            if diversity_na(arm.config) or diversity_na(clean_arm.config):   # soft targets: the loss has a floor
+                row["diversity"] = None
+                if DIVERSITY_NA_SOFT not in notes:
+                    notes.append(DIVERSITY_NA_SOFT)
         k = by_name.get(arm.level)
         if k is not None:
             for key, column in (("metric_mean", "means"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),

@@ -33,6 +33,7 @@ from augstudy.policy.ops import OP_NAMES, OPS, FieldError, _fmt
 from augstudy.policy.ops.base import OpParams, Probability, first_error
 
 POLICY_KEYS = ("name", "image_size", "p", "ops", "strength")
+_NO_DEFAULT = object()
 DEFAULT_IMAGE_SIZE = 64
 
 
@@ -45,7 +46,10 @@ class OpSpec:
     p: float
 
     def to_dict(self) -> dict:
-        return {"op": self.op, **{k: _copy(v) for k, v in self.params.items()}, "p": self.p}
+        """Flat ``{op, <fields>..., p}``; fields an op lists in ``omitted_at_default`` are left out at that value."""
+        omitted = getattr(OPS.get(self.op), "omitted_at_default", None) or {}
+        return {"op": self.op, **{k: _copy(v) for k, v in self.params.items() if omitted.get(k, _NO_DEFAULT) != v},
+                "p": self.p}
 
 
 @dataclass

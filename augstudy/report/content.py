@@ -202,7 +202,15 @@ def _summary_table(study: Study, per_seed: pd.DataFrame) -> Table:
     return Table(["Arm", "Seeds", "Final val acc (%)", "Stability: sd of val acc, 2nd half (pts)",
                   "Gen. gap: train - val acc (pts)"], rows, classes, table_id="stability-table",
                  caption="Mean ± sd over finished seeds (diverged, failed and running runs left out); "
-                         "lower stability = steadier training.")
+                         "lower stability = steadier training. " + _gen_gap_caption(study))
+
+
+def _gen_gap_caption(study: Study) -> str:
+    """The sentence saying which arms have no generalization gap, and why ('' when all have one)."""
+    from augstudy.ablate.schema import GEN_GAP_NA_MIXING, gen_gap_na
+
+    arms = [str(a.get("arm")) for a in study.arm_specs if isinstance(a, dict) and gen_gap_na(a.get("config"))]
+    return f"{', '.join(arms)}: {GEN_GAP_NA_MIXING}." if arms else ""
 
 
 def _mean_sd(mean, sd) -> str:

@@ -3,7 +3,9 @@
 Stability is the standard deviation of val accuracy over the second half of
 training (epochs ``> last_epoch / 2``) and the generalization gap is train minus
 val accuracy at the last epoch; both in accuracy points (100 x fraction),
-computed per (arm, seed) from finished runs so the figure can show the seeds.
+computed per (arm, seed) from finished runs so the figure can show the seeds.  An arm whose
+config mixes (MixUp/CutMix) has no generalization gap (NaN, shown n/a): its train accuracy is
+measured on mixed images (:func:`augstudy.ablate.schema.gen_gap_na`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from augstudy.ablate.schema import gen_gap_na
 from augstudy.report.load import Study
 
 SUMMARY_COLUMNS = ("arm", "seed", "stability", "gen_gap", "final_val_acc", "best_val_acc", "epochs")
@@ -28,6 +31,7 @@ def per_seed_summary(study: Study) -> pd.DataFrame:
     status = {}
     if len(study.runs):
         status = {(str(r.arm), int(r.seed)): str(r.status) for r in study.runs.itertuples()}
+    no_gap = {str(a.get("arm")) for a in study.arm_specs if isinstance(a, dict) and gen_gap_na(a.get("config"))}
     rows = []
     for (arm, seed), run in epochs.groupby(["arm", "seed"], sort=False):
         if status and status.get((str(arm), int(seed))) != "done":
@@ -43,7 +47,7 @@ def per_seed_summary(study: Study) -> pd.DataFrame:
         rows.append({
             "arm": str(arm), "seed": int(seed),
             "stability": float(np.std(val, ddof=1)) if len(val) > 1 else np.nan,
-            "gen_gap": float(last["train_acc"] - last["val_acc"]) * 100,
+            "gen_gap": np.nan if str(arm) in no_gap else float(last["train_acc"] - last["val_acc"]) * 100,
             "final_val_acc": float(last["val_acc"]) * 100,
             "best_val_acc": float(finite["val_acc"].max()) * 100,
             "epochs": last_epoch,

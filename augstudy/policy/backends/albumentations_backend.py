@@ -115,7 +115,15 @@ def _color_jitter(img, params, f, size):
 def _random_erasing(img, params, f, size):
     top, left = int(f["top"]), int(f["left"])
     out = img.copy()
-    out[top:top + int(f["height"]), left:left + int(f["width"])] = np.asarray(_fill(params.get("value", 0), img), dtype=img.dtype)
+    h, w = int(f["height"]), int(f["width"])
+    if params.get("mode", "constant") != "constant":   # the keyed normal fill (ops/random_erasing.py), HWC
+        from augstudy.policy.ops.random_erasing import fill_values
+
+        chw = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None]
+        noise = fill_values(params, {"fill_key": torch.as_tensor(f["fill_key"]).reshape(1)}, chw)[0]
+        out[top:top + h, left:left + w] = noise.permute(1, 2, 0).numpy()[top:top + h, left:left + w]
+        return out
+    out[top:top + h, left:left + w] = np.asarray(_fill(params.get("value", 0), img), dtype=img.dtype)
     return out
 
 

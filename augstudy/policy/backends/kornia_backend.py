@@ -184,7 +184,13 @@ def _random_erasing(x, params, fields, size):
     top, left, height, width = (fields[k].to(device=x.device, dtype=torch.long).view(-1, 1, 1)
                                 for k in ("top", "left", "height", "width"))
     box = (rows >= top) & (rows < top + height) & (cols >= left) & (cols < left + width)   # [B,H,W]
-    erased = torch.where(box[:, None], _fill_tensor(params.get("value", 0), x).expand_as(x), x)
+    if params.get("mode", "constant") != "constant":   # the keyed normal fill (ops/random_erasing.py)
+        from augstudy.policy.ops.random_erasing import fill_noise
+
+        fill = fill_noise(fields["fill_key"], params["mode"], x.shape[1], x.shape[-1], x.device).to(x.dtype)
+    else:
+        fill = _fill_tensor(params.get("value", 0), x).expand_as(x)
+    erased = torch.where(box[:, None], fill, x)
     return _where(fields, erased, x)
 
 

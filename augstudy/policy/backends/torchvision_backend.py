@@ -149,8 +149,14 @@ def _color_jitter(img, params, f, size):
 
 @register(BACKEND, "RandomErasing")
 def _random_erasing(img, params, f, size):
+    top, left, height, width = int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"])
+    if params.get("mode", "constant") != "constant":   # the keyed normal fill (ops/random_erasing.py), cut to the box
+        from augstudy.policy.ops.random_erasing import fill_values
+
+        noise = fill_values(params, {"fill_key": torch.as_tensor(f["fill_key"]).reshape(1)}, img[None])[0]
+        return F.erase(img, top, left, height, width, noise[:, top:top + height, left:left + width])
     value = torch.tensor(intensity_value(params.get("value", 0), img.dtype), dtype=img.dtype, device=img.device).view(-1, 1, 1)
-    return F.erase(img, int(f["top"]), int(f["left"]), int(f["height"]), int(f["width"]), value)
+    return F.erase(img, top, left, height, width, value)
 
 
 def _warp(img, params, f, use_rotate: bool):
