@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from augstudy.ablate.schema import StudyPaths
+from augstudy.ablate.schema import StudyPaths, mixes
 from augstudy.ablate.spec import Arm, canonical_json
 from augstudy.atomic import atomic_write_json
 from augstudy.errors import UserError
@@ -74,15 +74,18 @@ def refuse_data_errors(findings: list[dict] | None, root) -> None:
 
 
 def preview_arms(arms: list[Arm]) -> list[Arm]:
-    """The baseline and every arm whose policy differs from the baseline's; [] when none differs."""
+    """The baseline and every arm whose policy differs from the baseline's or that mixes (MixUp/CutMix, drawn
+    by :mod:`augstudy.ablate.mix_preview`); [] when none does."""
     baseline = next(a for a in arms if a.is_baseline)
-    changed = [a for a in arms if canonical_json(a.policy) != canonical_json(baseline.policy)]
+    changed = [a for a in arms if canonical_json(a.policy) != canonical_json(baseline.policy) or
+               (mixes(a.config) and not a.is_baseline)]
     return [baseline, *changed] if changed else []
 
 
 def write_previews(paths: StudyPaths, arms: list[Arm], dataset, echo: Callable[[str], None]) -> list[Path]:
     """Render the missing ``previews/<arm>.png`` of :func:`preview_arms`; returns the files written.
     A preview that fails is skipped with a line saying why (it never stops the study)."""
+    from augstudy.ablate.mix_preview import write_mix_preview
     from augstudy.preview import render_preview_grid
 
     written = []
@@ -91,6 +94,9 @@ def write_previews(paths: StudyPaths, arms: list[Arm], dataset, echo: Callable[[
         if target.is_file():
             continue
         try:
+            if mixes(arm.config):   # the pairs and lambdas this arm trains on (its policy applied first)
+                written.append(write_mix_preview(arm.config, dataset, target, n=PREVIEW_IMAGES, seed=PREVIEW_SEED))
+                continue
             written.append(render_preview_grid(arm.policy, dataset, target, n=PREVIEW_IMAGES, draws=PREVIEW_DRAWS,
                                                seed=PREVIEW_SEED, split=PREVIEW_SPLIT))
         except Exception as exc:  # noqa: BLE001 - a preview must never stop a study
