@@ -141,8 +141,8 @@ def test_factorial_design_keeps_the_batch_size_lr_rule_and_refuses_overlapping_f
         assert arm.config["optimizer"]["weight_decay"] == pytest.approx(float(wd))
         assert arm.config["optimizer"]["lr"] == 0.05                          # per 256 examples in every cell
         assert effective_lr(arm.config) == pytest.approx(0.05 * int(bs) / 256)
-    with pytest.raises(UserError, match="both set augment.remove"):
-        resolve_factorial_arms("flip", "crop", "smoke")
+    with pytest.raises(UserError, match="two different whole policies"):   # a true conflict (tests/test_compose.py)
+        resolve_factorial_arms("policy", "flip", "smoke")
 
 
 @pytest.mark.usefixtures("one_torch_thread")
