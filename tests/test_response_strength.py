@@ -79,6 +79,16 @@ def test_best_share_over_many_seeds_is_not_flagged():
 def test_only_numeric_one_factor_studies_have_a_curve():
     assert numeric_levels(_arms("crop", ["none", "baseline", "strong"], "baseline")) is None
     assert numeric_levels(_arms("lr", ["0.01", "0.05", "0.2"], "0.05")) == [0.01, 0.05, 0.2]
+    from augstudy.ablate.response import curve_arms
+
+    assert curve_arms(_arms("crop", ["none", "baseline", "strong"], "baseline")) == ([], None)
+    named_base = _arms("randaugment_magnitude", ["off", "5", "9", "15"], "off")   # only the baseline is a name
+    covered, note = curve_arms(named_base)
+    assert [a.level for a in covered] == ["5", "9", "15"] and "'off' is not a number" in note
+    rng = np.random.default_rng(3)
+    analysis = response_analysis(named_base, _records(named_base, 0.5 + rng.normal(0, 0.01, size=(4, 4))))
+    assert analysis["levels"] == [5.0, 9.0, 15.0] and "left out of the curve" in analysis["sentence"]
+    assert curve_arms(_arms("m", ["off", "5"], "off")) == ([], None)     # one numeric level is no curve
     cells = [Arm("a=1,b=2", "a-by-b", "1,2", True, {}, "h", extra={"cell": ("a", "1", "b", "2")})]
     assert numeric_levels(cells * 2) is None
 

@@ -43,6 +43,20 @@ def numeric_levels(arms: list[Arm]) -> list[float] | None:
     return values
 
 
+def curve_arms(arms: list[Arm]) -> tuple[list[Arm], str | None]:
+    """The arms the response curve covers and a note: every arm when all levels are numbers; the numeric
+    ones when only the baseline's level is a name (``randaugment_magnitude``: ``off`` = the final policy
+    without RandAugment, which is no magnitude), with a note saying so; ``([], None)`` otherwise."""
+    if numeric_levels(arms) is not None:
+        return arms, None
+    baseline = [a for a in arms if a.is_baseline]
+    rest = [a for a in arms if not a.is_baseline]
+    if len(baseline) == 1 and len(rest) >= 2 and numeric_levels(rest) is not None:
+        return rest, (f"the baseline level '{baseline[0].level}' is not a number and is left out of the curve; "
+                      f"the effect table compares every level with it")
+    return [], None
+
+
 def _paired_values(arms: list[Arm], records: list[dict], chance: float | None) -> tuple[np.ndarray, list[int]]:
     """``[n_seeds, L]`` points over the seeds with a result at every level (arms' order)."""
     position = {a.name: i for i, a in enumerate(arms)}
@@ -71,7 +85,8 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     """
     from augstudy.ablate.stats.factorial import format_level, is_geometric, response_curve
 
-    values = numeric_levels(arms)
+    arms, curve_note = curve_arms(arms)
+    values = numeric_levels(arms) if arms else None
     if values is None:
         return None
     y, seeds = _paired_values(arms, records, chance)
@@ -101,7 +116,7 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
            "best_name": names[best_index], "best_share": share.tolist(), "edge_warning": curve.edge_warning,
            "n_seeds": len(seeds), "seeds": seeds,
            "baseline_level": next((a.level for a in arms if a.is_baseline), None),
-           "notes": list(curve.notes), "sentence": text + "."}
+           "notes": list(curve.notes), "sentence": text + (f"; {curve_note}" if curve_note else "") + "."}
     return _json_safe(out)
 
 
@@ -154,5 +169,5 @@ def read_response(study_dir: str | Path) -> dict | None:
     return read_json_file(Path(study_dir) / RESPONSE_JSON)
 
 
-__all__ = ["numeric_levels", "response_analysis", "response_markdown", "export_response", "read_response",
+__all__ = ["numeric_levels", "curve_arms", "response_analysis", "response_markdown", "export_response", "read_response",
            "RESPONSE_JSON"]
