@@ -42,7 +42,7 @@ def test_full_pipeline_maps_op_by_op(tmp_path, fmt):
         ("VerticalFlip", {}, 0.2),
         ("ColorJitter", {"brightness": 0.2, "contrast": 0.3, "saturation": 0.5, "hue": 0.05}, 1.0),
         ("RandomGrayscale", {}, 0.1),
-        ("RandomErasing", {"scale": [0.02, 0.2], "ratio": [0.5, 2.0], "value": 1.0}, 0.3),
+        ("RandomErasing", {"scale": [0.02, 0.2], "ratio": [0.5, 2.0], "value": 1.0, "mode": "constant"}, 0.3),
         ("Rotation", {"degrees": 15.0, "fill": 0.0}, 0.4),
         ("Affine", {"degrees": 10.0, "translate": [0.1, 0.1], "scale": [0.9, 1.1], "fill": 0.0}, 0.5),
         ("GaussianBlur", {"kernel_size": 5, "sigma": [0.1, 1.5]}, 0.25),
