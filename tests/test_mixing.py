@@ -143,3 +143,25 @@ def test_draw_captions_name_partner_kind_and_lambda():
     mixed = next(k for k, c in enumerate(captions) if "lam=" in c)
     assert f"x {int(draw.partner[mixed])} " in captions[mixed]
     assert f"lam={float(draw.lam[mixed]):.2f}" in captions[mixed]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_mixing_run_is_a_pure_function_of_its_seed():
+    import copy
+
+    from augstudy.ablate import spec
+    from augstudy.ablate.train import prepare_train_data, train_run
+    from test_ablate_helpers import noise_dataset
+
+    arms = {a.level: a for a in spec.resolve_study_arms("cutmix", "smoke")}
+    config = copy.deepcopy(arms["1.0"].config)
+    config["train"].update(epochs=1, batch_size=8, eval_batch_size=16)
+    config["data"].update(train_subset=None, val_subset=None)
+    config["optimizer"]["label_smoothing"] = 0.1
+    data = prepare_train_data(noise_dataset(16, 8), config)
+    first, again = (train_run(config, data, 0, "cpu").history[0] for _ in range(2))
+    assert (first.train_loss, first.train_acc, first.val_loss) == (again.train_loss, again.train_acc, again.val_loss)
+    # the soft-target loss is above the smoothed targets' floor: the entropy of (0.95, 0.05) at 2 classes
+    assert first.train_loss > -(0.95 * math.log(0.95) + 0.05 * math.log(0.05))
+    other = train_run(config, data, 1, "cpu").history[0]
+    assert other.train_loss != first.train_loss
