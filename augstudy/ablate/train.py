@@ -380,8 +380,9 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
     augmenter = augmenter or make_augmenter(config, seed, device)
     mean, std = (t.to(device).view(1, 3, 1, 1) for t in channel_stats(data.train_images))
     criterion = nn.CrossEntropyLoss(label_smoothing=config["optimizer"]["label_smoothing"])
-    mix = make_mix_step(config, data, augmenter,
-                              derive_seed(augment_seed(seed, config["data"].get("order_key", 0)), "mix"))
+    # MixUp/CutMix keyed by a seed derived from the augmentation's (a placebo order_key shifts it too)
+    mix = make_mix_step(config, data, augmenter, derive_seed(augment_seed(seed, config["data"].get("order_key", 0)),
+                                                             "mix"))
     ema = make_ema(config, model, total_steps, checkpoint)
     eval_model, tta = (ema.module if ema is not None else model), tta_mode(config)
     run_start = time.perf_counter()
@@ -394,7 +395,7 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.float64, device=device)
         for images, labels, indices in iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
-                                                    config["data"].get("order_key", 0)):
+                                                          config["data"].get("order_key", 0)):
             mixed = mix(images, labels, indices, epoch) if mix is not None else None   # MixUp/CutMix
             if mixed is not None:
                 images = mixed.images
