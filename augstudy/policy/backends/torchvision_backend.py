@@ -240,3 +240,7 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
             img = F.resize(img, [size, size], interpolation=InterpolationMode.BILINEAR, antialias=True)
         outputs.append(img)
     return torch.stack(outputs)
+
+
+# the automatic policies (RandAugment, TrivialAugmentWide, AutoAugment, AugMix) register themselves
+from augstudy.policy.backends import torchvision_auto  # noqa: E402,F401

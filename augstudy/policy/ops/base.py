@@ -286,6 +286,10 @@ class Op:
         """Batched engine: ``x`` [B,3,H,W] (uint8 or float32) -> transformed batch."""
         raise NotImplementedError(f"op {self.name} has no engine implementation")
 
+    def describe_draw(self, fields: dict, i: int) -> str | None:
+        """What image ``i`` of a draw got, for ``preview --per-op`` notes (None: nothing to add)."""
+        return None
+
     #: ops that are exact on uint8 pixels given an 8-bit-exact fill (the engine stays in uint8)
     uint8_exact: ClassVar[bool] = False
     #: ops that accept uint8 input and convert to float themselves
