@@ -26,13 +26,16 @@ def _rows(result: dict) -> list[dict]:
 def throughput_table(result: dict) -> str:
     """img/s per backend (and the ratio to torchvision) for the policy and each op."""
     rows = [r for r in _rows(result) if r.get("throughput")]
-    columns = list(rows[0]["throughput"]) if rows else []
+    columns = list(dict.fromkeys(c for r in rows for c in r["throughput"]))  # e.g. torchvision-own on one row
     width = max([len(r["label"]) for r in rows] + [10])
     header = f"{'images/s':<{width}} " + " ".join(f"{c:>22}" for c in columns)
     lines = [header, "-" * len(header)]
     for row in rows:
         cells = []
         for c in columns:
+            if c not in row["throughput"]:  # a backend that cannot apply this row (no automatic policies)
+                cells.append("n/a".rjust(22))
+                continue
             ratio = row["throughput_ratio"].get(c)
             cells.append(f"{row['throughput'][c]:>12,.0f} ({format_value(ratio, '.2f')}x)".rjust(22))
         lines.append(f"{row['label']:<{width}} " + " ".join(cells))
@@ -97,7 +100,7 @@ def csv_rows(result: dict) -> list[dict]:
     for row in _rows(result):
         s = row["stats"]
         flat = {"label": row["label"], "kind": row["kind"], "op": row["op"], "p": row["p"]}
-        for backend in result["backends"]:
+        for backend in list(result["backends"]) + ["torchvision-own"]:
             flat[f"throughput_{backend}"] = (row.get("throughput") or {}).get(backend)
             flat[f"ratio_{backend}"] = (row.get("throughput_ratio") or {}).get(backend)
         for key in ("mean_before", "mean_after", "std_before", "std_after"):

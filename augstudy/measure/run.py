@@ -104,6 +104,20 @@ def _noop_warning(row: dict, grayscale_fraction: float) -> str | None:
     return text
 
 
+def _timed_functions(functions: dict, policy) -> dict:
+    """The backends to time on ``policy``: those that can apply it (kornia and albumentations have no
+    automatic policies), plus torchvision's own transform for a lone automatic policy op."""
+    from augstudy.measure.native import NATIVE, native_apply
+    from augstudy.policy.backends.no_auto_equivalent import AUTO_OPS, REASONS
+
+    has_auto = any(spec.op in AUTO_OPS for spec in policy.ops)
+    out = {name: fn for name, fn in functions.items() if not (has_auto and name in REASONS)}
+    native = native_apply(policy)
+    if native is not None and "torchvision" in functions:
+        out[NATIVE] = native
+    return out
+
+
 def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n: int = DEFAULT_N, seed: int = 0,
                    equivalence: bool = False, progress: bool = True, throughput_seconds: float = 0.25,
                    log=None) -> dict:
@@ -175,8 +189,8 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
                    "stats": pixel_shift(images, after, applied)}
             if variant["kind"] != "sub-op":
                 batch_draw = draw.select(slice(0, timed_batch))
-                throughput = measure_backends(functions, images[:timed_batch], variant["policy"], batch_draw,
-                                              devices, min_seconds=throughput_seconds)
+                throughput = measure_backends(_timed_functions(functions, variant["policy"]), images[:timed_batch],
+                                              variant["policy"], batch_draw, devices, min_seconds=throughput_seconds)
                 row["throughput"] = throughput
                 row["throughput_ratio"] = ratios_to(throughput)
             if affinity_state is not None and variant["kind"] != "sub-op":   # sub-ops: diagnostics only

@@ -16,7 +16,7 @@ import torch
 DEFAULT_BATCH = 256
 #: per-image backends loop in Python, so their rate does not depend on the batch: time them on fewer
 PER_IMAGE_BATCH = 64
-PER_IMAGE_BACKENDS = ("torchvision", "albumentations")
+PER_IMAGE_BACKENDS = ("torchvision", "albumentations", "torchvision-own")
 WARMUP_IMAGES = 8
 
 

@@ -104,14 +104,23 @@ def _grid_columns(images, policy, draws: list, epochs: list[int], group: str | N
             for d, (draw, e) in enumerate(zip(draws, epochs))]
 
 
+def _what_applied(spec, fields: dict, i: int) -> str:
+    """"applied", or for the automatic policies which sub-ops image ``i`` got at what magnitude."""
+    from augstudy.policy.ops import OPS
+
+    detail = OPS[spec.op].describe_draw(fields, i) if spec.op in OPS else None
+    return detail or "applied"
+
+
 def _per_op_columns(images, policy, draw) -> list[PreviewColumn]:
     """Original, then the image after op 1, after ops 1-2, ...: prefixes of policy and draw."""
     n = images.shape[0]
     columns = []
     for k, op in enumerate(policy.ops, start=1):
         stepped = _apply(images, _prefix(policy, k), _prefix(draw, k))
-        notes = [f"{op.op} (applied)" if applied else f"{op.op} (skipped, p={float(op.p):g})"
-                 for applied in _applied_mask(draw, k - 1, n)]
+        notes = [f"{op.op} ({_what_applied(op, draw.ops[k - 1], i)})" if applied
+                 else f"{op.op} (skipped, p={float(op.p):g})"
+                 for i, applied in enumerate(_applied_mask(draw, k - 1, n))]
         columns.append(PreviewColumn(f"+{k}: {op.op}", stepped, notes=notes))
     return columns
 

@@ -264,3 +264,7 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     if is_uint8:
         return (x * UINT8_MAX).round_().clamp_(0, UINT8_MAX).to(torch.uint8)
     return x.to(images.dtype)
+
+
+# the automatic policies have no equivalent here: one clear error (see the module)
+from augstudy.policy.backends import no_auto_equivalent  # noqa: E402,F401

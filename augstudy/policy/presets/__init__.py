@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PRESETS = ("none", "light", "medium", "heavy", "final")
+PRESETS = ("none", "light", "medium", "heavy", "final", "randaugment_m9", "trivialaugment", "autoaugment", "augmix")
 PRESET_DIR = Path(__file__).resolve().parent
 
 
