@@ -92,7 +92,8 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path, text, fragment):
     ({"ops": {"op": "HorizontalFlip"}}, "'ops' must be a list of ops"),
     ({"ops": [], "image_size": 0}, "field 'image_size' must be an integer in [1, 4096], got 0"),
     (42, "a policy must be a preset name, a file, a dict or a list of ops, got int"),
-    ("no-such-policy", "unknown policy 'no-such-policy': not a preset (none, light, medium, heavy, final)"),
+    ("no-such-policy", "unknown policy 'no-such-policy': not a preset (none, light, medium, heavy, final, randaugment_m9, "
+         "trivialaugment, autoaugment, augmix)"),
 ])
 def test_bad_policy_level_input(data, fragment):
     with pytest.raises(UserError) as info:

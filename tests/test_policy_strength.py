@@ -43,6 +43,10 @@ SCALING = [
     ({"op": "GaussianBlur", "kernel_size": 5, "sigma": [0.5, 2.0]}, 2, {"sigma": [1.0, 4.0], "kernel_size": 5}),
     ({"op": "GaussianBlur", "kernel_size": 5, "sigma": [0.5, 2.0]}, 0, {"kernel_size": 1, "sigma": [0.01, 0.01]}),
     ({"op": "Normalize"}, 0, {}),                                                     # preprocessing: kept
+    ({"op": "RandAugment"}, 0.5, {"magnitude_scale": 0.5}),       # magnitudes' distance from neutral
+    ({"op": "TrivialAugmentWide"}, 0, {"magnitude_scale": 0.0, "p": 0.0}),  # s = 0: the identity
+    ({"op": "AutoAugment", "policy": "svhn"}, 3, {"magnitude_scale": 3.0}),
+    ({"op": "AugMix", "magnitude_scale": 4.0}, 5, {"magnitude_scale": 10.0}),   # clamped to 10
 ]
 
 
