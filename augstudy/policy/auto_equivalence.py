@@ -12,16 +12,18 @@ policy.  Differences in 0..255 units; uint8 and float inputs.  Measured on :func
 compared                       uint8 (max / mean)          float (max / mean, 0..255 units)
 =============================  ==========================  ==================================
 geometric sub-ops (nearest     0 / 0 (same inverse matrix, <= 1e-3 (float32 rounding)
-and bilinear), Brightness,     grid and rounding)
+and bilinear), Brightness,     grid and rounding; integer
+                               translations as exact shifts)
 Contrast, Sharpness,
 Posterize, Solarize,
 AutoContrast, Equalize, Invert
 Color                          1 / ~0.0003 (one value in   <= 1e-3
                                3000: fused multiply-add)
-RandAugment, TrivialAugment-   max up to 255 / mean < 0.01 <= 1e-3
-Wide, AutoAugment, AugMix      (a 1-level Color difference
-                               can cross a Solarize
-                               threshold; < 0.1% of values)
+RandAugment, TrivialAugment-   max up to 255 / mean < 0.01 same (a float32 rounding
+Wide, AutoAugment, AugMix      (a 1-level Color difference difference can cross a
+                               can cross a Solarize        Posterize level too)
+                               threshold; < 0.1% of values
+                               off by more than 0.5)
 =============================  ==========================  ==================================
 """
 
@@ -36,9 +38,9 @@ EXACT = (0.0, 0.0)
 SUB_OP_BOUNDS = {name: EXACT for name in SUB_OPS}
 SUB_OP_BOUNDS["Color"] = (1.0, 0.01)
 POLICY_BOUNDS = (255.0, 0.01)
-#: share of values that may differ at all in a whole-policy comparison (uint8)
-POLICY_DIFFERING_SHARE = 0.001
-#: float inputs: every comparison, 0..255 units
+#: share of values that may differ by more than half a level in a whole-policy comparison
+POLICY_DIFFERING_SHARE = 0.003  # measured <= 0.0008 over 6 seeds x 32 images
+#: float inputs: every sub-op comparison, 0..255 units (policies: POLICY_BOUNDS and the share, as uint8)
 FLOAT_BOUNDS = (1e-3, 1e-4)
 #: the policies compared, as one-op policy entries
 POLICIES = {
@@ -79,11 +81,12 @@ def _compare(images, policy, draw, backend: str) -> tuple[float, float, float]:
     ours = apply_draw(images, policy, draw, backend=backend).float()
     reference = apply_draw(images, policy, draw, backend="torchvision").float()
     diff = (ours - reference).abs() * (1.0 if images.dtype == torch.uint8 else 255.0)
-    return float(diff.max()), float(diff.mean()), float((diff > 0).float().mean())
+    # share of values off by more than half a level (float rounding noise below that is not counted)
+    return float(diff.max()), float(diff.mean()), float((diff > 0.5).float().mean())
 
 
 def auto_equivalence_table(images: torch.Tensor, seed: int = 0, backend: str = "augstudy") -> list[dict]:
-    """Rows ``{"compared", "dtype", "max_abs_diff", "mean_abs_diff", "differing_share", "bound_max",
+    """Rows ``{"compared", "dtype", "max_abs_diff", "mean_abs_diff", "differing_share" (off by > 0.5), "bound_max",
     "bound_mean", "within_bound"}`` for every sub-op (nearest and bilinear for the geometric ones)
     and every policy of :data:`POLICIES`, on uint8 ``images`` and on their float version."""
     from augstudy.policy.auto_spaces import GEOMETRIC
@@ -108,9 +111,9 @@ def auto_equivalence_table(images: torch.Tensor, seed: int = 0, backend: str = "
     for label, policy, draw, bounds, share_bound in cases:
         for dtype, imgs in (("uint8", images), ("float", images.float() / 255.0)):
             max_diff, mean_diff, share = _compare(imgs, policy, draw, backend)
-            bound = bounds if dtype == "uint8" else FLOAT_BOUNDS
+            bound = bounds if dtype == "uint8" or share_bound is not None else FLOAT_BOUNDS
             ok = max_diff <= bound[0] and mean_diff <= bound[1]
-            if share_bound is not None and dtype == "uint8":
+            if share_bound is not None:
                 ok = ok and share <= share_bound
             rows.append({"compared": label, "dtype": dtype, "max_abs_diff": max_diff, "mean_abs_diff": mean_diff,
                          "differing_share": share, "bound_max": bound[0], "bound_mean": bound[1], "within_bound": ok})

@@ -175,8 +175,46 @@ def _grid_transform(x: torch.Tensor, grid: torch.Tensor, mode: str, fill) -> tor
     return out if x.is_floating_point() else out.round_().to(x.dtype)
 
 
+def translate(x: torch.Tensor, tx: torch.Tensor, ty: torch.Tensor, fill) -> torch.Tensor:
+    """Integer shifts (int64 [N] pixels, positive = right/down) with ``fill`` (None: 0) where no
+    source pixel lands: pad once by the largest shift, then per-image windows (``crop_windows``).
+    torchvision resamples an integer translation through the same grid as any affine; its source
+    coordinates are then integers up to float rounding, so nearest and bilinear both return the
+    shifted pixels (measured: identical on uint8, see :mod:`augstudy.policy.auto_equivalence`)."""
+    from augstudy.policy.kernels import crop_windows
+
+    pad = int(max(tx.abs().max().item(), ty.abs().max().item(), 0))
+    if pad == 0:
+        return x.clone()
+    value = 0.0 if fill is None else float(fill) * _bound(x)
+    if x.dtype == torch.uint8:
+        value = int(value)  # torchvision rounds the resampled fill of uint8 images
+    padded = F.pad(x, [pad, pad, pad, pad], value=value)
+    return crop_windows(padded, pad - ty, pad - tx, x.shape[-1])
+
+
 def geometric(x: torch.Tensor, ids: torch.Tensor, m: torch.Tensor, mode: str, fill) -> torch.Tensor:
-    """ShearX/Y, TranslateX/Y and Rotate (``ids``: sub-op ids [N]) in one batched resampling."""
+    """ShearX/Y, TranslateX/Y and Rotate (``ids``: sub-op ids [N]): integer translations by
+    :func:`translate`, shears and rotations in one batched resampling."""
+    shifts = (ids == SUB_OP_ID["TranslateX"]) | (ids == SUB_OP_ID["TranslateY"])
+    if x.shape[-1] == x.shape[-2] and bool(shifts.any()):
+        step = torch.trunc(m).to(torch.int64)  # int(magnitude)
+        tx = torch.where(ids == SUB_OP_ID["TranslateX"], step, 0)
+        ty = torch.where(ids == SUB_OP_ID["TranslateY"], step, 0)
+        if bool(shifts.all()):
+            return translate(x, tx, ty, fill)
+        out = torch.empty_like(x)
+        idx, rest = shifts.nonzero().squeeze(1), (~shifts).nonzero().squeeze(1)
+        out.index_copy_(0, idx, translate(x.index_select(0, idx), tx.index_select(0, idx), ty.index_select(0, idx),
+                                          fill))
+        out.index_copy_(0, rest, _resample(x.index_select(0, rest), ids.index_select(0, rest),
+                                           m.index_select(0, rest), mode, fill))
+        return out
+    return _resample(x, ids, m, mode, fill)
+
+
+def _resample(x: torch.Tensor, ids: torch.Tensor, m: torch.Tensor, mode: str, fill) -> torch.Tensor:
+    """ShearX/Y, TranslateX/Y and Rotate in one ``grid_sample`` with torchvision's matrices and grid."""
     n, _, h, w = x.shape
     zeros = torch.zeros_like(m)
 
@@ -241,5 +279,5 @@ def apply_sub_ops(x: torch.Tensor, sub_op: torch.Tensor, magnitude: torch.Tensor
     return out
 
 
-__all__ = ["apply_sub_ops", "KERNELS", "geometric", "inverse_affine", "brightness", "color", "contrast", "sharpness",
+__all__ = ["apply_sub_ops", "KERNELS", "geometric", "translate", "inverse_affine", "brightness", "color", "contrast", "sharpness",
            "posterize", "solarize", "invert", "autocontrast", "equalize", "identity"]
