@@ -149,14 +149,22 @@ def inverse_affine(angle, tx, ty, shear_x, shear_y, cx, cy) -> torch.Tensor:
 
 
 def _affine_grid(theta: torch.Tensor, side_h: int, side_w: int) -> torch.Tensor:
-    """torchvision's ``_affine_grid`` for a batch of thetas [N,2,3] -> grid [N,H,W,2]."""
-    n, dev = theta.shape[0], theta.device
-    base = torch.empty(1, side_h, side_w, 3, dtype=theta.dtype, device=dev)
-    base[..., 0].copy_(torch.linspace((1.0 - side_w) * 0.5, (side_w - 1.0) * 0.5, steps=side_w, device=dev))
-    base[..., 1].copy_(torch.linspace((1.0 - side_h) * 0.5, (side_h - 1.0) * 0.5, steps=side_h, device=dev).unsqueeze_(-1))
-    base[..., 2].fill_(1)
+    """torchvision's ``_affine_grid`` for a batch of thetas [N,2,3] -> grid [N,H,W,2].
+
+    torchvision multiplies the pixel-centred base grid ``(x, y, 1)`` by the rescaled theta with
+    ``bmm``; here each coordinate is ``(x*t0 + y*t1) + t2`` by broadcasting ([N,1,W] + [N,H,1]),
+    the same float32 operations in the same order (bit-identical, measured) at half the cost of a
+    batched ``bmm`` with an inner dimension of 3.
+    """
+    dev = theta.device
+    xs = torch.linspace((1.0 - side_w) * 0.5, (side_w - 1.0) * 0.5, steps=side_w, device=dev).to(theta.dtype)
+    ys = torch.linspace((1.0 - side_h) * 0.5, (side_h - 1.0) * 0.5, steps=side_h, device=dev).to(theta.dtype)
     rescaled = theta.transpose(1, 2).div(torch.tensor([0.5 * side_w, 0.5 * side_h], dtype=theta.dtype, device=dev))
-    return base.view(1, side_h * side_w, 3).expand(n, -1, -1).bmm(rescaled).view(n, side_h, side_w, 2)
+    coords = []
+    for k in range(2):  # k = 0: source x, k = 1: source y (normalized)
+        t0, t1, t2 = (rescaled[:, row, k].view(-1, 1, 1) for row in range(3))
+        coords.append((xs.view(1, 1, side_w) * t0 + ys.view(1, side_h, 1) * t1) + t2)
+    return torch.stack(coords, -1)
 
 
 def _grid_transform(x: torch.Tensor, grid: torch.Tensor, mode: str, fill) -> torch.Tensor:
@@ -251,32 +259,42 @@ KERNELS = {"Identity": identity, "Brightness": brightness, "Color": color, "Cont
            "Equalize": equalize, "Invert": invert}
 
 
+def _translate_group(x, ids, m, mode, fill):
+    step = torch.trunc(m).to(torch.int64)  # int(magnitude)
+    zero = torch.zeros_like(step)
+    return translate(x, torch.where(ids == SUB_OP_ID["TranslateX"], step, zero),
+                     torch.where(ids == SUB_OP_ID["TranslateY"], step, zero), fill)
+
+
+#: group key per sub-op id: translations, the other geometric sub-ops (one resampling), then one per kernel
+_GROUP_OF = torch.tensor([0 if SUB_OPS[i] in ("TranslateX", "TranslateY") else 1 if i in _GEOMETRIC_IDS else 2 + i
+                          for i in range(len(SUB_OPS))])
+
+
 def apply_sub_ops(x: torch.Tensor, sub_op: torch.Tensor, magnitude: torch.Tensor, *, interpolation: str = "nearest",
                   fill=None) -> torch.Tensor:
     """One step of a draw: image i gets sub-op ``sub_op[i]`` (an id of :data:`SUB_OPS`) at
-    ``magnitude[i]``.  Images are grouped by sub-op (at most 11 groups: the geometric ones share one
-    resampling), each group runs batched, and ``index_copy_`` writes it back.  Returns a new tensor
-    of x's dtype; x is not modified."""
-    out = x.clone()
-    magnitude = magnitude.to(torch.float64)
-    geometric_mask = torch.zeros_like(sub_op, dtype=torch.bool)
-    for gid in _GEOMETRIC_IDS:
-        geometric_mask |= sub_op == gid
-    groups = [(geometric_mask, None)]
-    present = torch.unique(sub_op).tolist()
-    groups += [(sub_op == sid, KERNELS[SUB_OPS[sid]]) for sid in present
-               if SUB_OPS[sid] in KERNELS and SUB_OPS[sid] != "Identity"]
-    for mask, kernel in groups:
-        idx = mask.nonzero().squeeze(1)
-        if idx.numel() == 0:
-            continue
-        sub, mags = x.index_select(0, idx), magnitude.index_select(0, idx)
-        if kernel is None:
-            result = geometric(sub, sub_op.index_select(0, idx), mags, interpolation, fill)
+    ``magnitude[i]``.  The batch is sorted once by sub-op group (integer translations; the other
+    geometric sub-ops, which share one resampling; one group per other sub-op), each group runs on
+    its contiguous slice, and one ``index_select`` restores the order (``index_copy_`` per group is
+    several times slower on uint8 CPU tensors).  Returns a new tensor of x's dtype; x is not modified."""
+    groups = _GROUP_OF.to(sub_op.device)[sub_op]
+    sorted_groups, perm = torch.sort(groups, stable=True)
+    xs, ids, mags = x.index_select(0, perm), sub_op.index_select(0, perm), magnitude.to(torch.float64).index_select(0, perm)
+    keys, counts = torch.unique_consecutive(sorted_groups, return_counts=True)
+    out = torch.empty_like(xs)
+    start = 0
+    for key, count in zip(keys.tolist(), counts.tolist()):
+        end = start + count
+        sub, sub_ids, sub_mags = xs[start:end], ids[start:end], mags[start:end]
+        if key == 0:
+            out[start:end] = _translate_group(sub, sub_ids, sub_mags, interpolation, fill)
+        elif key == 1:
+            out[start:end] = _resample(sub, sub_ids, sub_mags, interpolation, fill)
         else:
-            result = kernel(sub, mags)
-        out.index_copy_(0, idx, result)
-    return out
+            out[start:end] = KERNELS[SUB_OPS[key - 2]](sub, sub_mags)
+        start = end
+    return out.index_select(0, torch.argsort(perm))
 
 
 __all__ = ["apply_sub_ops", "KERNELS", "geometric", "translate", "inverse_affine", "brightness", "color", "contrast", "sharpness",

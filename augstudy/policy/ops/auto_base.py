@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from augstudy.policy.ops.base import FieldError, Number, Op, _number
 
 INTERPOLATIONS = ("nearest", "bilinear")
+_TABLES: dict = {}  # (space, sub-ops, bins, side) -> op tables (read-only tensors)
 MAX_MAGNITUDE_SCALE = 10.0
 
 
@@ -83,7 +84,14 @@ class AutoPolicyOp(Op):
 
     # ---------------------------------------------------------------- keyed draws
     def _tables(self, names: tuple[str, ...], num_bins: int, side: int):
-        """(global ids int64 [n], magnitudes float64 [n, num_bins] (0 where none), signed bool [n])."""
+        """(global ids int64 [n], magnitudes float64 [n, num_bins] (0 where none), signed bool [n]),
+        CPU tensors, computed once per (sub-ops, bins, side)."""
+        key = (self.space, names, num_bins, side)
+        if key not in _TABLES:
+            _TABLES[key] = self._compute_tables(names, num_bins, side)
+        return _TABLES[key]
+
+    def _compute_tables(self, names: tuple[str, ...], num_bins: int, side: int):
         import torch
 
         from augstudy.policy.auto_spaces import SPACES, SUB_OP_ID, magnitude_table
