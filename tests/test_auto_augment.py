@@ -226,3 +226,17 @@ def test_measure_times_torchvision_own_policy_and_skips_refusing_backends():
     out = native_apply(policy)(colour_fields(3), policy, None)
     assert out.shape == (3, 3, 64, 64) and out.dtype == torch.uint8
     assert native_apply(load_policy("light")) is None
+
+
+@pytest.mark.parametrize("entry", [{"op": "TrivialAugmentWide", "fill": 0.5},
+                                   {"op": "TrivialAugmentWide", "fill": 0.25, "interpolation": "bilinear"},
+                                   {"op": "AugMix", "fill": 1.0, "interpolation": "nearest"}])
+def test_fill_and_interpolation_match_torchvision(entry):
+    images = colour_fields(32, size=32)
+    policy = one_op(entry)
+    draw = sample_draw(policy, seed=4, epoch=0, indices=torch.arange(32))
+    geometric = torch.isin(draw.ops[0]["sub_op"], torch.tensor([SUB_OP_ID[n] for n in
+                                                                ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")]))
+    assert bool(geometric.any()), "the draw exercises the fill"
+    diff = (apply_draw(images, policy, draw).float() - apply_draw(images, policy, draw, "torchvision").float()).abs()
+    assert diff.max() <= 1 and diff.mean() <= 0.01, (diff.max(), diff.mean())

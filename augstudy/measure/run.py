@@ -241,6 +241,11 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         result["equivalence"] = equivalence_table(colour_fields(min(n, 32), size=policy.image_size, seed=seed),
                                                   seed=seed, backends=[b for b in names if b != "torchvision"])
         result["equivalence_images"] = "synthetic smooth colour fields (so colour ops are exercised)"
+        if any(spec.op in ("RandAugment", "TrivialAugmentWide", "AutoAugment", "AugMix") for spec in policy.ops):
+            from augstudy.policy.auto_equivalence import auto_equivalence_table
+
+            result["auto_equivalence"] = auto_equivalence_table(
+                colour_fields(min(n, 32), size=policy.image_size, seed=seed), seed=seed)
     return result
 
 
