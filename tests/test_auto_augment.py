@@ -1,6 +1,6 @@
 """The automatic policies (RandAugment, TrivialAugmentWide, AutoAugment, AugMix) as policy ops:
 torchvision's tables, keyed draws, equivalence with torchvision on the same choices (stated bounds),
-strength, presets, bad parameters, the kornia/albumentations refusal, preview notes and measure."""
+strength, presets, bad parameters, kornia replay, the albumentations refusal, preview notes and measure."""
 
 from __future__ import annotations
 
@@ -116,6 +116,8 @@ def test_keyed_gamma_and_augmix_weights():
 # ----------------------------------------------------------------------------- equivalence with torchvision
 def test_every_sub_op_and_policy_matches_torchvision_on_the_same_choices():
     rows = auto_equivalence_table(colour_fields(24, size=32), seed=0)
+    kornia = auto_equivalence_table(colour_fields(16, size=32, seed=1), seed=1, backend="kornia")
+    assert not [r for r in kornia if not r["within_bound"]], [r for r in kornia if not r["within_bound"]]
     labels = {r["compared"] for r in rows}
     assert {n for n in SUB_OPS} <= labels and {"RandAugment", "AugMix", "AutoAugment(svhn)"} <= labels
     bad = [r for r in rows if not r["within_bound"]]
@@ -183,7 +185,7 @@ def test_bad_parameters_are_one_line_naming_the_field(entry, fragment):
     assert "\n" not in message and f"op 1 ({entry['op']}): {fragment}" in message, message
 
 
-@pytest.mark.parametrize("backend", ["kornia", "albumentations"])
+@pytest.mark.parametrize("backend", ["albumentations"])
 def test_backends_without_an_equivalent_refuse_in_one_line(backend):
     policy = load_policy("trivialaugment")
     draw = sample_draw(policy, seed=0, epoch=0, indices=torch.arange(2))
@@ -222,7 +224,7 @@ def test_measure_times_torchvision_own_policy_and_skips_refusing_backends():
     policy = one_op({"op": "TrivialAugmentWide"}, side=64)
     functions = {name: (lambda *a: None) for name in ("augstudy", "torchvision", "kornia", "albumentations")}
     timed = _timed_functions(functions, policy)
-    assert set(timed) == {"augstudy", "torchvision", "torchvision-own"}
+    assert set(timed) == {"augstudy", "torchvision", "kornia", "torchvision-own"}
     out = native_apply(policy)(colour_fields(3), policy, None)
     assert out.shape == (3, 3, 64, 64) and out.dtype == torch.uint8
     assert native_apply(load_policy("light")) is None
@@ -240,3 +242,18 @@ def test_fill_and_interpolation_match_torchvision(entry):
     assert bool(geometric.any()), "the draw exercises the fill"
     diff = (apply_draw(images, policy, draw).float() - apply_draw(images, policy, draw, "torchvision").float()).abs()
     assert diff.max() <= 1 and diff.mean() <= 0.01, (diff.max(), diff.mean())
+
+
+def test_measure_reports_torchvision_own_throughput_for_an_automatic_policy(mini_dataset):
+    from augstudy.measure import measure_policy
+    from augstudy.measure.output import format_result
+
+    result = measure_policy("trivialaugment", data=mini_dataset, n=16, progress=False, throughput_seconds=0.01,
+                            equivalence=True)
+    op_row = next(r for r in result["ops"] if r["op"] == "TrivialAugmentWide")
+    assert {"augstudy", "torchvision", "torchvision-own"} <= set(op_row["throughput"])
+    assert "albumentations" not in op_row["throughput"]
+    assert op_row["throughput_ratio"]["torchvision-own"] > 0
+    assert result["auto_equivalence"] and all(r["within_bound"] for r in result["auto_equivalence"])
+    text = format_result(result)
+    assert "torchvision-own" in text and "n/a" in text and "automatic policies vs torchvision" in text

@@ -244,8 +244,9 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         if any(spec.op in ("RandAugment", "TrivialAugmentWide", "AutoAugment", "AugMix") for spec in policy.ops):
             from augstudy.policy.auto_equivalence import auto_equivalence_table
 
-            result["auto_equivalence"] = auto_equivalence_table(
-                colour_fields(min(n, 32), size=policy.image_size, seed=seed), seed=seed)
+            fields = colour_fields(min(n, 32), size=policy.image_size, seed=seed)
+            result["auto_equivalence"] = [row for backend in ("augstudy", "kornia") if backend in names
+                                          for row in auto_equivalence_table(fields, seed=seed, backend=backend)]
     return result
 
 

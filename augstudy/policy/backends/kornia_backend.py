@@ -266,5 +266,5 @@ def apply_draw(images: torch.Tensor, policy, draw) -> torch.Tensor:
     return x.to(images.dtype)
 
 
-# the automatic policies have no equivalent here: one clear error (see the module)
-from augstudy.policy.backends import no_auto_equivalent  # noqa: E402,F401
+# the automatic policies, replayed with kornia's functional sub-ops
+from augstudy.policy.backends import kornia_auto  # noqa: E402,F401
