@@ -8,7 +8,8 @@ each, ratios to torchvision v2 in the same run.
 - augstudy engine: ``BatchAugmenter`` with a one-op policy (RandAugment(2, 9, 31) or
   TrivialAugmentWide(31)), keyed sampling included, float32 [0, 1] output;
 - torchvision v2: ``v2.RandAugment(num_ops=2, magnitude=9)`` / ``v2.TrivialAugmentWide()`` on each
-  uint8 image (its own sampling), uint8 output (no conversion: favours torchvision);
+  uint8 image (its own sampling), then ``v2.ToDtype(float32, scale=True)`` (the same float32 [0, 1]
+  output as the engine, what training consumes);
 - kornia: ``kornia.augmentation.auto.RandAugment(n=2, m=9)`` / ``TrivialAugment()`` on the float
   batch (one sub-op sequence per batch: kornia's semantics, not per image).
 
@@ -38,7 +39,8 @@ def _engine(op: dict, images: torch.Tensor):
 def _torchvision(name: str, images: torch.Tensor):
     from torchvision.transforms import v2
 
-    transform = v2.RandAugment(num_ops=2, magnitude=9) if name == "RandAugment" else v2.TrivialAugmentWide()
+    policy = v2.RandAugment(num_ops=2, magnitude=9) if name == "RandAugment" else v2.TrivialAugmentWide()
+    transform = v2.Compose([policy, v2.ToDtype(torch.float32, scale=True)])  # float32 [0, 1], like the engine
     return lambda: [transform(img) for img in images]
 
 

@@ -201,7 +201,7 @@ def test_describe_draw_names_each_images_sub_ops():
         text = OPS["RandAugment"].describe_draw(fields, i)
         assert [part.split()[0] for part in text.split(", ")] == [SUB_OPS[s] for s in fields["sub_op"][i].tolist()]
     mix = sample_draw(one_op({"op": "AugMix"}), seed=0, epoch=0, indices=torch.arange(2)).ops[0]
-    assert OPS["AugMix"].describe_draw(mix, 0).startswith("m0 ")
+    assert OPS["AugMix"].describe_draw(mix, 0).startswith(f"x{mix['weights'][0, 0].item():.2f}; ")
 
 
 def test_per_op_preview_notes_show_sub_op_and_magnitude():

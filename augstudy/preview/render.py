@@ -50,6 +50,16 @@ def note_text(note: str) -> str:
     return note.replace(" (", "\n(", 1)
 
 
+#: characters of a note line that fit a cell at the note font size (5.5 pt)
+NOTE_LINE_CHARS = 26
+
+
+def note_fontsize(note: str) -> float:
+    """5.5 pt, smaller for long notes (the automatic policies' sub-ops), so a note stays within its cell."""
+    longest = max(len(line) for line in note_text(note).split("\n"))
+    return max(3.0, 5.5 * min(1.0, NOTE_LINE_CHARS / max(longest, 1)))
+
+
 def figure_layout(rows: int, cols: int, title: str, has_notes: bool = False, has_groups: bool = False,
                   header_lines: int = 1) -> dict:
     """Figure size and margins in inches; the PNG is ``round(width*DPI) x round(height*DPI)`` pixels."""
@@ -173,7 +183,7 @@ def preview_figure(preview: Preview):
                      fontsize=6.5, fontweight="bold", linespacing=1.1)
             for r, note in enumerate(column.notes or []):
                 fig.text(*at(x_mid, top_px + r * row_px + note_px - 2), note_text(note), ha="center",
-                         va="bottom", fontsize=5.5, linespacing=1.1,
+                         va="bottom", fontsize=note_fontsize(note), linespacing=1.1,
                          color=palette[2] if "skipped" in note else "0.15")
         for r, label in enumerate(preview.row_labels):
             fig.text(*at(left_px - 6, top_px + r * row_px + note_px + cell / 2), label, ha="right",

@@ -122,9 +122,10 @@ class AugMix(AutoPolicyOp):
         chains = []
         for ids, mags in zip(fields["sub_op"][i].tolist(), fields["magnitude"][i].tolist()):
             steps = [describe(s, m) for s, m in zip(ids, mags) if s != SUB_OP_ID["Identity"]]
-            chains.append(" > ".join(steps) or "Identity")
+            chains.append(">".join(steps) or "Identity")
         weights = fields["weights"][i].tolist()
-        return f"m0 {weights[0]:.2f}; " + "; ".join(f"{w:.2f}: {c}" for w, c in zip(weights[1:], chains))
+        # the original image's weight first, then each chain with its weight
+        return f"x{weights[0]:.2f}; " + "; ".join(f"{w:.2f} {c}" for w, c in zip(weights[1:], chains))
 
 
 def augmix_blend(images, sub_op, magnitude, weights, step):
