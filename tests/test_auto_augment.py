@@ -257,3 +257,4 @@ def test_measure_reports_torchvision_own_throughput_for_an_automatic_policy(mini
     assert result["auto_equivalence"] and all(r["within_bound"] for r in result["auto_equivalence"])
     text = format_result(result)
     assert "torchvision-own" in text and "n/a" in text and "automatic policies vs torchvision" in text
+    assert "augstudy engine" in text and "x torchvision's own TrivialAugmentWide per image" in text

@@ -39,6 +39,11 @@ def throughput_table(result: dict) -> str:
             ratio = row["throughput_ratio"].get(c)
             cells.append(f"{row['throughput'][c]:>12,.0f} ({format_value(ratio, '.2f')}x)".rjust(22))
         lines.append(f"{row['label']:<{width}} " + " ".join(cells))
+    for row in rows:  # the automatic policies: the engine against torchvision's own transform
+        own, engine = row["throughput"].get("torchvision-own"), row["throughput"].get("augstudy")
+        if own and engine:
+            lines.append(f"{row['label']}: augstudy engine {engine / own:.2f}x torchvision's own {row['op']} "
+                         f"per image (which draws its own choices)")
     return "\n".join(lines)
 
 
