@@ -258,3 +258,22 @@ def test_measure_reports_torchvision_own_throughput_for_an_automatic_policy(mini
     text = format_result(result)
     assert "torchvision-own" in text and "n/a" in text and "automatic policies vs torchvision" in text
     assert "augstudy engine" in text and "x torchvision's own TrivialAugmentWide per image" in text
+
+
+def test_augmix_depths_and_partial_op_set_follow_torchvision():
+    from augstudy.policy.auto_spaces import AUGMIX_PARTIAL
+
+    n = 6000
+    fields = sample_draw(one_op({"op": "AugMix"}), seed=0, epoch=0, indices=torch.arange(n)).ops[0]
+    depth = (fields["sub_op"] != SUB_OP_ID["Identity"]).sum(2)  # AugMix's table has no Identity
+    counts = np.bincount(depth.reshape(-1).numpy(), minlength=4)
+    assert counts[0] == 0 and sps.chisquare(counts[1:]).pvalue > 0.001, counts  # torchvision: randint(1, 4)
+    fixed = sample_draw(one_op({"op": "AugMix", "chain_depth": 2, "all_ops": False}), seed=0, epoch=0,
+                        indices=torch.arange(500)).ops[0]
+    assert fixed["sub_op"].shape == (500, 3, 2)
+    allowed = {SUB_OP_ID[name] for name in AUGMIX_PARTIAL}
+    assert set(fixed["sub_op"].unique().tolist()) == allowed, "all_ops=False: no colour enhancements"
+    images = colour_fields(4, size=32).float() / 255
+    policy = one_op({"op": "AugMix"})
+    out = apply_draw(images, policy, sample_draw(policy, seed=0, epoch=0, indices=torch.arange(4)))
+    assert out.dtype == torch.float32 and out.min() >= 0 and out.max() <= 1
