@@ -10,10 +10,12 @@ Each kernel mirrors its torchvision function (``transforms/v2/functional/_color.
 - float input (in [0, 1]) like torchvision on float (bound 1.0; Equalize goes through uint8 with
   ``to_dtype(scale=True)``'s ``mul(256 - 1e-3)``, as torchvision does).
 
-Geometric sub-ops (ShearX/Y, TranslateX/Y, Rotate) of a batch run in ONE ``grid_sample`` with a
-per-image inverse matrix built like ``_get_inverse_affine_matrix`` (float64, then float32) and
-torchvision's ``_affine_grid`` (pixel-centred base grid, rescaled theta); ``Rotate`` by a multiple
-of 90 degrees takes ``rot90`` as torchvision's fast path does; the translation is ``int(magnitude)``
+Geometric sub-ops: integer translations (TranslateX/Y) are padded-window shifts (what
+torchvision's resampling of an integer shift returns); ShearX/Y and Rotate of a batch share ONE
+resampling with a per-image inverse matrix built like ``_get_inverse_affine_matrix`` (float64, then
+float32) and torchvision's ``_affine_grid`` (pixel-centred base grid, rescaled theta), nearest as an
+index gather in the image dtype, bilinear by ``grid_sample``; ``Rotate`` by a multiple of 90
+degrees takes ``rot90`` as torchvision's fast path does; the translation is ``int(magnitude)``
 and the shear ``degrees(atan(magnitude))`` about the top-left corner (``center=[0, 0]``), as in
 ``_AutoAugmentBase._apply_image_or_video_transform``.  ``fill`` None: zero padding (torchvision's
 default); a number: torchvision's fill (nearest: where the mask < 0.5; bilinear: ``mask*(img-fill)+fill``).
@@ -219,28 +221,9 @@ def _nearest_gather(x: torch.Tensor, grid: torch.Tensor, fill) -> torch.Tensor:
     return out.masked_fill_(~valid.unsqueeze(1), value)
 
 
-def geometric(x: torch.Tensor, ids: torch.Tensor, m: torch.Tensor, mode: str, fill) -> torch.Tensor:
-    """ShearX/Y, TranslateX/Y and Rotate (``ids``: sub-op ids [N]): integer translations by
-    :func:`translate`, shears and rotations in one batched resampling."""
-    shifts = (ids == SUB_OP_ID["TranslateX"]) | (ids == SUB_OP_ID["TranslateY"])
-    if x.shape[-1] == x.shape[-2] and bool(shifts.any()):
-        step = torch.trunc(m).to(torch.int64)  # int(magnitude)
-        tx = torch.where(ids == SUB_OP_ID["TranslateX"], step, 0)
-        ty = torch.where(ids == SUB_OP_ID["TranslateY"], step, 0)
-        if bool(shifts.all()):
-            return translate(x, tx, ty, fill)
-        out = torch.empty_like(x)
-        idx, rest = shifts.nonzero().squeeze(1), (~shifts).nonzero().squeeze(1)
-        out.index_copy_(0, idx, translate(x.index_select(0, idx), tx.index_select(0, idx), ty.index_select(0, idx),
-                                          fill))
-        out.index_copy_(0, rest, _resample(x.index_select(0, rest), ids.index_select(0, rest),
-                                           m.index_select(0, rest), mode, fill))
-        return out
-    return _resample(x, ids, m, mode, fill)
-
-
 def _resample(x: torch.Tensor, ids: torch.Tensor, m: torch.Tensor, mode: str, fill) -> torch.Tensor:
-    """ShearX/Y, TranslateX/Y and Rotate in one ``grid_sample`` with torchvision's matrices and grid."""
+    """ShearX/Y, TranslateX/Y and Rotate (``ids``: sub-op ids [N]) in one resampling with torchvision's
+    matrices and grid (integer translations take :func:`translate` in :func:`apply_sub_ops`)."""
     n, _, h, w = x.shape
     zeros = torch.zeros_like(m)
 
@@ -316,5 +299,5 @@ def apply_sub_ops(x: torch.Tensor, sub_op: torch.Tensor, magnitude: torch.Tensor
     return out.index_select(0, torch.argsort(perm))
 
 
-__all__ = ["apply_sub_ops", "KERNELS", "geometric", "translate", "inverse_affine", "brightness", "color", "contrast", "sharpness",
+__all__ = ["apply_sub_ops", "KERNELS", "translate", "inverse_affine", "brightness", "color", "contrast", "sharpness",
            "posterize", "solarize", "invert", "autocontrast", "equalize", "identity"]
