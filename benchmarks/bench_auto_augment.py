@@ -62,7 +62,8 @@ def main() -> None:
     from augstudy.policy.equivalence import colour_fields
 
     images = colour_fields(args.batch, size=64)
-    ops = {"RandAugment": {"op": "RandAugment", "num_ops": 2, "magnitude": 9}, "TrivialAugmentWide": {"op": "TrivialAugmentWide"}}
+    ops = {"RandAugment": {"op": "RandAugment", "num_ops": 2, "magnitude": 9},
+           "TrivialAugmentWide": {"op": "TrivialAugmentWide"}}
     contenders = {}
     for name, op in ops.items():
         contenders[(name, "augstudy engine (batch)")] = _engine(op, images)

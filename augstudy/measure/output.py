@@ -104,12 +104,14 @@ def format_result(result: dict) -> str:
 
 def format_auto_equivalence(rows: list[dict]) -> str:
     """``augstudy.policy.auto_equivalence`` rows as a fixed-width table."""
-    header = f"{'sub-op or policy':<24} {'backend':<9} {'dtype':<6} {'max |diff|':>10} {'mean |diff|':>11} {'off > 0.5':>9} {'bound':>12}  ok"
+    header = (f"{'sub-op or policy':<24} {'backend':<9} {'dtype':<6} {'max |diff|':>10} {'mean |diff|':>11} "
+              f"{'off > 0.5':>9} {'bound':>12}  ok")
     lines = [header, "-" * len(header)]
     for row in rows:
         bound = f"{row['bound_max']:g}/{row['bound_mean']:g}"
-        lines.append(f"{row['compared']:<24} {row.get('backend', 'augstudy'):<9} {row['dtype']:<6} {row['max_abs_diff']:>10.3g} {row['mean_abs_diff']:>11.2g} "
-                     f"{row['differing_share']:>9.2%} {bound:>12}  {'yes' if row['within_bound'] else 'NO'}")
+        lines.append(f"{row['compared']:<24} {row.get('backend', 'augstudy'):<9} {row['dtype']:<6} "
+                     f"{row['max_abs_diff']:>10.3g} {row['mean_abs_diff']:>11.2g} {row['differing_share']:>9.2%} "
+                     f"{bound:>12}  {'yes' if row['within_bound'] else 'NO'}")
     return "\n".join(lines)
 
 

@@ -123,7 +123,8 @@ def _compare(images, policy, draw, backend: str) -> tuple[float, float, float]:
 
 
 def auto_equivalence_table(images: torch.Tensor, seed: int = 0, backend: str = "augstudy") -> list[dict]:
-    """``backend`` ("augstudy", the engine, or "kornia") vs torchvision.  Rows ``{"compared", "backend", "dtype", "max_abs_diff", "mean_abs_diff", "differing_share" (off by > 0.5), "bound_max",
+    """``backend`` ("augstudy", the engine, or "kornia") vs torchvision.  Rows ``{"compared", "backend",
+    "dtype", "max_abs_diff", "mean_abs_diff", "differing_share" (off by > 0.5), "bound_max",
     "bound_mean", "within_bound"}`` for every sub-op (nearest and bilinear for the geometric ones)
     and every policy of :data:`POLICIES`, on uint8 ``images`` and on their float version."""
     from augstudy.policy.auto_spaces import GEOMETRIC
@@ -152,7 +153,8 @@ def auto_equivalence_table(images: torch.Tensor, seed: int = 0, backend: str = "
             ok = max_diff <= bound[0] and mean_diff <= bound[1]
             if share_bound is not None:
                 ok = ok and share <= share_bound
-            rows.append({"compared": label, "backend": backend, "dtype": dtype, "max_abs_diff": max_diff, "mean_abs_diff": mean_diff,
+            rows.append({"compared": label, "backend": backend, "dtype": dtype, "max_abs_diff": max_diff,
+                         "mean_abs_diff": mean_diff,
                          "differing_share": share, "bound_max": bound[0], "bound_mean": bound[1], "within_bound": ok})
     return rows
 

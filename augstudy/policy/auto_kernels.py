@@ -27,8 +27,6 @@ kernels are called as they are.  Shapes: ``x`` [N, 3, H, W] uint8 or float32; ma
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -282,7 +280,8 @@ def apply_sub_ops(x: torch.Tensor, sub_op: torch.Tensor, magnitude: torch.Tensor
     several times slower on uint8 CPU tensors).  Returns a new tensor of x's dtype; x is not modified."""
     groups = _GROUP_OF.to(sub_op.device)[sub_op]
     sorted_groups, perm = torch.sort(groups, stable=True)
-    xs, ids, mags = x.index_select(0, perm), sub_op.index_select(0, perm), magnitude.to(torch.float64).index_select(0, perm)
+    xs, ids = x.index_select(0, perm), sub_op.index_select(0, perm)
+    mags = magnitude.to(torch.float64).index_select(0, perm)
     keys, counts = torch.unique_consecutive(sorted_groups, return_counts=True)
     out = torch.empty_like(xs)
     start = 0

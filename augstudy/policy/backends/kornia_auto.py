@@ -67,11 +67,14 @@ def _geometric(x, ids, m, mode: str, fill):
     shear = torch.rad2deg(torch.atan(m))
     is_shear = (ids == SUB_OP_ID["ShearX"]) | (ids == SUB_OP_ID["ShearY"])
     step = torch.trunc(m)
+    def only(name, values):
+        return torch.where(ids == SUB_OP_ID[name], values, zeros)
+
     theta = inverse_affine(
-        torch.where(ids == SUB_OP_ID["Rotate"], -torch.remainder(m, 360.0), zeros),
-        torch.where(ids == SUB_OP_ID["TranslateX"], step, zeros), torch.where(ids == SUB_OP_ID["TranslateY"], step, zeros),
-        torch.where(ids == SUB_OP_ID["ShearX"], shear, zeros), torch.where(ids == SUB_OP_ID["ShearY"], shear, zeros),
-        torch.where(is_shear, torch.full_like(m, -w * 0.5), zeros), torch.where(is_shear, torch.full_like(m, -h * 0.5), zeros),
+        only("Rotate", -torch.remainder(m, 360.0)), only("TranslateX", step), only("TranslateY", step),
+        only("ShearX", shear), only("ShearY", shear),
+        torch.where(is_shear, torch.full_like(m, -w * 0.5), zeros),
+        torch.where(is_shear, torch.full_like(m, -h * 0.5), zeros),
     ).to(torch.float64)
     # torchvision: p_in = A p_out + t in pixel coordinates centred on the grid centre c; kornia wants
     # the forward map in top-left pixel coordinates: p_out = A^-1 (p_in - c - t) + c

@@ -192,5 +192,6 @@ def keyed_gamma(u, slot: int, alpha: float, attempts: int = 8):
     return result
 
 
-__all__ = ["AutoPolicyOp", "FILL_DOC", "SCALE_DOC", "MagnitudeScale", "OptionalFill", "Interpolation", "INTERPOLATIONS", "field_error",
+__all__ = ["AutoPolicyOp", "FILL_DOC", "SCALE_DOC", "MagnitudeScale", "OptionalFill", "Interpolation", "INTERPOLATIONS",
+           "field_error",
            "keyed_gamma", "MAX_MAGNITUDE_SCALE"]
