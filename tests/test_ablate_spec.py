@@ -15,28 +15,14 @@ from test_ablate_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, write_specs
 SHIPPED = ["activation", "batch_size", "bn_order", "classifier_depth", "color_jitter", "conv_regularizer", "crop",
            "cutmix", "dropout", "ema", "erasing_fill", "flip", "label_smoothing", "lr", "mixup", "policy",
            "policy_strength", "pool_stride", "randaugment_magnitude", "recipe", "tta", "weight_decay", "width"]
-#: factors whose levels use the automatic-policy ops and presets of issue 20's other branch (i20ops:
-#: RandAugment, TrivialAugmentWide, AutoAugment, AugMix; presets randaugment_m9, trivialaugment, autoaugment,
-#: augmix); they resolve once that branch is merged
-NEEDS_POLICY_OPS = ("randaugment_magnitude", "recipe")
+#: the automatic-policy presets the recipe factor compares (augstudy/policy/presets)
 AUTO_PRESETS = ("randaugment_m9", "trivialaugment", "autoaugment", "augmix")
-
-
-def _policy_ops_merged() -> bool:
-    from augstudy.policy import PRESETS
-    from augstudy.policy.ops import OPS
-
-    return all(p in PRESETS for p in AUTO_PRESETS) and "RandAugment" in OPS
-
-
-#: the shipped factors that resolve on this checkout (all of them once i20ops is merged)
-RESOLVABLE = [f for f in SHIPPED if f not in NEEDS_POLICY_OPS or _policy_ops_merged()]
 
 
 def test_every_shipped_factor_resolves_with_its_baseline_first():
     assert spec.list_factors() == SHIPPED
     baseline_hash = spec.resolve_study_arms("dropout", "full")[0].config_hash
-    for factor in RESOLVABLE:
+    for factor in SHIPPED:
         arms = spec.resolve_study_arms(factor, "full")
         assert arms[0].is_baseline and sum(a.is_baseline for a in arms) == 1
         assert all(a.name == f"{factor}={a.level}" for a in arms)
@@ -66,8 +52,6 @@ def test_budgets_never_override_the_batch_size_factor():
     assert spec.resolve_study_arms("dropout", "smoke")[0].config["train"]["batch_size"] == 32
 
 
-# LEAD: remove this skipif after merging i20ops (the presets then exist and a misnamed one must fail)
-@pytest.mark.skipif(not _policy_ops_merged(), reason="needs i20ops' automatic-policy ops and presets")
 def test_all_shares_one_baseline_arm():
     arms = spec.resolve_study_arms("all", "full")
     assert arms[0].name == "baseline" and arms[0].is_baseline
@@ -77,8 +61,6 @@ def test_all_shares_one_baseline_arm():
     assert len(arms) == 1 + sum(len(spec.load_factor(f).levels) - 1 for f in SHIPPED)
 
 
-# LEAD: remove this skipif after merging i20ops (the presets then exist and a misnamed one must fail)
-@pytest.mark.skipif(not _policy_ops_merged(), reason="needs i20ops' automatic-policy ops and presets")
 def test_recipe_and_randaugment_magnitude_factors_resolve_after_policy_ops_merge():
     recipe = {a.level: a for a in spec.resolve_study_arms("recipe", "full")}
     assert list(recipe) == ["final", "none", *AUTO_PRESETS] and recipe["final"].is_baseline

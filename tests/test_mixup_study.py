@@ -61,14 +61,6 @@ def test_gen_gap_and_diversity_availability_follow_the_config():
     assert gen_gap_na({**plain, "ema": {"horizon": 0.04}, "eval": {"tta": "flip"}}) is None
 
 
-def _auto_presets_merged() -> bool:
-    from augstudy.policy import PRESETS
-
-    return all(p in PRESETS for p in ("randaugment_m9", "trivialaugment", "autoaugment", "augmix"))
-
-
-# LEAD: remove this skipif after merging i20ops (the presets then exist and a misnamed one must fail)
-@pytest.mark.skipif(not _auto_presets_merged(), reason="needs i20ops' automatic-policy presets")
 @pytest.mark.usefixtures("one_torch_thread")
 def test_tiny_recipe_study_runs_through_the_report(tmp_path):
     from augstudy.ablate.runner import run_study
@@ -78,7 +70,12 @@ def test_tiny_recipe_study_runs_through_the_report(tmp_path):
                         budgets={"tiny": {"train": {"epochs": 1, "batch_size": 8, "eval_batch_size": 16},
                                           "data": {"train_subset": None, "val_subset": None}}})
     out = tmp_path / "study"
-    result = run_study("recipe", seeds=2, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
+    from augstudy.data import dataset_from_tensors
+
+    noise = noise_dataset(16, 16)   # as an ImageDataset: the policy previews need a real dataset object
+    data = dataset_from_tensors(noise.train_images, noise.train_labels, noise.class_names,
+                                val_images=noise.val_images, val_labels=noise.val_labels)
+    result = run_study("recipe", seeds=2, budget="tiny", dataset=data, device="cpu", out=out,
                        specs_dir=specs, report=True, echo=lambda line: None)
     assert result.complete and result.counts["done"] == 12
     with open(out / "effects.csv", newline="") as fh:
