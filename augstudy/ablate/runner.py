@@ -19,6 +19,7 @@ from augstudy.ablate.assets import data_check_findings, refuse_data_errors, writ
 from augstudy.ablate.driver import StudyDriver
 from augstudy.ablate.effect_table import format_effect_table
 from augstudy.ablate.exporter import StudyDescription
+from augstudy.ablate.preflight import check_model_outputs
 from augstudy.ablate.recovery import open_store
 from augstudy.ablate.schema import METRICS, StudyPaths
 from augstudy.ablate.spec import Arm, resolve_study_arms
@@ -147,6 +148,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         dataset = load_dataset(data)
     else:
         data_message = f"using dataset {getattr(dataset, 'name', '?')} (given)"
+    check_model_outputs(arms, int(dataset.num_classes), int(dataset.val_images.shape[-1]), device_obj)
     out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
     echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "

@@ -12,13 +12,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-AUGSTUDY = REPO / ".venv" / "bin" / "augstudy"
+#: the console script of the repo's virtualenv, else the one beside this interpreter (a worktree
+#: without its own .venv runs the shared one; PYTHONPATH still picks this checkout's package)
+AUGSTUDY = next((p for p in (REPO / ".venv" / "bin" / "augstudy", Path(sys.executable).parent / "augstudy")
+                 if p.exists()), REPO / ".venv" / "bin" / "augstudy")
 #: quiet, one thread per process (2 cores shared), fixed summation order
 ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "AUGSTUDY_DECODE_WORKERS": "1"}
