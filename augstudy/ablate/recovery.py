@@ -20,12 +20,13 @@ it is never overwritten:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
 from pathlib import Path
 
-from augstudy.ablate.schema import RunStatus, StudyPaths, parse_float, parse_int
+from augstudy.ablate.schema import RunStatus, StudyPaths, parse_float, parse_int, read_csv_text
 from augstudy.ablate.spec import Arm
 from augstudy.ablate.store import StudyStore, run_id_for
 from augstudy.errors import UserError
@@ -52,9 +53,11 @@ def _read_json(paths: StudyPaths) -> dict | None:
 
 def _read_csv(path: Path, paths: StudyPaths) -> list[dict]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return list(csv.DictReader(io.StringIO(read_csv_text(path))))
+    except ValueError as exc:  # cut off mid-row, bytes that are not text: never rebuild from half a row
+        raise UserError(f"{exc}; {paths.sqlite.name} is missing, so the study cannot be rebuilt from it; "
+                        f"{_fix(paths)}") from None
+    except OSError as exc:
         raise UserError(f"{path}: cannot be read ({type(exc).__name__}) and {paths.sqlite.name} is missing, so the "
                         f"study cannot be rebuilt; {_fix(paths)}") from None
 
