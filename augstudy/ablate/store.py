@@ -228,7 +228,7 @@ class StudyStore:
         ``wait_s`` (default :attr:`lock_timeout_s`) for another process's write lock, then raises
         :class:`StoreLocked` (one line) with nothing written."""
         db = self.db
-        waited = self.lock_timeout_s if wait_s is None else min(wait_s, self.lock_timeout_s)
+        waited = self.lock_timeout_s if wait_s is None else float(wait_s)
         if waited != self.lock_timeout_s:
             db.execute(f"PRAGMA busy_timeout={int(waited * 1000)}")
         try:

@@ -171,8 +171,15 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="augstudy")
+    """Console-script entry point.  After an interrupt the process only exits: SIGINT and SIGTERM
+    stay ignored, so another Ctrl-C cannot break the interpreter's own shutdown into a traceback."""
+    try:
+        cli.main(args=argv, prog_name="augstudy")
+    except SystemExit as exc:
+        if exc.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            for signum in _DEFAULT_HANDLERS:
+                signal.signal(signum, signal.SIG_IGN)
+        raise
 
 
 __all__ = ["cli", "main", "LAZY_COMMANDS", "OneLineError"]
