@@ -287,7 +287,7 @@ def _check_rows_complete(path: Path, meta: dict, frames: dict[str, pd.DataFrame]
     arm.  A file cut at a line end (rows missing, the rest well-formed) fails here, in one line."""
     fix = "rerun 'augstudy ablate' with the study's options to re-export it from study.sqlite"
     runs, epochs, classes = frames["runs"], frames["epochs"], frames["class_metrics"]
-    if len(runs) and "epochs_done" in runs.columns and "epochs.csv" in frames and len(epochs.columns):
+    if len(runs) and "epochs_done" in runs.columns and len(epochs.columns):
         per_run = epochs.groupby(["arm", "seed"]).size().to_dict() if len(epochs) else {}
         for arm, seed, status, done in zip(runs["arm"], runs["seed"], runs["status"], runs["epochs_done"]):
             if status in (RunStatus.DONE.value, RunStatus.DIVERGED.value) and done == done:
@@ -309,7 +309,7 @@ def _check_rows_complete(path: Path, meta: dict, frames: dict[str, pd.DataFrame]
     specs = [a for a in meta.get("arms") or [] if isinstance(a, dict) and "arm" in a]
     have = {r.arm for r in effect_rows}
     lost = [str(a["arm"]) for a in specs if not a.get("is_baseline") and str(a["arm"]) not in have]
-    if effect_rows and lost:
+    if (path / EFFECTS_CSV).is_file() and lost:
         raise UserError(f"{path / EFFECTS_CSV}: has no row for arm {lost[0]} of this complete study (rows are "
                         f"missing); {fix}")
     listed = set(frames["arms"]["arm"]) if "arm" in frames["arms"].columns else set()
