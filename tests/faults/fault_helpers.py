@@ -35,6 +35,8 @@ TINY_BUDGET = {"data": {"train_subset": None, "val_subset": None},
                "train": {"epochs": EPOCHS, "batch_size": 8, "eval_batch_size": 16},
                "schedule": {"warmup": 0.0}}
 DROP_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0: {"model": {"dropout": 0.0}}}}
+#: a factor sharing ``drop``'s baseline run, whose other arm (dropout 0.5) ``drop`` does not have
+OTHER_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0.5: {"model": {"dropout": 0.5}}}}
 
 
 def augstudy_cmd(*args: str) -> list[str]:
@@ -151,13 +153,13 @@ def write_image_folder(root: Path, n_train: int = 8, n_val: int = 8, classes: in
 
 def write_specs(folder: Path, budgets: dict | None = None, factors: dict | None = None) -> Path:
     """The repo's baseline.yaml plus budgets ``tiny`` (2 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
-    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0)."""
+    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0; ``other``: 0.3 baseline vs 0.5)."""
     folder.mkdir(parents=True, exist_ok=True)
     baseline = yaml.safe_load((REPO / "ablations" / "baseline.yaml").read_text())
     one_epoch = {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": 1}}
     baseline["budgets"] = {**baseline["budgets"], "tiny": TINY_BUDGET, "tiny1": one_epoch, **(budgets or {})}
     (folder / "baseline.yaml").write_text(yaml.safe_dump(baseline, sort_keys=False))
-    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR}).items():
+    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR, "other": OTHER_FACTOR}).items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump({"factor": name, **spec}, sort_keys=False))
     return folder
 
@@ -199,6 +201,15 @@ def small_cnn(num_classes: int, dropout: float = 0.3):
 
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
                          nn.Dropout(dropout), nn.Linear(16, num_classes))
+
+
+def fat_head(num_classes: int, dropout: float = 0.3):
+    """A right-shaped model with a 3 MB head: its first checkpoint (weights + SGD momentum, about
+    6 MB) cannot fit a 4 MB disk, while its epoch takes milliseconds."""
+    from torch import nn
+
+    return nn.Sequential(nn.AdaptiveAvgPool2d(16), nn.Flatten(), nn.Dropout(dropout), nn.Linear(768, 1024),
+                         nn.ReLU(), nn.Linear(1024, num_classes))
 
 
 def one_logit(num_classes: int, dropout: float = 0.3):
