@@ -125,6 +125,14 @@ def test_5_a_verdict_that_is_not_one_is_refused(cli_runner, small_study, tmp_pat
     assert not (study / "report.md").exists()
 
 
+def test_5_the_readers_verdicts_are_the_statistics_verdicts():
+    from augstudy.ablate.schema import VERDICT_VALUES
+    from augstudy.ablate.stats.verdicts import VERDICTS
+
+    assert set(VERDICTS) <= set(VERDICT_VALUES)
+    assert set(VERDICT_VALUES) - set(VERDICTS) == {"within noise", "needs >= 2 seeds", "no paired seeds"}  # older folders
+
+
 # ----------------------------------------------------------------------------- 6: fewer --seeds on a rerun
 def test_6_a_rerun_with_fewer_seeds_keeps_every_run_in_the_exports(cli_runner, small_study, small_args, tmp_path):
     study = link_study(small_study, tmp_path / "study")
