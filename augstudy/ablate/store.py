@@ -482,6 +482,6 @@ class Heartbeat:
         self.store.close()
 
 
-__all__ = ["StudyStore", "Heartbeat", "ClaimLost", "StoreLocked", "lock_timeout_s", "LOCK_TIMEOUT_S", "LOCK_TIMEOUT_ENV", "worker_id", "run_id_for", "claim_is_dead", "claim_stale_s",
-           "heartbeat_every_s", "STALE_AFTER_S", "STALE_ENV",
-           "HEARTBEAT_EVERY_S"]
+__all__ = ["StudyStore", "Heartbeat", "ClaimLost", "StoreLocked", "worker_id", "run_id_for", "claim_is_dead",
+           "claim_stale_s", "lock_timeout_s", "heartbeat_every_s", "STALE_AFTER_S", "STALE_ENV", "HEARTBEAT_EVERY_S",
+           "LOCK_TIMEOUT_S", "LOCK_TIMEOUT_ENV", "RELEASE_WAIT_S"]

@@ -27,7 +27,6 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from fault_helpers import link_study, one_error_line, replace_bytes
 
