@@ -256,7 +256,7 @@ def test_a_folder_of_another_study_without_its_store_is_refused_untouched(tmp_pa
     # only an effects.csv left: no way to tell whose it is, or to rebuild: refused too
     for name in ("study.json", "runs.csv", "epochs.csv"):
         (out / name).unlink()
-    with pytest.raises(UserError, match="effects.csv but neither study.sqlite nor runs.csv"):
+    with pytest.raises(UserError, match="holds effects.csv, .* but neither study.sqlite nor runs.csv"):
         _tiny_lr_study(out, lr_specs)
     assert not (out / "study.sqlite").exists()
 

@@ -15,12 +15,16 @@ epoch, history, config, input normalization; CPU tensors).  Every write is atomi
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from augstudy.errors import UnwritableError
 
 #: keys a finished run's checkpoint no longer needs
 TRAINING_ONLY_KEYS = ("optimizer", "scheduler")
@@ -58,10 +62,34 @@ def stage_checkpoint(path: Path, state: dict) -> StagedCheckpoint:
         umask = os.umask(0)  # mkstemp makes 0600 files: give the checkpoint a plain open()'s mode
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-    except BaseException:
+    except BaseException as exc:
+        full = isinstance(exc, Exception) and disk_full(exc, path.parent)  # before the unlink frees space
         tmp.unlink(missing_ok=True)
+        if full:
+            raise UnwritableError(f"no space left on {path.parent} (writing checkpoint {path.name}); free some "
+                                  f"space there or move the study folder to a larger disk, then rerun the same "
+                                  f"command to resume (finished work is kept)") from None
         raise
     return StagedCheckpoint(path, tmp)
+
+
+#: torch.save's texts for a write the file system refused (its RuntimeError names no errno)
+_TORCH_WRITE_FAILED = ("unexpected pos", "file write failed", "No space left")
+#: free bytes under which a failed write is taken for a full disk
+FULL_BELOW_BYTES = 1 << 20
+
+
+def disk_full(exc: BaseException, folder: Path) -> bool:
+    """True when ``exc`` (raised while writing into ``folder``) is a full disk: ENOSPC, or torch's
+    write error while the file system has less than :data:`FULL_BELOW_BYTES` free."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not any(text in str(exc) for text in _TORCH_WRITE_FAILED):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def save_checkpoint(path: Path, state: dict) -> Path:
@@ -103,5 +131,5 @@ def slim_checkpoint(path: Path) -> bool:
     return True
 
 
-__all__ = ["StagedCheckpoint", "stage_checkpoint", "save_checkpoint", "load_resumable", "slim_checkpoint",
+__all__ = ["StagedCheckpoint", "stage_checkpoint", "disk_full", "save_checkpoint", "load_resumable", "slim_checkpoint",
            "TRAINING_ONLY_KEYS"]

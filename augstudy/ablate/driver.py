@@ -31,6 +31,7 @@ from augstudy.ablate.spec import Arm, canonical_json
 from augstudy.ablate.store import ClaimLost, Heartbeat, StudyStore, run_id_for
 from augstudy.ablate.tensorboard import TensorBoardLog
 from augstudy.ablate.train import EpochResult, RunOutcome, prepare_train_data, steps_per_epoch
+from augstudy.errors import UserError
 
 #: seconds between claim attempts while other processes finish the last runs
 WAIT_POLL_S = 2.0
@@ -237,6 +238,12 @@ class StudyDriver:
                 executor.run(jobs, self, self.on_epoch, self.on_done)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI raises the same for it)
             self._interrupted(exc)
+            raise
+        except UserError:  # a study-wide stop (locked store, disk full): the files show the released runs
+            try:
+                self.export()
+            except Exception:  # noqa: BLE001 - the error on its way out says what happened
+                pass
             raise
         finally:
             self._heartbeat = None

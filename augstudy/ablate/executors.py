@@ -47,6 +47,7 @@ For whoever adds an executor (e.g. ``augstudy/ablate/ray_executor.py``)::
 
 from __future__ import annotations
 
+import sqlite3
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +118,22 @@ class Executor(Protocol):
     def run(self, jobs: list[RunJob], context: StudyContext, on_epoch: OnEpoch, on_done: OnDone) -> None: ...
 
 
-def failure_outcome(job: RunJob, exc: BaseException) -> RunOutcome:
-    """A ``failed`` outcome whose ``error`` is one line naming the exception."""
+def failure_outcome(job: RunJob, exc: BaseException, epochs_done: int | None = None) -> RunOutcome:
+    """A ``failed`` outcome whose ``error`` is one line naming the exception; ``epochs_done``: the
+    epochs recorded for the run (default: those it started from)."""
     message = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
-    return RunOutcome("failed", job.start_epoch, None, 0.0, [], error=message)
+    done = job.start_epoch if epochs_done is None else max(job.start_epoch, int(epochs_done))
+    return RunOutcome("failed", done, None, 0.0, [], error=message)
+
+
+def release_quietly(context: "StudyContext", job: RunJob) -> None:
+    """Give ``job`` back on the way out of an error or interrupt; when even that cannot reach the
+    store (its lock still held), the claim dies with this process and a rerun takes it over at once
+    (same host: its pid is gone), so the error on its way out is the one to show."""
+    try:
+        context.release(job)
+    except (UserError, OSError, sqlite3.Error):
+        pass
 
 
 class LocalExecutor:
@@ -132,21 +145,26 @@ class LocalExecutor:
     def run(self, jobs: list[RunJob], context: StudyContext, on_epoch: OnEpoch, on_done: OnDone) -> None:
         while (job := context.claim_next()) is not None:
             context.heartbeat_run(job)
+            recorded = [job.start_epoch]  # the last epoch on_epoch recorded (a failure reports it)
+
+            def record(result, state, job=job, recorded=recorded):
+                on_epoch(job, result, state)
+                recorded[0] = result.epoch
+
             try:
                 outcome = train_run(job.config, context.train_data(job.config), job.seed, context.device,
-                                    checkpoint=context.load_checkpoint(job),
-                                    on_epoch=lambda result, state, job=job: on_epoch(job, result, state),
+                                    checkpoint=context.load_checkpoint(job), on_epoch=record,
                                     on_step=context.on_step)
             except ClaimLost:
                 context.claim_lost(job)
                 continue
             except (KeyboardInterrupt, UserError):
-                context.release(job)
+                release_quietly(context, job)
                 raise
             except Exception as exc:  # noqa: BLE001 - one failed run must not end the study
                 if self.debug:
                     traceback.print_exc()
-                outcome = failure_outcome(job, exc)
+                outcome = failure_outcome(job, exc, recorded[0])
             finally:
                 context.heartbeat_run(None)
             try:
@@ -175,4 +193,5 @@ def make_executor(name: str, *, address: str | None = None, gpus_per_run: float 
 
 
 __all__ = ["RunJob", "StudyContext", "Executor", "LocalExecutor", "OnEpoch", "OnDone", "failure_outcome",
+           "release_quietly",
            "make_executor"]

@@ -24,7 +24,7 @@ from augstudy.ablate.effects import (EffectsResult, SequentialPlan, compute_effe
 from augstudy.ablate.factorial import export_factorial
 from augstudy.ablate.response import export_response
 from augstudy.ablate.schema import (CLASS_COLUMNS, EPOCHS_COLUMNS, RUNS_COLUMNS, RunStatus, StudyPaths, csv_text,
-                                    gen_gap_na, is_finished)
+                                    gen_gap_na)
 from augstudy.ablate.spec import Arm
 from augstudy.ablate.store import StudyStore, run_id_for
 from augstudy.atomic import atomic_write_json, atomic_write_text
@@ -165,7 +165,9 @@ def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot)
     files.update(write_effects(effects, paths.root, extra_markdown=response_md))
     files.update(response_files)
     files.update(export_factorial(paths, desc.arms, records, desc.metric, chance, sesoi=desc.sesoi))
-    complete = all(is_finished(r["status"]) for r in records)
+    # complete: every run has a result; a failed run has none (a rerun retries it), so a study with
+    # one -- or where every run failed -- is not complete, whatever its table says
+    complete = all(RunStatus(r["status"]).has_result for r in records)
     if desc.sequential is not None and effects.sequential is not None:
         complete = complete and effects.sequential.done
     files["study_json"] = atomic_write_json(paths.study_json, study_json(desc, snap, records, complete, effects))

@@ -1,11 +1,13 @@
 """A study folder whose ``study.sqlite`` is gone: recognize it, and rebuild the store from its CSVs.
 
 A folder holding any of :data:`~augstudy.ablate.schema.STUDY_MARKER_FILES` (study.json,
-runs.csv, epochs.csv, effects.csv) is a study's.  Without its store it is never
-overwritten:
+runs.csv, epochs.csv, effects.csv) or :data:`~augstudy.ablate.schema.DERIVED_FILES` (arms.csv,
+report.md, ...) is a study's, or holds the user's own files of those names.  Without its store
+it is never overwritten:
 
-- it belongs to another study (factor, budget or dataset differ, or its runs are not this
-  study's): :func:`refuse_foreign_study` raises one line saying whose files they are;
+- it belongs to another study (factor, budget or dataset differ, or runs.csv, epochs.csv or
+  effects.csv list an arm or run this study would not have, even when study.json is missing):
+  :func:`refuse_foreign_study` raises one line saying whose files they are;
 - it is this study: :func:`rebuild_store` fills the new, empty store from ``runs.csv``,
   ``epochs.csv`` and ``class_metrics.csv`` (and ``study.json``'s meta).  Finished runs
   (done, diverged) stay finished with their epochs; every other run goes back to pending
@@ -18,12 +20,13 @@ overwritten:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
 from pathlib import Path
 
-from augstudy.ablate.schema import RunStatus, StudyPaths, parse_float, parse_int
+from augstudy.ablate.schema import RunStatus, StudyPaths, parse_float, parse_int, read_csv_text
 from augstudy.ablate.spec import Arm
 from augstudy.ablate.store import StudyStore, run_id_for
 from augstudy.errors import UserError
@@ -50,9 +53,11 @@ def _read_json(paths: StudyPaths) -> dict | None:
 
 def _read_csv(path: Path, paths: StudyPaths) -> list[dict]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return list(csv.DictReader(io.StringIO(read_csv_text(path))))
+    except ValueError as exc:  # cut off mid-row, bytes that are not text: never rebuild from half a row
+        raise UserError(f"{exc}; {paths.sqlite.name} is missing, so the study cannot be rebuilt from it; "
+                        f"{_fix(paths)}") from None
+    except OSError as exc:
         raise UserError(f"{path}: cannot be read ({type(exc).__name__}) and {paths.sqlite.name} is missing, so the "
                         f"study cannot be rebuilt; {_fix(paths)}") from None
 
@@ -75,11 +80,21 @@ def refuse_foreign_study(paths: StudyPaths, identity: dict, arms: list[Arm]) -> 
         raise UserError(f"{paths.root}: holds {names} but neither {paths.sqlite.name} nor {paths.runs_csv.name}, "
                         f"so the study cannot be rebuilt; {_fix(paths)}")
     ours = {a.config_hash for a in arms}
-    theirs = {row.get("config_hash", "") for row in _read_csv(paths.runs_csv, paths)}
+    run_rows = _read_csv(paths.runs_csv, paths)
+    theirs = {row.get("config_hash", "") for row in run_rows}
     if theirs and not theirs & ours:
         raise UserError(f"{paths.root}: {paths.runs_csv.name} lists the runs of another study (none of its "
                         f"config hashes is one of this study's arms) and {paths.sqlite.name} is missing; "
                         f"{_fix(paths)}")
+    # sharing the baseline run is not enough: any run or arm this study would not have means the
+    # files are another study's (or a wider one's), and rebuilding would drop those rows
+    names = {a.name for a in arms}
+    for path, rows in ((paths.runs_csv, run_rows),
+                       *((p, _read_csv(p, paths)) for p in (paths.epochs_csv, paths.effects_csv) if p.is_file())):
+        for line, row in enumerate(rows, start=2):
+            if (path == paths.runs_csv and row.get("config_hash", "") not in ours) or row.get("arm") not in names:
+                raise UserError(f"{path}: line {line} is arm {row.get('arm')!r}, which this study does not have, "
+                                f"and {paths.sqlite.name} is missing (the files are another study's); {_fix(paths)}")
 
 
 def _cell(path: Path, line: int, column: str, text: str, parse=parse_float):

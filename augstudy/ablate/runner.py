@@ -19,6 +19,7 @@ from augstudy.ablate.assets import data_check_findings, refuse_data_errors, writ
 from augstudy.ablate.driver import StudyDriver
 from augstudy.ablate.effect_table import format_effect_table
 from augstudy.ablate.exporter import StudyDescription
+from augstudy.ablate.preflight import check_model_outputs
 from augstudy.ablate.recovery import open_store
 from augstudy.ablate.schema import METRICS, StudyPaths
 from augstudy.ablate.spec import Arm, resolve_study_arms
@@ -90,6 +91,21 @@ def register_study(store: StudyStore, out_dir: Path, identity: dict, arms: list[
         "device": device, "metric": metric})
 
 
+def keep_registered_seeds(store: StudyStore, arms: list[Arm], seeds: list[int], out_dir: Path, echo) -> list[int]:
+    """``seeds`` plus every seed the store already holds runs of for these arms: a rerun with fewer
+    ``--seeds`` never shrinks the study (its exported files list every run the store holds; the
+    registered runs of those seeds are trained too).  Says so when it adds any."""
+    ours = {a.config_hash for a in arms}
+    held = {int(r["seed"]) for r in store.runs().values() if r["config_hash"] in ours}
+    extra = sorted(held - set(seeds))
+    if not extra:
+        return seeds
+    kept = sorted(set(seeds) | held)
+    echo(f"seeds: {out_dir} already holds runs of seed(s) {', '.join(map(str, extra))}; they stay in the study "
+         f"(seeds {', '.join(map(str, kept))}): --seeds adds seeds, it never drops a run the store holds")
+    return kept
+
+
 # ----------------------------------------------------------------------------- entry point
 def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke", data=None, device: str = "auto",
               metric: str = "last3", out: str | Path | None = None, report: bool = True,
@@ -147,6 +163,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         dataset = load_dataset(data)
     else:
         data_message = f"using dataset {getattr(dataset, 'name', '?')} (given)"
+    check_model_outputs(arms, int(dataset.num_classes), int(dataset.val_images.shape[-1]), device_obj)
     out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
     echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
@@ -160,6 +177,8 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         stale = [p for folder in (paths.root, paths.checkpoints_dir) for p in remove_stale_temporaries(folder)]
         if stale:
             echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
+        if plan is None:
+            seed_list = keep_registered_seeds(store, arms, seed_list, out_dir, echo)
         register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
         if plan is not None:
             from augstudy.ablate.seeds_auto import pin_plan

@@ -89,6 +89,14 @@ PREVIEWS_DIR = "previews"
 TB_DIR = "tb"
 #: files whose presence marks a folder as a study's, with or without its study.sqlite
 STUDY_MARKER_FILES = (STUDY_JSON, RUNS_CSV, EPOCHS_CSV, EFFECTS_CSV)
+#: every other file ``augstudy ablate`` writes at the top of a study folder (the two-factor,
+#: response and strength files, the report).  A folder holding any of these or of the markers but
+#: no study.sqlite is never written into: the files are another study's, or the user's own.
+DERIVED_FILES = (CLASS_METRICS_CSV, EFFECTS_MD, ARMS_CSV, DATA_CHECK_JSON, "cells.csv", "interaction.csv",
+                 "interaction.json", "interaction.md", "response.json", "strength.csv", "strength.json",
+                 "report.html", "report.md")
+#: sub-folders of a study folder that hold its primary or derived files (never a report target)
+STUDY_SUBDIRS = (CHECKPOINTS_DIR, TB_DIR, PREVIEWS_DIR)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,@-]")
 
@@ -167,8 +175,18 @@ class StudyPaths:
         return self.previews_dir / f"{safe_name(arm)}.png"
 
     def marker_files(self) -> list[Path]:
-        """The :data:`STUDY_MARKER_FILES` that exist in the folder."""
-        return [self.root / name for name in STUDY_MARKER_FILES if (self.root / name).is_file()]
+        """The :data:`STUDY_MARKER_FILES` and :data:`DERIVED_FILES` that exist in the folder: the files
+        a study would overwrite."""
+        return [self.root / name for name in STUDY_MARKER_FILES + DERIVED_FILES if (self.root / name).is_file()]
+
+    def owns(self, target: Path) -> bool:
+        """True when ``target`` is one of the study's own files: the store (and its -wal/-shm/-journal),
+        a marker or derived file other than the report, or anything under :data:`STUDY_SUBDIRS`."""
+        root, target = self.root.resolve(), Path(target).resolve()
+        if target.parent == root:
+            own = set(STUDY_MARKER_FILES + DERIVED_FILES) - {"report.html", "report.md"}
+            return target.name in own or target.name.startswith(STUDY_SQLITE)
+        return any(root / sub == parent for sub in STUDY_SUBDIRS for parent in target.parents)
 
 
 # ----------------------------------------------------------------------------- CSV columns and cells
@@ -237,6 +255,35 @@ def parse_bool(text: Any) -> bool:
     return str(text).strip().lower() in ("true", "1", "yes")
 
 
+def read_csv_text(path: str | Path) -> str:
+    """The whole text of one study CSV after checking its shape (every exported file is UTF-8, has a
+    header and ends every line with a line end).  Raises ValueError, one line naming the file and
+    line: undecodable bytes, an empty file, a last line without a line end (cut off mid-row), or a
+    row whose field count differs from the header's."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValueError(f"{path} line {line}: holds bytes that are not UTF-8 text (the file is damaged)") from None
+    if not text.strip():
+        raise ValueError(f"{path}: is empty, not even the header line is left (the file was cut off)")
+    if not text.endswith("\n"):
+        raise ValueError(f"{path} line {text.count(chr(10)) + 1}: ends without a line end (the file was cut off "
+                         f"mid-row)")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        width = len(next(reader))
+        for row in reader:
+            if row and len(row) != width:
+                raise ValueError(f"{path} line {reader.line_num}: has {len(row)} fields, the header has {width} "
+                                 f"(the row is cut off or damaged)")
+    except csv.Error as exc:
+        raise ValueError(f"{path} line {reader.line_num}: not a readable CSV row ({exc})") from None
+    return text
+
+
 # ----------------------------------------------------------------------------- per-example correctness
 def pack_correct(mask) -> bytes:
     """Per-example correctness as stored: ``np.packbits`` (big bit order) of a bool ``[n]`` array."""
@@ -285,6 +332,12 @@ def diversity_na(config: Mapping | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------- effect rows
+#: the verdicts an effect row may hold: :data:`augstudy.ablate.stats.verdicts.VERDICTS` (repeated here
+#: because this module imports no numpy; a test checks they agree), then the older short verdicts of
+#: ``stats.paired.verdict`` that study folders written before the verdicts module still hold
+VERDICT_VALUES = ("better", "worse", "equivalent", "inconclusive", "unstable",
+                  "within noise", "needs >= 2 seeds", "no paired seeds")
+
 @dataclass
 class EffectRow:
     """One non-baseline arm of ``effects.csv``: its paired effect vs the baseline, and its verdict.
@@ -351,6 +404,11 @@ class EffectRow:
                 out[f.name] = _FIELD_PARSERS.get(f.name, _parse_str)(text)
             except (TypeError, ValueError):
                 raise ValueError(f"column {f.name}: cannot read {text!r}") from None
+        for name in ("verdict", "decision"):  # decided once by the statistics: never shown unless it is one
+            value = out[name].strip()
+            if value not in VERDICT_VALUES and (value or (name == "verdict" and name in row)):
+                raise ValueError(f"column {name}: {out[name]!r} is not a verdict (one of "
+                                 f"{', '.join(VERDICT_VALUES)})")
         if out["note"] is None:
             out["note"] = ""
         return cls(**out)
@@ -397,13 +455,13 @@ def read_effects_csv(path: str | Path) -> list[EffectRow]:
     path = Path(path)
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = []
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            try:
-                rows.append(EffectRow.from_csv_row(row))
-            except ValueError as exc:
-                raise ValueError(f"{path}: row {line}, {exc}") from None
+    reader = csv.DictReader(io.StringIO(read_csv_text(path)))
+    rows = []
+    for row in reader:
+        try:
+            rows.append(EffectRow.from_csv_row(row))
+        except ValueError as exc:
+            raise ValueError(f"{path}: row {reader.line_num}, {exc}") from None
     return rows
 
 
@@ -416,8 +474,9 @@ __all__ = [
     "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "safe_name",
     "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
+    "DERIVED_FILES", "STUDY_SUBDIRS",
     "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "SEEDS_NEEDED_MAX",
-    "csv_cell", "csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "sort_by_rank",
-    "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
+    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "VERDICT_VALUES",
+    "sort_by_rank", "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
     "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT",
 ]

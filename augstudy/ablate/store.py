@@ -56,6 +56,12 @@ STALE_AFTER_S = 60.0
 STALE_ENV = "AUGSTUDY_CLAIM_STALE_S"
 #: how often a claimed run's heartbeat is refreshed (seconds; at most a sixth of the stale limit)
 HEARTBEAT_EVERY_S = 10.0
+#: how long a transaction waits for another process's write lock before giving up (seconds)
+LOCK_TIMEOUT_S = 120.0
+#: environment variable overriding :data:`LOCK_TIMEOUT_S` (seconds, > 0; tests use 1-2)
+LOCK_TIMEOUT_ENV = "AUGSTUDY_LOCK_TIMEOUT_S"
+#: the most a claim's release waits for the lock (it runs while an error or interrupt is on its way out)
+RELEASE_WAIT_S = 10.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -84,19 +90,43 @@ class ClaimLost(Exception):
         self.run_id = run_id
 
 
-def claim_stale_s() -> float:
-    """The stale-claim limit in seconds: ``$AUGSTUDY_CLAIM_STALE_S`` or :data:`STALE_AFTER_S`."""
-    raw = os.environ.get(STALE_ENV)
+class StoreLocked(UserError):
+    """Another process held ``study.sqlite``'s write lock for the whole wait (one line: the file, the
+    wait, the fix)."""
+
+    def __init__(self, path: Path, waited_s: float):
+        super().__init__(f"{path}: another process has held its write lock for over {waited_s:g} s (a process "
+                         f"paused with Ctrl-Z or SIGSTOP, or a program keeping the file open?); resume it (fg, or "
+                         f"kill -CONT PID) or end it, then rerun the same command: finished work is kept "
+                         f"(${LOCK_TIMEOUT_ENV} sets the wait)")
+
+
+def _env_seconds(name: str, default: float) -> float:
+    """``$name`` as a number of seconds > 0, or ``default`` when unset; UserError otherwise."""
+    raw = os.environ.get(name)
     if raw is None or not raw.strip():
-        return STALE_AFTER_S
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise UserError(f"{STALE_ENV}={raw!r}: must be a number of seconds > 0; unset it for the default "
-                        f"{STALE_AFTER_S:g}")
+        raise UserError(f"{name}={raw!r}: must be a number of seconds > 0; unset it for the default {default:g}")
     return value
+
+
+def claim_stale_s() -> float:
+    """The stale-claim limit in seconds: ``$AUGSTUDY_CLAIM_STALE_S`` or :data:`STALE_AFTER_S`."""
+    return _env_seconds(STALE_ENV, STALE_AFTER_S)
+
+
+def lock_timeout_s() -> float:
+    """How long a transaction waits for the write lock: ``$AUGSTUDY_LOCK_TIMEOUT_S`` or :data:`LOCK_TIMEOUT_S`."""
+    return _env_seconds(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_S)
+
+
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def heartbeat_every_s(stale_s: float) -> float:
@@ -116,10 +146,8 @@ def _opening(path: Path):
         if "readonly" in text or "unable to open" in text:
             raise UnwritableError(f"{path}: cannot be written ({text}); make {path.parent} and the file writable "
                                   f"(e.g. chmod u+w), or choose a writable place with --out") from None
-        if "locked" in text:
-            raise UserError(f"{path}: another process has held its write lock for the whole wait (a process "
-                            f"paused with Ctrl-Z or SIGSTOP?); resume it (fg, or kill -CONT PID) or end it, "
-                            f"then rerun") from None
+        if _is_lock_error(exc):
+            raise StoreLocked(path, lock_timeout_s()) from None
         raise
     except sqlite3.DatabaseError as exc:
         raise UserError(
@@ -164,6 +192,7 @@ class StudyStore:
         ensure_writable_folder(self.out_dir)  # one line naming the folder and the fix
         self.path = self.out_dir / STUDY_SQLITE
         self.stale_s = claim_stale_s() if stale_s is None else float(stale_s)
+        self.lock_timeout_s = lock_timeout_s()
         self.worker = worker_id()
         self._local = threading.local()
         with _opening(self.path):
@@ -185,25 +214,46 @@ class StudyStore:
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=120.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self.lock_timeout_s, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=120000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.lock_timeout_s * 1000)}")
             self._local.conn = conn
         return conn
 
     @contextmanager
-    def transaction(self):
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error): one writer at a time."""
+    def transaction(self, wait_s: float | None = None):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error): one writer at a time.  Waits up to
+        ``wait_s`` (default :attr:`lock_timeout_s`) for another process's write lock, then raises
+        :class:`StoreLocked` (one line) with nothing written."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        waited = self.lock_timeout_s if wait_s is None else float(wait_s)
+        if waited != self.lock_timeout_s:
+            db.execute(f"PRAGMA busy_timeout={int(waited * 1000)}")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_lock_error(exc):
+                    raise StoreLocked(self.path, waited) from None
+                raise
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            try:
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if _is_lock_error(exc):
+                    raise StoreLocked(self.path, waited) from None
+                raise
+        finally:
+            if waited != self.lock_timeout_s:
+                db.execute(f"PRAGMA busy_timeout={int(self.lock_timeout_s * 1000)}")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -334,8 +384,9 @@ class StudyStore:
 
     def release(self, run_id: str, token: int) -> None:
         """Give an unfinished claim back (status pending) so another process or a rerun takes it;
-        a claim this process no longer holds is left alone."""
-        with self.transaction() as db:
+        a claim this process no longer holds is left alone.  Waits at most :data:`RELEASE_WAIT_S` for
+        the lock (it runs on the way out of an error or an interrupt)."""
+        with self.transaction(wait_s=RELEASE_WAIT_S) as db:
             db.execute("UPDATE runs SET status='pending', claimed_by=NULL, updated=? "
                        "WHERE run_id=? AND claimed_by=? AND claim_token=? AND status='running'",
                        (time.time(), run_id, self.worker, token))
@@ -426,11 +477,11 @@ class Heartbeat:
                 try:
                     if not self.store.heartbeat(*claim):
                         self.lost.add(claim[0])
-                except sqlite3.Error:
+                except (sqlite3.Error, StoreLocked):
                     pass  # a busy store: the next beat retries; the stale limit is 6 beats away
         self.store.close()
 
 
-__all__ = ["StudyStore", "Heartbeat", "ClaimLost", "worker_id", "run_id_for", "claim_is_dead", "claim_stale_s",
-           "heartbeat_every_s", "STALE_AFTER_S", "STALE_ENV",
-           "HEARTBEAT_EVERY_S"]
+__all__ = ["StudyStore", "Heartbeat", "ClaimLost", "StoreLocked", "worker_id", "run_id_for", "claim_is_dead",
+           "claim_stale_s", "lock_timeout_s", "heartbeat_every_s", "STALE_AFTER_S", "STALE_ENV", "HEARTBEAT_EVERY_S",
+           "LOCK_TIMEOUT_S", "LOCK_TIMEOUT_ENV", "RELEASE_WAIT_S"]

@@ -60,7 +60,7 @@ class LazyGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        previous = _handle_sigterm_like_sigint()
+        previous = _handle_interrupts()
         try:
             try:
                 rc = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -81,8 +81,8 @@ class LazyGroup(click.Group):
             # With standalone_mode=False click returns ctx.exit(n)'s code instead of exiting.
             sys.exit(rc if isinstance(rc, int) else 0)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def invoke(self, ctx):
         try:
@@ -137,23 +137,32 @@ def _last_resort_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
 
 
+#: signal -> the handler Python (or the OS) has by default: only those are replaced
+_DEFAULT_HANDLERS = {signal.SIGTERM: (signal.SIG_DFL, None), signal.SIGINT: (signal.default_int_handler,)}
+
+
 def _raise_interrupted(signum, frame) -> None:
-    """SIGTERM handler: the first one raises :class:`InterruptedByUser` in the main thread, so
-    the same cleanup as Ctrl-C runs (claims released, files exported); later ones are ignored
-    while that cleanup finishes (``kill -9`` still ends the process at once)."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise InterruptedByUser("SIGTERM")
+    """SIGINT (Ctrl-C) and SIGTERM handler: the first one raises :class:`InterruptedByUser` in the
+    main thread, so the cleanup runs (claims released, files exported); every later SIGINT or
+    SIGTERM is ignored while that cleanup finishes, so a second Ctrl-C cannot break it into a
+    traceback (``kill -9`` still ends the process at once)."""
+    for handled in _DEFAULT_HANDLERS:
+        signal.signal(handled, signal.SIG_IGN)
+    raise InterruptedByUser("SIGTERM" if signum == signal.SIGTERM else "SIGINT")
 
 
-def _handle_sigterm_like_sigint():
-    """Install :func:`_raise_interrupted` for SIGTERM (main thread, default handler only);
-    returns the handler to restore afterwards, or None when nothing was installed."""
+def _handle_interrupts() -> dict:
+    """Install :func:`_raise_interrupted` for SIGINT and SIGTERM (main thread; a signal whose
+    handler is not the default is left to whoever set it: a test runner, an embedding program);
+    returns ``{signal: handler}`` to restore afterwards."""
     if threading.current_thread() is not threading.main_thread():
-        return None
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous not in (signal.SIG_DFL, None):
-        return None  # someone (a test runner, an embedding program) handles SIGTERM already
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+        return {}
+    previous = {}
+    for signum, defaults in _DEFAULT_HANDLERS.items():
+        handler = signal.getsignal(signum)
+        if handler in defaults:
+            previous[signum] = handler
+            signal.signal(signum, _raise_interrupted)
     return previous
 
 
@@ -162,8 +171,15 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="augstudy")
+    """Console-script entry point.  After an interrupt the process only exits: SIGINT and SIGTERM
+    stay ignored, so another Ctrl-C cannot break the interpreter's own shutdown into a traceback."""
+    try:
+        cli.main(args=argv, prog_name="augstudy")
+    except SystemExit as exc:
+        if exc.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            for signum in _DEFAULT_HANDLERS:
+                signal.signal(signum, signal.SIG_IGN)
+        raise
 
 
 __all__ = ["cli", "main", "LAZY_COMMANDS", "OneLineError"]

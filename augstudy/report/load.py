@@ -15,13 +15,15 @@ Units: accuracies in ``epochs.csv``/``class_metrics.csv`` are fractions in
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from augstudy.ablate.schema import EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_effects_csv
+from augstudy.ablate.schema import (EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_csv_text,
+                                   read_effects_csv)
 from augstudy.atomic import read_json_file
 from augstudy.errors import UserError
 
@@ -236,12 +238,15 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = 
     """Read one contract CSV; a missing file gives an empty frame, a malformed one a UserError."""
     if not path.is_file():
         return pd.DataFrame()
+    fix = "rerun 'augstudy ablate' with the study's options to re-export it"
+    try:  # the shape first (cut-off rows, bytes that are not text): pandas would read them as blanks
+        text = read_csv_text(path)
+    except ValueError as exc:
+        raise UserError(f"{exc}; {fix}") from None
     try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a readable CSV ({exc}); rerun 'augstudy ablate' to re-export it") from None
+        frame = pd.read_csv(io.StringIO(text))
+    except ValueError as exc:  # pandas' ParserError is a ValueError; its text may span lines
+        raise UserError(f"{path}: not a readable CSV ({' '.join(str(exc).split())}); {fix}") from None
     absent = [c for c in required if c not in frame.columns]
     if absent:
         raise UserError(
@@ -275,6 +280,45 @@ def _check_runs_consistent(path: Path, meta: dict, runs: pd.DataFrame, missing: 
                         f"expects (missing: {', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); {fix}")
 
 
+def _check_rows_complete(path: Path, meta: dict, frames: dict[str, pd.DataFrame], effect_rows: list) -> None:
+    """The exported files of one export agree row for row: every finished run of runs.csv has its
+    ``epochs_done`` rows in epochs.csv and one class_metrics.csv row per class for each of them; a
+    complete study has an effects.csv row for every non-baseline arm and an arms.csv row for every
+    arm.  A file cut at a line end (rows missing, the rest well-formed) fails here, in one line."""
+    fix = "rerun 'augstudy ablate' with the study's options to re-export it from study.sqlite"
+    runs, epochs, classes = frames["runs"], frames["epochs"], frames["class_metrics"]
+    if len(runs) and "epochs_done" in runs.columns and len(epochs.columns):
+        per_run = epochs.groupby(["arm", "seed"]).size().to_dict() if len(epochs) else {}
+        for arm, seed, status, done in zip(runs["arm"], runs["seed"], runs["status"], runs["epochs_done"]):
+            if status in (RunStatus.DONE.value, RunStatus.DIVERGED.value) and done == done:
+                if per_run.get((arm, seed), 0) != int(done):
+                    raise UserError(f"{path / 'epochs.csv'}: holds {per_run.get((arm, seed), 0)} epoch rows of "
+                                    f"{arm} seed {int(seed)}, runs.csv says {int(done)} (rows are missing); {fix}")
+    n_classes = len(meta.get("class_names") or [])
+    if n_classes and len(classes.columns) and len(epochs):
+        counts = classes.groupby(["arm", "seed", "epoch"]).size().to_dict() if len(classes) else {}
+        finished = {(a, s) for a, s, st in zip(runs["arm"], runs["seed"], runs["status"])
+                    if st in (RunStatus.DONE.value, RunStatus.DIVERGED.value)}
+        for arm, seed, epoch in zip(epochs["arm"], epochs["seed"], epochs["epoch"]):
+            if (arm, seed) in finished and counts.get((arm, seed, epoch), 0) != n_classes:
+                raise UserError(f"{path / 'class_metrics.csv'}: holds {counts.get((arm, seed, epoch), 0)} of the "
+                                f"{n_classes} class rows of {arm} seed {int(seed)} epoch {int(epoch)} (rows are "
+                                f"missing); {fix}")
+    if not parse_bool(meta.get("complete")):
+        return
+    specs = [a for a in meta.get("arms") or [] if isinstance(a, dict) and "arm" in a]
+    have = {r.arm for r in effect_rows}
+    lost = [str(a["arm"]) for a in specs if not a.get("is_baseline") and str(a["arm"]) not in have]
+    if (path / EFFECTS_CSV).is_file() and lost:
+        raise UserError(f"{path / EFFECTS_CSV}: has no row for arm {lost[0]} of this complete study (rows are "
+                        f"missing); {fix}")
+    listed = set(frames["arms"]["arm"]) if "arm" in frames["arms"].columns else set()
+    lost = [str(a["arm"]) for a in specs if str(a["arm"]) not in listed]
+    if len(frames["arms"].columns) and lost:
+        raise UserError(f"{path / 'arms.csv'}: has no row for arm {lost[0]} of this complete study (rows are "
+                        f"missing); {fix}")
+
+
 def load_study(study_dir: str | Path) -> Study:
     """Load a (finished or still running) study directory.
 
@@ -305,4 +349,5 @@ def load_study(study_dir: str | Path) -> Study:
         effect_rows = read_effects_csv(path / EFFECTS_CSV)
     except ValueError as exc:
         raise UserError(f"{exc}; rerun 'augstudy ablate' to re-export it") from None
+    _check_rows_complete(path, meta, frames, effect_rows)
     return Study(path=path, meta=meta, missing=missing, effect_rows=effect_rows, **frames)

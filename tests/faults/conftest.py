@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fault_helpers import ablate_args, run, write_image_folder, write_specs  # noqa: E402
+from fault_helpers import ablate_args, model_budget, run, write_image_folder, write_specs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,8 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def specs(tmp_path_factory) -> Path:
-    return write_specs(tmp_path_factory.mktemp("faults-specs") / "specs")
+    return write_specs(tmp_path_factory.mktemp("faults-specs") / "specs",
+                       budgets={"small": model_budget("small_cnn", epochs=2)})
 
 
 @pytest.fixture(scope="session")
@@ -34,4 +35,30 @@ def finished_study(tmp_path_factory, tiny_data, specs) -> Path:
     out = tmp_path_factory.mktemp("faults-finished") / "study"
     done = run(ablate_args(specs, tiny_data, out, budget="tiny1"))
     assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_args(tiny_data, specs):
+    """``small_args(out, *extra, seeds=2)``: the ``drop`` study of :func:`small_study` as CLI arguments
+    (in-process: the budget's model ``fault_helpers:small_cnn`` imports from this folder)."""
+    from fault_helpers import cli_args
+
+    def args(out: Path, *extra: str, seeds: int = 2) -> list[str]:
+        return cli_args(ablate_args(specs, tiny_data, out, *extra, budget="small", seeds=seeds))
+
+    return args
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory, small_args) -> Path:
+    """A finished ``drop`` study of a small CNN (2 arms x 2 seeds x 2 epochs, checkpoints of a few KB),
+    built in-process once per session; copy it before damaging it."""
+    from click.testing import CliRunner
+
+    from augstudy.cli import cli
+
+    out = tmp_path_factory.mktemp("faults-small") / "study"
+    done = CliRunner().invoke(cli, small_args(out), catch_exceptions=False)
+    assert done.exit_code == 0, done.output
     return out

@@ -12,13 +12,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-AUGSTUDY = REPO / ".venv" / "bin" / "augstudy"
+#: the console script of the repo's virtualenv, else the one beside this interpreter (a worktree
+#: without its own .venv runs the shared one; PYTHONPATH still picks this checkout's package)
+AUGSTUDY = next((p for p in (REPO / ".venv" / "bin" / "augstudy", Path(sys.executable).parent / "augstudy")
+                 if p.exists()), REPO / ".venv" / "bin" / "augstudy")
 #: quiet, one thread per process (2 cores shared), fixed summation order
 ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "AUGSTUDY_DECODE_WORKERS": "1"}
@@ -31,6 +35,8 @@ TINY_BUDGET = {"data": {"train_subset": None, "val_subset": None},
                "train": {"epochs": EPOCHS, "batch_size": 8, "eval_batch_size": 16},
                "schedule": {"warmup": 0.0}}
 DROP_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0: {"model": {"dropout": 0.0}}}}
+#: a factor sharing ``drop``'s baseline run, whose other arm (dropout 0.5) ``drop`` does not have
+OTHER_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0.5: {"model": {"dropout": 0.5}}}}
 
 
 def augstudy_cmd(*args: str) -> list[str]:
@@ -147,12 +153,95 @@ def write_image_folder(root: Path, n_train: int = 8, n_val: int = 8, classes: in
 
 def write_specs(folder: Path, budgets: dict | None = None, factors: dict | None = None) -> Path:
     """The repo's baseline.yaml plus budgets ``tiny`` (2 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
-    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0)."""
+    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0; ``other``: 0.3 baseline vs 0.5)."""
     folder.mkdir(parents=True, exist_ok=True)
     baseline = yaml.safe_load((REPO / "ablations" / "baseline.yaml").read_text())
     one_epoch = {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": 1}}
     baseline["budgets"] = {**baseline["budgets"], "tiny": TINY_BUDGET, "tiny1": one_epoch, **(budgets or {})}
     (folder / "baseline.yaml").write_text(yaml.safe_dump(baseline, sort_keys=False))
-    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR}).items():
+    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR, "other": OTHER_FACTOR}).items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump({"factor": name, **spec}, sort_keys=False))
     return folder
+
+
+def link_study(src: Path, dst: Path) -> Path:
+    """A copy of a study folder whose checkpoints (100 MB each) are hard links, the rest real copies.
+    Nothing rewrites a checkpoint in place (every write is a rename), so the source stays intact;
+    a test that damages a checkpoint must replace the file (see :func:`replace_bytes`)."""
+    def copy(s, d):
+        return os.link(s, d) if str(s).endswith(".pt") else shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=copy)
+    return dst
+
+
+def replace_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` as a new file at ``path`` (never through a hard link to another copy)."""
+    path.unlink()
+    path.write_bytes(data)
+
+
+def cli_args(cmd: list[str]) -> list[str]:
+    """The arguments of an ``augstudy`` command line, for click's in-process runner."""
+    return [str(a) for a in cmd[1:]]
+
+
+# ----------------------------------------------------------------------------- models of a bad day
+def plus_three_logits(num_classes: int, dropout: float = 0.3):
+    """A working CNN whose head has ``num_classes + 3`` outputs (trains, means nothing)."""
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                         nn.Dropout(dropout), nn.Linear(16, num_classes + 3))
+
+
+def small_cnn(num_classes: int, dropout: float = 0.3):
+    """A right-shaped model small enough that an epoch and its checkpoint take milliseconds."""
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                         nn.Dropout(dropout), nn.Linear(16, num_classes))
+
+
+def fat_head(num_classes: int, dropout: float = 0.3):
+    """A right-shaped model with a 3 MB head: its first checkpoint (weights + SGD momentum, about
+    6 MB) cannot fit a 4 MB disk, while its epoch takes milliseconds."""
+    from torch import nn
+
+    return nn.Sequential(nn.AdaptiveAvgPool2d(16), nn.Flatten(), nn.Dropout(dropout), nn.Linear(768, 1024),
+                         nn.ReLU(), nn.Linear(1024, num_classes))
+
+
+def one_logit(num_classes: int, dropout: float = 0.3):
+    """A model returning ``[B]`` (a squeezed single output) instead of ``[B, num_classes]``."""
+    from torch import nn
+
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(3, 1), nn.Flatten(0))
+
+
+def fails_in_epoch_2(num_classes: int, dropout: float = 0.3):
+    """A right-shaped model whose second training step raises (every run fails after 1 recorded epoch)."""
+    import torch
+    from torch import nn
+
+    class FailsLater(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                      nn.Linear(3, num_classes))
+            self.steps = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.training:
+                self.steps += 1
+                if self.steps >= 2:
+                    raise RuntimeError("the GPU fell off the bus")
+            return self.head(x)
+
+    return FailsLater()
+
+
+def model_budget(name: str, epochs: int = 1) -> dict:
+    """The tiny budget with the model ``fault_helpers:<name>`` (the ``drop`` factor sets its dropout)."""
+    return {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": epochs},
+            "model": {"name": f"fault_helpers:{name}"}}
