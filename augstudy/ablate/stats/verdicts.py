@@ -6,8 +6,11 @@ in whatever unit its :class:`PairedArm` diffs carry (``sesoi`` in the same unit)
 
 The rules (the table header prints them; see :func:`FamilyResult.header_lines`):
 
-- **Test**: paired t over seeds, its variance plus the finite val set's sampling
-  variance when per-example correctness is given (:mod:`augstudy.ablate.stats.core`).
+- **Test**: paired t over seeds (``n - 1`` df) for the seed part, plus the finite val
+  set's sampling variance (normal quantile, churn counted once) when per-example
+  correctness is given (:mod:`augstudy.ablate.stats.core`); with 2 or more arms the
+  arm must also pass the same test with the seed variance pooled over the family's
+  arms (robust to a seed sd that came out small by chance, e.g. under skewed noise).
   Without per-example data the interval is the seed-only paired t, and the
   method string says that the val set's own noise is not in it.
 - **Family**: the arms analysed together (one study; ``ablate all``: every arm).
@@ -31,9 +34,13 @@ The rules (the table header prints them; see :func:`FamilyResult.header_lines`):
   seeds would settle it with 80 % power if the current estimate were true
   (better/worse at the Bonferroni level alpha / m, or equivalence), exact
   noncentral t.
-- **rank**: by the adjusted interval's lower bound (the conservative end in the
-  direction of improvement), ties by the mean; the top arm's mean is biased
+- **rank**: by the mean effect (:func:`assign_ranks`); the top arm's mean is biased
   upward (it was selected for being high: the winner's curse).
+- **coherence**: ``better``/``worse`` only when the printed interval excludes 0;
+  ``equivalent`` never beside an unbounded interval.
+- **divergence**: an arm's diverged run counts at chance level (the arm is ``unstable``);
+  a seed where the *baseline* diverged is left out of every pair and the header warns
+  (:func:`pair_arm`), so one bad baseline run does not make every arm unstable.
 """
 
 from __future__ import annotations
@@ -53,8 +60,8 @@ POINTS = 100.0           # fraction -> accuracy points
 BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE = "better", "worse", "equivalent", "inconclusive", "unstable"
 VERDICTS = (BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE)
 
-METHOD_SEED_AND_VAL = ("paired t over seeds + val-set sampling variance from per-example "
-                       "correctness (Welch-Satterthwaite df)")
+METHOD_SEED_AND_VAL = ("paired t over seeds (n-1 df) + val-set sampling variance from per-example "
+                       "correctness (normal; churn counted once)")
 METHOD_SEED_ONLY = ("paired t over seeds only (no per-example correctness: the val set's own "
                     "sampling noise is not in the interval)")
 DIVERGED_RULE = "a diverged run counts at chance level"
@@ -64,11 +71,14 @@ DIVERGED_RULE = "a diverged run counts at chance level"
 class PairedArm:
     """One arm's paired data against the baseline.
 
-    diffs: ``[n]`` per-seed ``arm - baseline`` (diverged runs already at chance level), seed order.
+    diffs: ``[n]`` per-seed ``arm - baseline`` (the arm's diverged runs at chance level), seed order.
     example_diffs: optional ``[n, n_val]`` per-seed, per-val-example ``correct_arm - correct_base``
-        in the same unit as ``diffs`` (rows of diverged runs are dropped before; see :func:`pair_arm`).
-    n_diverged: seeds on which the arm (or the baseline it is paired with) diverged.
+        in the same unit as ``diffs``, one row per seed of ``diffs`` (a diverged arm run's row is
+        the constant chance level, so its mean is its entry of ``diffs``; see :func:`pair_arm`).
+    n_diverged: seeds on which the arm diverged (paired or not).
     seeds: the paired seeds, in the order of ``diffs``.
+    baseline_diverged: seeds left out because the baseline diverged there (a study-level warning).
+    flags: one sentence per seed that is not an ordinary pair (the table's note says it).
     """
 
     name: str
@@ -76,6 +86,13 @@ class PairedArm:
     example_diffs: np.ndarray | None = None
     n_diverged: int = 0
     seeds: tuple = ()
+    baseline_diverged: tuple = ()
+    flags: tuple = ()
+
+
+def _seed_list(seeds) -> str:
+    seeds = sorted(seeds)
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
 def pair_arm(name: str, arm: Mapping[int, float | None], baseline: Mapping[int, float | None],
@@ -86,16 +103,21 @@ def pair_arm(name: str, arm: Mapping[int, float | None], baseline: Mapping[int, 
 
     Args:
         arm, baseline: ``{seed: metric}`` as fractions in [0, 1]; None/NaN = no result.
-        diverged_arm, diverged_baseline: seeds whose run diverged; their metric is
-            replaced by ``chance`` (fraction, e.g. 1 / n_classes) -- never dropped.
+        diverged_arm, diverged_baseline: seeds whose run diverged.  An arm's diverged run
+            counts at ``chance`` (fraction, e.g. 1 / n_classes) and makes the arm unstable;
+            a seed where the *baseline* diverged is left out of the pairs (the baseline's
+            chance-level run would make every arm look better by tens of points there) and
+            reported in ``baseline_diverged`` (the table's study-level warning).  No seed is
+            dropped silently: an arm run that diverged where the baseline has no result is
+            counted in ``n_diverged`` and flagged.
         correct_arm, correct_baseline: optional ``{seed: bool [n_val]}`` per-example
-            correctness on the same val images (same order); seeds where either run
-            diverged leave the val-variance term (their correctness is not a model's).
+            correctness on the same val images (same order).  Used only when every paired
+            seed has it; a diverged arm run's row is the constant ``chance``.
     Returns:
         :class:`PairedArm` over the seeds with a result in both.
     """
     div_a, div_b = set(diverged_arm), set(diverged_baseline)
-    if (div_a or div_b) and chance is None:
+    if div_a and chance is None:
         raise ValueError(f"arm {name!r}: diverged seeds need `chance` (the metric a diverged run counts as)")
 
     def value(table, seed, diverged):
@@ -104,16 +126,29 @@ def pair_arm(name: str, arm: Mapping[int, float | None], baseline: Mapping[int, 
         v = table.get(seed)
         return None if v is None or not math.isfinite(float(v)) else float(v)
 
-    seeds = sorted(s for s in set(arm) | div_a
-                   if value(arm, s, div_a) is not None and value(baseline, s, div_b) is not None)
-    diffs = np.array([scale * (value(arm, s, div_a) - value(baseline, s, div_b)) for s in seeds])
+    candidates = sorted(set(arm) | div_a)
+    seeds = [s for s in candidates if s not in div_b
+             and value(arm, s, div_a) is not None and value(baseline, s, set()) is not None]
+    flags = []
+    left_base = sorted(s for s in candidates if s in div_b and value(arm, s, div_a) is not None)
+    if left_base:
+        flags.append(f"{_seed_list(left_base)} left out: the baseline diverged there")
+    unpaired = sorted(s for s in div_a if s not in div_b and value(baseline, s, set()) is None)
+    if unpaired:
+        flags.append(f"diverged on {_seed_list(unpaired)} where the baseline run has no result (not paired, "
+                     "counted as diverged)")
+    diffs = np.array([scale * (value(arm, s, div_a) - value(baseline, s, set())) for s in seeds])
     example = None
-    if correct_arm is not None and correct_baseline is not None:
-        rows = [scale * (np.asarray(correct_arm[s], dtype=np.float64) - np.asarray(correct_baseline[s], dtype=np.float64))
-                for s in seeds if s not in div_a and s not in div_b and s in correct_arm and s in correct_baseline]
-        example = np.stack(rows) if rows else None
-    n_div = sum(1 for s in seeds if s in div_a or s in div_b)
-    return PairedArm(name, diffs, example, n_div, tuple(seeds))
+    if correct_arm is not None and correct_baseline is not None and seeds and all(
+            s in correct_baseline and (s in div_a or s in correct_arm) for s in seeds):
+        rows = []
+        for s in seeds:
+            base = np.asarray(correct_baseline[s], dtype=np.float64)
+            run = np.full(base.shape, float(chance)) if s in div_a else np.asarray(correct_arm[s], dtype=np.float64)
+            rows.append(scale * (run - base))
+        example = np.stack(rows)
+    n_div = len(div_a)
+    return PairedArm(name, diffs, example, n_div, tuple(seeds), tuple(left_base), tuple(flags))
 
 
 @dataclass
@@ -187,22 +222,34 @@ class FamilyResult:
                             self.ci_method, self.chance, self.eq_correction) + list(self.extra_notes)
 
 
+RANK_RULE = ("Rank: by the mean effect (the best single guess of which arm is best; arms with one seed last); "
+             "the top arm's mean is "
+             "biased upward (selected for being high); the verdict, not the rank, says whether it beats the baseline.")
+
+
+def baseline_warning(seeds: Sequence[int]) -> str:
+    """The study-level sentence when the baseline diverged on some seeds."""
+    return (f"Warning: the baseline diverged on {_seed_list(seeds)}: those seeds' pairs are left out of every "
+            "arm's effect (each arm's note says so); the baseline itself is unstable at this setting.")
+
+
 def header_lines(family: str, n_arms: int, alpha: float, sesoi: float, correction: str,
                  ci_method: str, chance: float | None = None, eq_correction: str = "none") -> list[str]:
-    """Header sentences (units, interval method, family, verdict rules, rank caveat)."""
+    """Header sentences (units, interval method, family, verdict rules, rank rule)."""
     corr = {"holm": f"Holm-adjusted over the {n_arms} arms of {family} (family-wise error <= {alpha:g})",
             "bh": f"Benjamini-Hochberg over the {n_arms} arms of {family} (false discovery rate <= {alpha:g})",
             "none": "not adjusted for the number of arms"}[correction]
     chance_text = f" ({chance:.3g} pts)" if chance is not None else ""
     return [
         f"Effects in accuracy points (arm - baseline), paired by seed; SESOI +-{sesoi:g} pts.",
-        f"Interval: {ci_method}; adjusted for multiplicity (each arm at the level it is tested, ci_level).",
-        f"p: {corr}; better/worse = adjusted p < {alpha:g}.",
+        f"Interval: {ci_method}; with 2 or more arms also no narrower than with the seed variance pooled "
+        "over the arms; adjusted for multiplicity (each arm at the level it is tested, ci_level).",
+        f"p: {corr}; better/worse = adjusted p < {alpha:g} (the interval then excludes 0).",
         f"equivalent = the effect is inside +-{sesoi:g} pts (TOST: the {1 - 2 * alpha:.0%} interval inside, "
-        f"{'per arm' if eq_correction == 'none' else eq_correction + '-adjusted'}); "
-        f"inconclusive = neither, 'seeds needed' would settle it (80% power, exact noncentral t).",
-        f"unstable = diverged on >= 1 seed; {DIVERGED_RULE}{chance_text}, never dropped.",
-        "Rank: by the interval's lower bound; the top arm's mean is biased upward (selected for being high).",
+        f"{'per arm' if eq_correction == 'none' else eq_correction + '-adjusted'}; never with an unbounded "
+        f"interval); inconclusive = neither, 'seeds needed' would settle it (80% power, noncentral t).",
+        f"unstable = the arm diverged on >= 1 seed; {DIVERGED_RULE}{chance_text}, never dropped.",
+        RANK_RULE,
     ]
 
 
@@ -223,6 +270,23 @@ def _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) -> int | None:
     return min(options) if options else None
 
 
+def family_moments(arms: Sequence[PairedArm]) -> tuple[list[dict], list[dict | None]]:
+    """Each arm's own moments and its pooled-variance moments (:func:`stats_core.pooled_moments`).
+
+    The pool leaves out arms that diverged (a chance-level run is not seed noise) and arms
+    without data; ``pooled[i]`` is None for an arm without data.
+    """
+    own = [stats_core.paired_moments(a.diffs, a.example_diffs) if a.diffs.size else None for a in arms]
+    have = [i for i, mo in enumerate(own) if mo is not None]
+    pooled: list[dict | None] = [None] * len(arms)
+    if have:
+        stacked = stats_core.stack_moments([own[i] for i in have])
+        pool = stats_core.pooled_moments(stacked, usable=[arms[i].n_diverged == 0 for i in have])
+        for k, i in enumerate(have):
+            pooled[i] = {key: np.asarray(v[k]) for key, v in pool.items()}
+    return own, pooled
+
+
 def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha: float = ALPHA,
                    sesoi: float = SESOI, correction: str = "holm", chance: float | None = None,
                    power: float = stats_power.POWER, eq_correction: str = "none") -> FamilyResult:
@@ -237,11 +301,12 @@ def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha:
         eq_correction: the same choice for the equivalence claims (default ``"none"``: per arm).
         chance: the chance-level metric diverged runs count as (header text only, points).
     Returns:
-        :class:`FamilyResult`.
+        :class:`FamilyResult`; :func:`decide` gives the same decisions on the same arrays.
     """
-    moments = [stats_core.paired_moments(a.diffs, a.example_diffs) for a in arms]
-    p = np.array([float(stats_core.two_sided_p(m)) if a.diffs.size else np.nan for a, m in zip(arms, moments)])
-    tp = np.array([float(stats_core.tost_p(m, sesoi)) if a.diffs.size else np.nan for a, m in zip(arms, moments)])
+    own, pooled = family_moments(arms)
+    p = np.array([float(stats_core.family_p(mo, po)) if mo is not None else np.nan for mo, po in zip(own, pooled)])
+    tp = np.array([float(stats_core.family_tost_p(mo, sesoi, po)) if mo is not None else np.nan
+                   for mo, po in zip(own, pooled)])
     if len(arms):
         level = stats_core.effective_level(p, stats_core.adjust(p, correction), alpha)
         eq_level = stats_core.effective_level(tp, stats_core.adjust(tp, eq_correction), alpha)
@@ -254,39 +319,48 @@ def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha:
     method = METHOD_SEED_AND_VAL if any_val and all_val else (
         METHOD_SEED_ONLY if not any_val else METHOD_SEED_AND_VAL + " where stored, else seed only")
     out = [arm_effect(a, float(level[i]), float(eq_level[i]), alpha, sesoi, method,
-                      alpha_plan=alpha_plan, power=power) for i, a in enumerate(arms)]
+                      alpha_plan=alpha_plan, power=power, pooled=pooled[i]) for i, a in enumerate(arms)]
     assign_ranks(out)
-    return FamilyResult(out, family, alpha, sesoi, correction, method, chance, m_family, eq_correction)
+    notes = []
+    left = sorted({s for a in arms for s in a.baseline_diverged})
+    if left:
+        notes.append(baseline_warning(left))
+    return FamilyResult(out, family, alpha, sesoi, correction, method, chance, m_family, eq_correction, notes)
 
 
 def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA, sesoi: float = SESOI,
                method: str = METHOD_SEED_ONLY, decision: str | None = None, alpha_plan: float | None = None,
-               power: float = stats_power.POWER) -> ArmEffect:
+               power: float = stats_power.POWER, pooled: dict | None = None) -> ArmEffect:
     """One arm's :class:`ArmEffect` given the error levels it is tested at.
 
     ``level`` is the two-sided level of the efficacy test (e.g. Holm's per-arm level, or a
     sequential look's nominal level), ``eq_level`` the one-sided level of each TOST test.
-    ``p_adjusted = min(1, p * alpha / level)`` (likewise for TOST), so ``significant``
-    (adjusted p < alpha), the interval at ``level`` and the verdict agree.  ``decision``
-    overrides the call (the sequential rule passes its own); ``alpha_plan`` is the level
-    ``seeds_needed`` and ``mde`` plan for (default ``level``).
+    ``pooled``: the arm's pooled-variance moments (:func:`family_moments`); the arm's p is the
+    larger of both tests and its interval the union of both.
+    ``p_adjusted = min(1, p * alpha / level)`` (likewise for TOST).  Coherence: ``significant``
+    needs adjusted p < alpha *and* the printed interval excluding 0; ``equivalent`` needs a
+    bounded printed interval.  ``decision`` overrides the call (the sequential rule passes its
+    own, decided on the same moments); ``alpha_plan`` is the level ``seeds_needed`` and ``mde``
+    plan for (default ``level``).
     """
     n = int(a.diffs.size)
     alpha_plan = level if alpha_plan is None else alpha_plan
+    flags = list(a.flags)
     if n == 0:
         return ArmEffect(a.name, 0, a.n_diverged, math.nan, math.nan, math.nan, math.nan, method,
                          math.nan, math.nan, False, math.nan, math.nan, False, INCONCLUSIVE,
                          _verdict(INCONCLUSIVE, a.n_diverged), None, math.inf, math.nan, math.nan, math.nan,
-                         math.nan, math.nan, math.nan, math.nan, math.nan, note="no paired seeds")
+                         math.nan, math.nan, math.nan, math.nan, math.nan, note="; ".join(["no paired seeds"] + flags))
     m = stats_core.paired_moments(a.diffs, a.example_diffs)
-    p, tp = float(stats_core.two_sided_p(m)), float(stats_core.tost_p(m, sesoi))
+    p, tp = float(stats_core.family_p(m, pooled)), float(stats_core.family_tost_p(m, sesoi, pooled))
     p_adj = min(1.0, p * alpha / level) if level > 0 else 1.0
     tp_adj = min(1.0, tp * alpha / eq_level) if eq_level > 0 else 1.0
     mean, sd, val_var = float(m["mean"]), float(m["sd"]), float(m["val_var"])
     degenerate = bool(m["degenerate"])
     n_val = None if a.example_diffs is None else int(a.example_diffs.shape[-1])
-    low, high = (float(x) for x in stats_core.interval(m, level))
-    significant, equivalent = bool(p_adj < alpha), bool(tp_adj < alpha)
+    low, high = (float(x) for x in stats_core.family_interval(m, level, pooled))
+    significant = bool(p_adj < alpha and (low > 0 or high < 0))
+    equivalent = bool(tp_adj < alpha and math.isfinite(low) and math.isfinite(high))
     if decision is None:
         decision = (BETTER if mean > 0 else WORSE) if significant else (EQUIVALENT if equivalent else INCONCLUSIVE)
     notes = []
@@ -296,6 +370,7 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
         notes.append(f"smaller than SESOI ({sesoi:g})")
     if n < 2:
         notes.append("needs >= 2 seeds")
+    notes += flags
     needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) if decision == INCONCLUSIVE else None
     if n < 2:
         mde = math.inf
@@ -318,9 +393,17 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
 
 
 def assign_ranks(effects: Sequence[ArmEffect]) -> None:
-    """Rank in place by the interval's lower bound (desc), then the mean; arms without data unranked."""
+    """Rank in place by the mean effect (desc; ties keep input order); arms without data unranked.
+
+    Why the mean: "which arm is best" is a question about the true effects, and with equal
+    noise the largest observed mean is the most likely largest true effect; an arm with a
+    larger mean never ranks below one with a smaller mean.  (Ranking by each arm's Holm-level
+    lower bound, the rule before, held the most significant arm to the strictest level and put
+    the truly best arm first less often; ``benchmarks/bench_effect_grid.py`` measures both.)
+    Arms with fewer than 2 seeds (one run: no interval at all) come after every arm with 2 or more.
+    """
     ranked = [e for e in effects if e.n_seeds > 0 and math.isfinite(e.effect_mean)]
-    ranked.sort(key=lambda e: (-e.ci_low if not math.isnan(e.ci_low) else math.inf, -e.effect_mean))
+    ranked.sort(key=lambda e: (e.n_seeds < 2, -e.effect_mean))
     for position, e in enumerate(ranked, start=1):
         e.rank = position
 
@@ -329,14 +412,24 @@ def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = 
            example_diffs=None, eq_correction: str = "none") -> np.ndarray:
     """Vectorized fixed-design decisions of :func:`analyze_family` (same rule, no divergence).
 
+    The verdicts a study stores for the same data (a test pins the equality): each arm's own
+    test and the pooled-variance test over the family's arms (:func:`stats_core.pooled_moments`),
+    Holm (or ``correction``) over the arms, TOST for equivalence, and the coherence rules of
+    :func:`arm_effect`.
+
     Args:
-        diffs: ``[..., m, n]`` paired differences of the ``m`` arms of each family.
-        example_diffs: optional ``[..., m, n, n_val]``.
+        diffs: ``[..., m, n]`` paired differences of the ``m`` arms of each family (points).
+        example_diffs: optional ``[..., m, n, n_val]`` per-example differences (points).
     Returns:
         ``[..., m]`` array of :data:`VERDICTS` strings among better / worse / equivalent / inconclusive.
     """
     mom = stats_core.paired_moments(diffs, example_diffs)
-    significant = stats_core.adjust(stats_core.two_sided_p(mom), correction) < alpha
-    equivalent = stats_core.adjust(stats_core.tost_p(mom, sesoi), eq_correction) < alpha
+    pooled = stats_core.pooled_moments(mom)
+    p = stats_core.family_p(mom, pooled)
+    p_adj = stats_core.adjust(p, correction)
+    low, high = stats_core.family_interval(mom, stats_core.effective_level(p, p_adj, alpha), pooled)
+    significant = (p_adj < alpha) & ((low > 0) | (high < 0))
+    tp = stats_core.family_tost_p(mom, sesoi, pooled)
+    equivalent = (stats_core.adjust(tp, eq_correction) < alpha) & np.isfinite(low) & np.isfinite(high)
     return np.where(significant, np.where(mom["mean"] > 0, BETTER, WORSE),
                     np.where(equivalent, EQUIVALENT, INCONCLUSIVE))
