@@ -179,7 +179,8 @@ def predictive_verdict_chance(mom: dict, n_max: int, eff_level, eq_level, sesoi:
 
 def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
            sesoi: float = stats_verdicts.SESOI, kind: str = DEFAULT_SPENDING, available=None, example_diffs=None,
-           eq_kind: str | None = None, eq_family: bool = False, futility: float = FUTILITY) -> dict:
+           eq_kind: str | None = None, eq_family: bool = False, futility: float = FUTILITY,
+           usable=None) -> dict:
     """Vectorized replay of the sequential rule over studies.
 
     Args:
@@ -193,11 +194,15 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
             undecided whose :func:`predictive_verdict_chance` is below ``futility`` stops
             ``inconclusive`` (0 turns it off).  Non-binding: the boundaries are unchanged and the
             rule only removes later claims, so both error rates stay at most alpha.
+        usable: optional ``[m]`` arms that enter the pooled seed variance (default all;
+            :func:`augstudy.ablate.stats.core.pooled_moments`): each look tests every arm with
+            ``max(p own, p pooled)``, as the fixed-design table does.
     Returns:
         dict of arrays: ``code [S, m]`` (UNDECIDED while waiting for data), ``stop_look [S, m]``
         (-1 undecided), ``level [S, m]`` / ``eq_level [S, m]`` (nominal levels of the deciding or
         current look), ``look`` (index of the last look done; -1 none), ``waiting_for`` (seeds the
-        next look needs, 0 when the design is finished).
+        next look needs, 0 when the design is finished), ``pool_seed_var`` / ``pool_df`` ``[S, m]``
+        (the pooled seed part of the deciding or current look, for the printed interval).
     """
     d = np.asarray(diffs, dtype=np.float64)
     S, m, N = d.shape
@@ -209,6 +214,8 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
     eq_level = np.zeros((S, m))
     n_rej = np.zeros(S, dtype=int)
     n_eq = np.zeros(S, dtype=int)
+    pool_var = np.zeros((S, m))
+    pool_df = np.ones((S, m))
     avail = np.full(m, N) if available is None else np.asarray(available)
     last_done, waiting = -1, 0
     for k, n_k in enumerate(schedule):
@@ -221,8 +228,13 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
         n_use = min(n_k, N)
         ex = None if example_diffs is None else example_diffs[:, :, :n_use]
         mom = stats_core.paired_moments(d[:, :, :n_use], ex)
-        p = stats_core.two_sided_p(mom)
-        tp = stats_core.tost_p(mom, sesoi)
+        in_pool = avail >= n_use if usable is None else (avail >= n_use) & np.asarray(usable, dtype=bool)
+        pooled = stats_core.pooled_moments(mom, in_pool)   # arms that stopped earlier have no data here
+        p = stats_core.family_p(mom, pooled)
+        tp = stats_core.family_tost_p(mom, sesoi, pooled)
+        live = code == UNDECIDED
+        pool_var = np.where(live, pooled["seed_var"], pool_var)
+        pool_df = np.where(live, pooled["df"], pool_df)
         while True:       # Holm recycling: re-test at this look after every new rejection
             lev = eff_tab[m - n_rej, k][:, None]
             new = (code == UNDECIDED) & (p < lev)
@@ -252,7 +264,7 @@ def replay(diffs, schedule: Sequence[int], alpha: float = stats_verdicts.ALPHA,
         code = np.where(code == UNDECIDED, CODE_INCONCLUSIVE, code).astype(np.int8)
         stop_look = np.where(stop_look < 0, len(schedule) - 1, stop_look)
     return {"code": code, "stop_look": stop_look, "level": level, "eq_level": eq_level,
-            "look": last_done, "waiting_for": waiting}
+            "look": last_done, "waiting_for": waiting, "pool_seed_var": pool_var, "pool_df": pool_df}
 
 
 def seeds_used(result: dict, schedule: Sequence[int]) -> np.ndarray:
@@ -338,17 +350,20 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
     d = np.zeros((1, m, width))
     for i, a in enumerate(arms):
         d[0, i, :a.diffs.size] = a.diffs
+    # one variance for deciding and printing: the val term for every arm or for none
+    use_ex = bool(arms) and all(a.example_diffs is not None and a.example_diffs.shape[0] == a.diffs.size
+                                for a in arms) and len({a.example_diffs.shape[1] for a in arms}) == 1
     ex = None
-    if all(a.example_diffs is not None and a.example_diffs.shape[0] == a.diffs.size for a in arms):
+    if use_ex:
         n_val = arms[0].example_diffs.shape[1]
-        if all(a.example_diffs.shape[1] == n_val for a in arms):
-            ex = np.zeros((1, m, width, n_val))
-            for i, a in enumerate(arms):
-                ex[0, i, :a.diffs.size] = a.example_diffs
+        ex = np.zeros((1, m, width, n_val))
+        for i, a in enumerate(arms):
+            ex[0, i, :a.diffs.size] = a.example_diffs
+    usable = np.array([a.n_diverged == 0 for a in arms])
     res = replay(d, schedule, alpha, sesoi, spending, available=n_have, example_diffs=ex, eq_family=eq_family,
-                 futility=futility)
+                 futility=futility, usable=usable)
     out = []
-    method = stats_verdicts.METHOD_SEED_AND_VAL if ex is not None else stats_verdicts.METHOD_SEED_ONLY
+    method = stats_verdicts.METHOD_SEED_AND_VAL if use_ex else stats_verdicts.METHOD_SEED_ONLY
     for i, a in enumerate(arms):
         c = int(res["code"][0, i])
         final = c != UNDECIDED
@@ -360,13 +375,18 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
             target = res["waiting_for"] or schedule[0]
             more = max(0, target - int(a.diffs.size))
         n_used = min(n_used, int(a.diffs.size))
-        sub = PairedArm(a.name, a.diffs[:n_used],
-                        None if a.example_diffs is None else a.example_diffs[:n_used],
-                        int(a.n_diverged), a.seeds[:n_used])
+        sub = PairedArm(a.name, a.diffs[:n_used], a.example_diffs[:n_used] if use_ex else None,
+                        int(a.n_diverged), a.seeds[:n_used], a.baseline_diverged, a.flags)
         lev = float(res["level"][0, i]) or alpha
         eq_lev = float(res["eq_level"][0, i]) or alpha
+        pooled = None
+        if n_used:
+            pooled = stats_core.paired_moments(sub.diffs, sub.example_diffs)
+            if res["look"] >= 0 and float(res["pool_seed_var"][0, i]) > 0:
+                pooled = dict(pooled, seed_var=np.asarray(res["pool_seed_var"][0, i]),
+                              df=np.asarray(res["pool_df"][0, i]), degenerate=np.asarray(False))
         effect = stats_verdicts.arm_effect(sub, lev, eq_lev, alpha, sesoi, method,
-                                           decision=CODE_NAMES[c], alpha_plan=alpha / m)
+                                           decision=CODE_NAMES[c], alpha_plan=alpha / m, pooled=pooled)
         if c == CODE_INCONCLUSIVE and n_used < schedule[-1]:
             effect.note = "; ".join(x for x in (effect.note, f"stopped at {n_used} seeds: under {futility:.0%} "
                                                 f"chance of any verdict by {schedule[-1]}") if x)
@@ -382,4 +402,7 @@ def sequential_step(arms: Sequence[PairedArm], start_seeds: int = START_SEEDS, b
         f"over looks at {', '.join(map(str, schedule))} seeds; Holm across arms; an arm stops at its verdict"
         + (f", or inconclusive when its chance of any verdict by {schedule[-1]} seeds is under {futility:.0%}."
            if futility > 0 else ".")]
+    left = sorted({s for a in arms for s in a.baseline_diverged})
+    if left:
+        header.append(stats_verdicts.baseline_warning(left))
     return SequentialResult(out, schedule, int(res["look"]), done, base_need, header)

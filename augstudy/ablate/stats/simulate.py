@@ -83,9 +83,9 @@ def simulate_study(rng: np.random.Generator, studies: int, arms: int, seeds: int
         p[:, 1:] += ex
     np.clip(p, 0.0, 1.0, out=p)
     shared_u = rng.random((studies, 1, seeds, n_val), dtype=np.float32)
-    own_u = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
-    reuse = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32) < share
-    u = np.where(reuse, shared_u, own_u)
+    v = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
+    # one draw decides both: v < share reuses the seed's uniform, else (v - share) / (1 - share) is the run's own
+    u = np.where(v < share, shared_u, (v - share) / (1.0 - share))
     correct = (u < p).astype(np.float32)
     example = 100.0 * (correct[:, 1:] - correct[:, :1])
     return example.mean(axis=-1).astype(np.float64), example
