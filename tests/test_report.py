@@ -431,8 +431,8 @@ def test_compare_puts_all_arms_on_one_table(tmp_path):
     expected = read_csv(a / "effects.csv") + read_csv(b / "effects.csv")
     for row in expected:
         assert _signed(shown[row["arm"]][header.index("effect (pts)")]) == pytest.approx(float(row["effect_mean"]), abs=0.005)
-    # ranked across studies by each interval's lower bound, as each study ranks its own arms
-    ranks = [int(shown[r["arm"]][0]) for r in sorted(expected, key=lambda r: (-float(r["ci_low"]),
+    # ranked across studies by the mean effect, as each study ranks its own arms
+    ranks = [int(shown[r["arm"]][0]) for r in sorted(expected, key=lambda r: (int(r["n_seeds"]) < 2,
                                                                               -float(r["effect_mean"])))]
     assert ranks == list(range(1, len(expected) + 1))
     assert len(page.images) == 1  # one forest plot

@@ -33,7 +33,7 @@ def test_best_at_the_edge_warns_and_renders_in_effects_md_and_the_report(tmp_pat
     analysis = response_analysis(arms, _records(arms, values))
     assert analysis["levels"] == [1e-4, 3e-4, 1e-3] and analysis["level_names"] == ["1e-4", "3e-4", "1e-3"]
     assert analysis["log_axis"] and analysis["best_name"] == "1e-3" and analysis["best_share"][2] > 0.95
-    assert analysis["edge_warning"].startswith("extend the range: the best of 1e-4..1e-3 is 1e-3")
+    assert analysis["edge_warning"].startswith("extend the range above 1e-4..1e-3: 1e-3 is above its neighbour 3e-4")
     assert analysis["means"][0] == pytest.approx(100 * values[:, 1].mean())
     assert all(lo < m < hi for lo, m, hi in zip(analysis["ci_low"], analysis["means"], analysis["ci_high"]))
     md = response_markdown(analysis, "last3")

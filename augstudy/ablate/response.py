@@ -3,9 +3,11 @@
 :func:`response_analysis` pairs the runs by seed (seeds finished at every level; a
 diverged run counts at the chance level, never dropped) and calls
 :func:`augstudy.ablate.stats.factorial.response_curve`: per-level mean with its 95% interval
-(t over seeds), a log axis where the levels are spaced geometrically, the best level with the
-share of seed resamples in which each level is best, and a warning when the best level is the
-smallest or largest one tried.  :func:`export_response` writes ``response.json`` (what the
+(t over seeds), a log axis where the levels are spaced geometrically, the share of seed
+resamples in which each level has the highest mean (descriptive), and two claims made only
+from the Holm-adjusted pairwise differences of the levels: "best level" (above every other
+level) and "extend the range" (an edge level above its neighbour); under a flat truth each
+appears in at most 5% of studies (``tests/test_stats_factorial.py``).  :func:`export_response` writes ``response.json`` (what the
 report draws) and returns the Markdown section appended to ``effects.md``.
 
 Units: accuracy points (100 x fraction).
@@ -80,7 +82,8 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     Keys: ``factor, levels`` (ascending numbers), ``level_names`` (the arms' level texts),
     ``means, ci_low, ci_high`` (points; None for an unbounded end), ``ci_method``, ``log_axis`` (the
     positive levels are spaced geometrically; a level 0 is then drawn one step left of the smallest),
-    ``best_level``, ``best_name``, ``best_share`` (per level), ``edge_warning``, ``n_seeds``,
+    ``best_level``, ``best_name`` (the highest mean), ``best_share`` (per level), ``best_shown`` (that
+    level is above every other one, Holm over the pairs), ``edge_warning``, ``n_seeds``,
     ``baseline_level``, ``sentence``.
     """
     from augstudy.ablate.stats.factorial import format_level, is_geometric, response_curve
@@ -100,8 +103,16 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
     names = [arms[i].level for i in order]
     best_index = int(np.argmax(curve.means))
     share = curve.best_share
-    text = (f"Best level of {arms[0].factor}: {names[best_index]} ({curve.means[best_index]:.2f} pts, best in "
-            f"{share[best_index]:.0%} of seed resamples over {len(seeds)} seeds)")
+    n_pairs = len(curve.pair_p_adjusted)
+    if curve.best_shown:
+        text = (f"Best level of {arms[0].factor}: {names[best_index]} ({curve.means[best_index]:.2f} pts), above "
+                f"every other level (paired differences, Holm over the {n_pairs} pairs, family-wise error <= 5%)")
+    else:
+        text = (f"No level of {arms[0].factor} is shown best (none is above every other one; paired differences, "
+                f"Holm over the {n_pairs} pairs); highest mean: {names[best_index]} ({curve.means[best_index]:.2f} pts)")
+    text += (f". Highest mean in {share[best_index]:.0%} of seed resamples over {len(seeds)} seeds: how often "
+             "these seeds, resampled, put it on top, not the chance that it is truly best (with every level "
+             "truly equal one level often gets 50-80%)")
     runner_up = [i for i in np.argsort(-share) if i != best_index][:1]
     if runner_up and share[runner_up[0]] > 0:
         text += f"; next: {names[runner_up[0]]} ({share[runner_up[0]]:.0%})"
@@ -114,6 +125,7 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
            "means": curve.means.tolist(), "ci_low": curve.ci_low.tolist(), "ci_high": curve.ci_high.tolist(),
            "ci_method": curve.ci_method, "log_axis": log_axis, "best_level": curve.best_level,
            "best_name": names[best_index], "best_share": share.tolist(), "edge_warning": curve.edge_warning,
+           "best_shown": curve.best_shown,
            "n_seeds": len(seeds), "seeds": seeds,
            "baseline_level": next((a.level for a in arms if a.is_baseline), None),
            "notes": list(curve.notes), "sentence": text + (f"; {curve_note}" if curve_note else "") + "."}
@@ -143,10 +155,10 @@ def response_markdown(analysis: dict, metric: str = "") -> str:
     axis = "log" if analysis["log_axis"] else "linear"
     lines += [f"Per-level 95% intervals: {analysis['ci_method']} (describe the curve; the effect table above "
               f"decides); {axis} level axis in the report's figure.", "",
-              "| level | mean (pts) | 95% CI | best in (share of seed resamples) |", "|---|---|---|---|"]
+              "| level | mean (pts) | 95% CI | highest mean in (share of seed resamples) |", "|---|---|---|---|"]
     for k, name in enumerate(analysis["level_names"]):
         mark = " (baseline)" if name == analysis.get("baseline_level") else ""
-        best = " **best**" if name == analysis["best_name"] else ""
+        best = " **best**" if name == analysis["best_name"] and analysis.get("best_shown", True) else ""
         lines.append(f"| {name}{mark} | {_cell(analysis['means'][k])} | [{_cell(analysis['ci_low'][k])}, "
                      f"{_cell(analysis['ci_high'][k])}] | {analysis['best_share'][k]:.0%}{best} |")
     return "\n".join(lines) + "\n"

@@ -371,7 +371,7 @@ class EffectRow:
     decision: str                # the statistical call ignoring divergence (= verdict unless unstable)
     seeds_needed: int | None     # paired seeds that would settle an inconclusive arm (> SEEDS_NEEDED_MAX: beyond)
     mde: float                   # minimum detectable effect at n_seeds (80% power), points
-    rank: int | None             # 1 = best by the interval's lower bound; None when the effect is unknown
+    rank: int | None             # 1 = largest mean effect (one-seed arms last); None when the effect is unknown
     ci_method: str
     sd_seed: float               # seed-to-seed sd of the paired differences, points
     val_se: float                # standard error from the finite val set, points (0: not stored)

@@ -41,14 +41,14 @@ def check_comparable(studies: list[Study]) -> None:
 
 def combined_effects(studies: list[Study]) -> list[EffectRow]:
     """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
-    across studies as each study ranks its own: by the stored interval's lower bound (the
-    conservative end), then the effect; rows without an effect stay unranked."""
+    across studies as each study ranks its own (:func:`augstudy.ablate.stats.verdicts.assign_ranks`):
+    by the mean effect, arms with one seed last; rows without an effect stay unranked."""
     tagged = [(study, row) for study in studies for row in study.effect_rows]
     names = [row.arm for _, row in tagged]
     clash = len(set(names)) < len(names)
     rows = [replace(row, arm=f"{study.path}: {row.arm}" if clash else row.arm) for study, row in tagged]
     ranked = sorted((r for r in rows if math.isfinite(r.effect_mean)),
-                    key=lambda r: (-r.ci_low if not math.isnan(r.ci_low) else math.inf, -r.effect_mean))
+                    key=lambda r: (r.n_seeds < 2, -r.effect_mean))
     position = {id(r): i for i, r in enumerate(ranked, start=1)}
     return [replace(r, rank=position.get(id(r))) for r in rows]
 
@@ -77,7 +77,7 @@ def compare_content(studies: list[Study]) -> ReportContent:
     effects.paragraphs.append(
         f"Every arm of every study vs the shared baseline {first.baseline_arm} (config {first.baseline_config_hash}), "
         f"in accuracy points of {first.metric}. Each study measured its own baseline runs; ranks are across studies "
-        "(by each interval's lower bound). Verdicts, intervals and adjusted p-values are each study's own, "
+        "(by the mean effect, as each study ranks its own). Verdicts, intervals and adjusted p-values are each study's own, "
         "corrected within its own family, not across these studies.")
     effects.tables.append(effect_table(rows, first.arms, first.baseline_arm))
     if rows:

@@ -42,7 +42,8 @@ def response_plot(analysis: dict) -> bytes:
     ax.errorbar(x, m, yerr=yerr, marker="o", capsize=3, color="#0173b2", label="mean ± 95% CI")
     best = analysis["level_names"].index(analysis["best_name"])
     ax.scatter([x[best]], [m[best]], s=160, facecolors="none", edgecolors="#0173b2", linewidths=1.5,
-               label=f"best: {analysis['best_name']} ({analysis['best_share'][best]:.0%} of resamples)")
+               label=f"{'best' if analysis.get('best_shown', True) else 'highest mean'}: {analysis['best_name']} "
+                     f"({analysis['best_share'][best]:.0%} of resamples)")
     if analysis.get("baseline_level") in analysis["level_names"]:
         k = analysis["level_names"].index(analysis["baseline_level"])
         ax.axvline(x[k], color=BASELINE_COLOR, linestyle=":", linewidth=1, label="baseline level")
@@ -74,9 +75,10 @@ def response_section(study: Study) -> Section | None:
         section.paragraphs.append(f"Warning: {analysis['edge_warning']}.")
     section.paragraphs.append(f"Per-level 95% intervals: {analysis['ci_method']}; they describe the curve, the "
                               "effect table decides. 'Best in' is the share of seed resamples (bootstrap over "
-                              "seeds, levels kept paired) in which each level has the highest mean.")
+                              "seeds, levels kept paired) in which each level has the highest mean: how much "
+                              "these seeds agree, not the chance that a level is truly best.")
     section.figures.append(Figure("response_curve", f"Response curve: {analysis['factor']}", response_plot(analysis),
-                                  "Metric against level with 95% intervals; circled: the best level; dotted: the "
+                                  "Metric against level with 95% intervals; circled: the highest mean; dotted: the "
                                   "baseline level." + (" Log level axis (geometric levels)." if analysis["log_axis"]
                                                        else "")))
     rows = [[name + (" (baseline)" if name == analysis.get("baseline_level") else ""), _cell(analysis["means"][k]),
