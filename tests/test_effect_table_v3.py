@@ -20,15 +20,12 @@ def _run(arm, seed, metric, status="done", correct=None):
 
 def _sim_runs(rng, arms=4, seeds=5, n_val=500, effects_pts=None, example_effect_sd=0.0):
     """A study's runs from the per-example data model, with per-example correctness stored."""
-    d, e = sim.simulate_study(rng, 1, arms, seeds, n_val, sim.val_sd(n_val), effects_pts,
-                              example_effect_sd=example_effect_sd)
-    base = rng.random((seeds, n_val)) < 0.6
-    runs = [_run("base", s, float(base[s].mean()), correct=base[s].astype(float)) for s in range(seeds)]
-    for a in range(arms):
-        for s in range(seeds):
-            arm = base[s] + e[0, a, s] / 100.0          # arm correctness = baseline + its difference
-            runs.append(_run(f"arm{a}", s, float(arm.mean()), correct=arm))
-    return runs, d[0], e[0]
+    c = sim.simulate_correct(rng, 1, arms, seeds, n_val, sim.val_sd(n_val), effects_pts,
+                             example_effect_sd=example_effect_sd)[0]
+    names = ["base"] + [f"arm{a}" for a in range(arms)]
+    runs = [_run(names[k], s, float(c[k, s].mean()), correct=c[k, s]) for k in range(arms + 1) for s in range(seeds)]
+    e = 100.0 * (c[1:] - c[:1])
+    return runs, e.mean(axis=-1), e
 
 
 def test_decide_equals_the_verdicts_a_study_stores_on_the_same_data():

@@ -60,6 +60,29 @@ def _shift(rng: np.random.Generator, shape, sd: float, noise: str) -> np.ndarray
     raise ValueError(f"unknown noise {noise!r}; use one of {', '.join(NOISES)}")
 
 
+def simulate_correct(rng: np.random.Generator, studies: int, arms: int, seeds: int, n_val: int,
+                     seed_sd: float, effects=None, noise: str = "normal", share: float = SHARE,
+                     seed_shared_sd: float = 1.0, example_effect_sd: float = 0.0) -> np.ndarray:
+    """Per-example correctness ``[S, m + 1, n, n_val]`` (float32 0/1; index 0 of axis 1 is the baseline).
+
+    Args: as :func:`simulate_study`.
+    """
+    eff = np.zeros(arms) if effects is None else np.asarray(effects, dtype=np.float64)
+    pi = rng.beta(BETA_A, BETA_B, size=(studies, 1, 1, n_val))
+    g = rng.normal(0.0, seed_shared_sd / 100.0, size=(studies, 1, seeds, 1))
+    h = _shift(rng, (studies, arms + 1, seeds, 1), seed_sd / 100.0 / math.sqrt(2.0), noise)
+    shift = np.concatenate([[0.0], eff / 100.0])[None, :, None, None]
+    p = pi + g + h + shift
+    if example_effect_sd > 0:
+        p[:, 1:] += rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val))
+    np.clip(p, 0.0, 1.0, out=p)
+    shared_u = rng.random((studies, 1, seeds, n_val), dtype=np.float32)
+    v = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
+    # one draw decides both: v < share reuses the seed's uniform, else (v - share) / (1 - share) is the run's own
+    u = np.where(v < share, shared_u, (v - share) / (1.0 - share))
+    return (u < p).astype(np.float32)
+
+
 def simulate_study(rng: np.random.Generator, studies: int, arms: int, seeds: int, n_val: int,
                    seed_sd: float, effects=None, noise: str = "normal", share: float = SHARE,
                    seed_shared_sd: float = 1.0, example_effect_sd: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -72,20 +95,7 @@ def simulate_study(rng: np.random.Generator, studies: int, arms: int, seeds: int
         example_effect_sd: sd (points) of a per-example arm effect that averages 0 over the
             population of images but not over a finite val set (the val-set sampling term).
     """
-    eff = np.zeros(arms) if effects is None else np.asarray(effects, dtype=np.float64)
-    pi = rng.beta(BETA_A, BETA_B, size=(studies, 1, 1, n_val))
-    g = rng.normal(0.0, seed_shared_sd / 100.0, size=(studies, 1, seeds, 1))
-    h = _shift(rng, (studies, arms + 1, seeds, 1), seed_sd / 100.0 / math.sqrt(2.0), noise)
-    shift = np.concatenate([[0.0], eff / 100.0])[None, :, None, None]
-    p = pi + g + h + shift
-    if example_effect_sd > 0:
-        ex = rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val))
-        p[:, 1:] += ex
-    np.clip(p, 0.0, 1.0, out=p)
-    shared_u = rng.random((studies, 1, seeds, n_val), dtype=np.float32)
-    v = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
-    # one draw decides both: v < share reuses the seed's uniform, else (v - share) / (1 - share) is the run's own
-    u = np.where(v < share, shared_u, (v - share) / (1.0 - share))
-    correct = (u < p).astype(np.float32)
+    correct = simulate_correct(rng, studies, arms, seeds, n_val, seed_sd, effects, noise, share,
+                               seed_shared_sd, example_effect_sd)
     example = 100.0 * (correct[:, 1:] - correct[:, :1])
     return example.mean(axis=-1).astype(np.float64), example
