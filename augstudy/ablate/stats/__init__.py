@@ -12,25 +12,37 @@ them on any numbers:
 - :mod:`.verdicts`: one verdict per arm (better / worse / equivalent / inconclusive / unstable),
   Holm across arms, TOST, :class:`ArmEffect` rows and the table header (:func:`analyze_family`);
 - :mod:`.sequential`: ``--seeds auto`` (:func:`sequential_step`);
-- :mod:`.factorial`: two-factor contrasts and response curves.
+- :mod:`.factorial`: two-factor contrasts and response curves;
+- :mod:`.simulate`: per-example simulated studies for measuring any rule's error rates.
 
 Units: the inputs of :func:`effect_table`, :func:`noise_floor` and :func:`per_class_effects` are
 accuracies as fractions in [0, 1]; every number they return is in **accuracy points** (``scale`` =
 100 x the fraction).  The lower-level functions (:func:`paired_effect`, :func:`t_interval`, ...)
 work in whatever unit they are given.
 
-Why these methods:
+What decides the effect table (every verdict a study stores, and :func:`decide` on arrays):
 
 - Seeds are paired: seed ``s`` fixes init, data order and augmentation draws in every arm, so
   the per-seed difference ``arm[s] - baseline[s]`` cancels shared noise.
-- Below :data:`BOOTSTRAP_MIN_SEEDS` seeds the interval is the paired Student-t one.  A bootstrap
-  at 3 seeds excludes 0 whenever all three differences share a sign, which happens 1 time in 4
-  with no effect at all; t stays near its nominal 5 %.
-- From :data:`BOOTSTRAP_MIN_SEEDS` seeds on: the BCa bootstrap (bias- and skew-corrected, seeded),
-  which must agree with the exact sign-flip test (BCa alone is liberal at 10-15 seeds).
-- The p-value is a sign-flip permutation test, exact over all 2^n sign patterns up to
-  :data:`EXACT_PERMUTATION_MAX_SEEDS` seeds; its smallest possible value is 2 / 2^n (0.25 at 3
-  seeds), reported as ``p_floor`` so nobody reads 0.25 as "close".
+- The test (:mod:`.core`): the mean paired difference with a crossed seeds x examples variance
+  in two parts that count the run-to-run churn once -- the seed part (per-seed differences,
+  Student t with ``n - 1`` df) and the val part (per-example differences, normal) -- combined
+  with each part's own quantile (Banerjee 1960).  With 2 or more arms an arm must also pass the
+  test with the seed variance pooled over the family's arms (robust to a seed sd that is small
+  by chance, as skewed seed noise produces).  A tie (every per-seed difference equal) falls back
+  to the exact sign-flip floor ``2 / 2^n``.
+- Holm over the family for better/worse, TOST against the SESOI for equivalent
+  (:mod:`.verdicts`), the group-sequential version for ``--seeds auto`` (:mod:`.sequential`).
+- :mod:`.simulate`: the per-example data model the error rates are measured on
+  (``benchmarks/bench_effect_grid.py``).
+
+:mod:`.paired` keeps the older per-arm building blocks (BCa bootstrap intervals from
+:data:`BOOTSTRAP_MIN_SEEDS` seeds, the sign-flip permutation p-value, the noise floor, per-class
+effects); the noise floor and per-class effects use them, the effect table's verdicts do not.
+One limit no rule on 5 numbers can remove: with a single arm and strongly skewed seed noise
+(per-seed differences from a centred exponential, 5 seeds) the t test calls 12% of null arms
+``worse``; with 2 or more arms the pooled-variance test brings it under 5% (measured in
+``tests/test_stats_grid.py``).
 """
 
 from augstudy.ablate.stats.paired import (

@@ -68,18 +68,18 @@ def simulate_correct(rng: np.random.Generator, studies: int, arms: int, seeds: i
     Args: as :func:`simulate_study`.
     """
     eff = np.zeros(arms) if effects is None else np.asarray(effects, dtype=np.float64)
-    pi = rng.beta(BETA_A, BETA_B, size=(studies, 1, 1, n_val))
+    pi = rng.beta(BETA_A, BETA_B, size=(studies, 1, 1, n_val)).astype(np.float32)
     g = rng.normal(0.0, seed_shared_sd / 100.0, size=(studies, 1, seeds, 1))
     h = _shift(rng, (studies, arms + 1, seeds, 1), seed_sd / 100.0 / math.sqrt(2.0), noise)
     shift = np.concatenate([[0.0], eff / 100.0])[None, :, None, None]
-    p = pi + g + h + shift
+    p = pi + (g + h + shift).astype(np.float32)             # float32: the arrays are large, 1e-7 is plenty
     if example_effect_sd > 0:
-        p[:, 1:] += rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val))
+        p[:, 1:] += rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val)).astype(np.float32)
     np.clip(p, 0.0, 1.0, out=p)
     shared_u = rng.random((studies, 1, seeds, n_val), dtype=np.float32)
     v = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
     # one draw decides both: v < share reuses the seed's uniform, else (v - share) / (1 - share) is the run's own
-    u = np.where(v < share, shared_u, (v - share) / (1.0 - share))
+    u = np.where(v < share, shared_u, (v - np.float32(share)) / np.float32(1.0 - share))
     return (u < p).astype(np.float32)
 
 
