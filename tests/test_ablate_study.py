@@ -215,9 +215,9 @@ def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path)
     rows = {r.arm: r for r in result.effects.rows}
     assert rows["flipv=on"].significant and rows["flipv=on"].effect_mean < -20, result.table
     assert rows["flipv=placebo"].verdict not in ("better", "worse"), result.table
-    # rank follows the interval's lower bound (a placebo whose ties leave its interval unbounded ranks last)
+    # rank follows the mean effect (issue 17: the lower-bound rule ranked the most significant arm low)
     ranked = result.effects.ranked_rows()
-    assert [r.ci_low for r in ranked] == sorted((r.ci_low for r in ranked), reverse=True), result.table
+    assert [r.effect_mean for r in ranked] == sorted((r.effect_mean for r in ranked), reverse=True), result.table
 
 
 VALIDITY_RECIPE = {"augment": {"policy": "none"}, "optimizer": {"name": "sgd", "lr": 0.8}}
