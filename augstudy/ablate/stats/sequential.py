@@ -15,8 +15,11 @@ Design (group-sequential, Lan and DeMets 1983, with Holm-type recycling across a
   clear arms stop early (``benchmarks/bench_adaptive.py`` compares both).  The two-sided boundaries ``c_k`` on the z
   scale come from the exact recursive integration of the joint normal law of the
   look statistics (Armitage, McPherson and Rowe 1969; :func:`boundaries`), and each
-  look tests the arm's paired t p-value (:mod:`augstudy.ablate.stats.core`, val-set
-  variance included when stored) against the nominal level ``2 (1 - Phi(c_k))``.
+  look tests the arm's p-value -- the fixed table's test (:mod:`augstudy.ablate.stats.core`:
+  seed part with t on ``n_k - 1`` df, val part normal, churn counted once; the larger of the
+  arm's own and the pooled-variance test) -- against the nominal level ``2 (1 - Phi(c_k))``.
+  Every arm is decided with the val-set term or every arm without it (the same variance
+  the table prints: a diverged arm's seed keeps a chance-level row, see ``pair_arm``).
 - **Many arms.** Holm's procedure carried into the sequential design (Maurer and
   Bretz 2013, graphical approach with equal weights): with ``r`` arms already
   declared better/worse, each remaining arm is tested with the boundaries of level
