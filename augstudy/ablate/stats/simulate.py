@@ -74,7 +74,10 @@ def simulate_correct(rng: np.random.Generator, studies: int, arms: int, seeds: i
     shift = np.concatenate([[0.0], eff / 100.0])[None, :, None, None]
     p = pi + (g + h + shift).astype(np.float32)             # float32: the arrays are large, 1e-7 is plenty
     if example_effect_sd > 0:
-        p[:, 1:] += rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val)).astype(np.float32)
+        # zero-mean over the population of images: a symmetric draw scaled by the image's headroom
+        # min(pi, 1 - pi), so no probability is clipped (clipping would give the arm a net effect)
+        z = np.clip(rng.normal(0.0, example_effect_sd / 100.0, size=(studies, arms, 1, n_val)), -1.0, 1.0)
+        p[:, 1:] += (z * np.minimum(pi, 1.0 - pi)).astype(np.float32)
     np.clip(p, 0.0, 1.0, out=p)
     shared_u = rng.random((studies, 1, seeds, n_val), dtype=np.float32)
     v = rng.random((studies, arms + 1, seeds, n_val), dtype=np.float32)
@@ -92,8 +95,9 @@ def simulate_study(rng: np.random.Generator, studies: int, arms: int, seeds: int
         seed_sd: sd (points) of the run-shift part of a per-seed paired difference.
         effects: ``[m]`` true effects in points (default all 0: the null).
         seed_shared_sd: sd (points) of the seed-shared shift ``g_s`` (cancels when paired).
-        example_effect_sd: sd (points) of a per-example arm effect that averages 0 over the
-            population of images but not over a finite val set (the val-set sampling term).
+        example_effect_sd: sd (points, before scaling) of a per-example arm effect that averages 0
+            over the population of images but not over a finite val set (the val-set sampling term);
+            each image's draw is clipped to +-1 and scaled by its headroom ``min(pi, 1 - pi)``.
     """
     correct = simulate_correct(rng, studies, arms, seeds, n_val, seed_sd, effects, noise, share,
                                seed_shared_sd, example_effect_sd)
