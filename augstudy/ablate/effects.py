@@ -273,7 +273,9 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
         factor: the factor's name (first column of effects.csv).
         sesoi: smallest effect size of interest, accuracy points (equivalence margin).
         chance: the metric a diverged run counts as (fraction, e.g. 1 / n_classes); needed
-            when a run diverged.  Diverged runs are never dropped.
+            when a run diverged.  An arm's diverged runs are never dropped (the arm is
+            ``unstable``); a seed where the baseline diverged is left out of every pair, with a
+            header warning and a note per arm (:func:`augstudy.ablate.stats.verdicts.pair_arm`).
         family: the multiplicity family for the header (default :func:`family_name`).
         sequential: ``--seeds auto``'s plan: verdicts by the group-sequential rule
             (:func:`augstudy.ablate.stats.sequential.sequential_step`), else the fixed
