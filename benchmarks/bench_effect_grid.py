@@ -107,7 +107,8 @@ def power_table(studies, seed=1):
             out = []
             for eff in (1.0, 2.0):
                 new, old = res[eff][(seeds, arms)]
-                out.append(f"{100 * np.mean(new[:, 0] == sv.BETTER):.0f}% ({100 * np.mean(old[:, 0] == sv.BETTER):.0f}%)")
+                p_new, p_old = np.mean(new[:, 0] == sv.BETTER), np.mean(old[:, 0] == sv.BETTER)
+                out.append(f"{100 * p_new:.0f}% ({100 * p_old:.0f}%)")
             rows.append(f"| {n_val:,} | {seeds} | {arms} | {out[0]} | {out[1]} |")
             print(rows[-1], flush=True)
     return rows

@@ -97,7 +97,8 @@ def main():
                 **{k: runs_of(u) for k, u in extra.items()}}
         for design in verdicts:
             c, f = correct_false(verdicts[design], EFFECTS)
-            print(f"| {n_val:,} | {ratio:g} | {design} | {runs[design]:.1f} | {100 * runs[design] / runs['fixed 10']:.0f}% "
+            share = 100 * runs[design] / runs["fixed 10"]
+            print(f"| {n_val:,} | {ratio:g} | {design} | {runs[design]:.1f} | {share:.0f}% "
                   f"| {100 * c.mean():.1f}% | {100 * f.mean():.2f}% |", flush=True)
     print(f"\n{time.time() - start:.0f} s")
 

@@ -7,7 +7,8 @@ diverged run counts at the chance level, never dropped) and calls
 resamples in which each level has the highest mean (descriptive), and two claims made only
 from the Holm-adjusted pairwise differences of the levels: "best level" (above every other
 level) and "extend the range" (an edge level above its neighbour); under a flat truth each
-appears in at most 5% of studies (``tests/test_stats_factorial.py``).  :func:`export_response` writes ``response.json`` (what the
+appears in at most 5% of studies (``tests/test_stats_factorial.py``).
+:func:`export_response` writes ``response.json`` (what the
 report draws) and returns the Markdown section appended to ``effects.md``.
 
 Units: accuracy points (100 x fraction).
@@ -109,7 +110,8 @@ def response_analysis(arms: list[Arm], records: list[dict], chance: float | None
                 f"every other level (paired differences, Holm over the {n_pairs} pairs, family-wise error <= 5%)")
     else:
         text = (f"No level of {arms[0].factor} is shown best (none is above every other one; paired differences, "
-                f"Holm over the {n_pairs} pairs); highest mean: {names[best_index]} ({curve.means[best_index]:.2f} pts)")
+                f"Holm over the {n_pairs} pairs); highest mean: {names[best_index]} "
+                f"({curve.means[best_index]:.2f} pts)")
     text += (f". Highest mean in {share[best_index]:.0%} of seed resamples over {len(seeds)} seeds: how often "
              "these seeds, resampled, put it on top, not the chance that it is truly best (with every level "
              "truly equal one level often gets 50-80%)")

@@ -77,8 +77,8 @@ def compare_content(studies: list[Study]) -> ReportContent:
     effects.paragraphs.append(
         f"Every arm of every study vs the shared baseline {first.baseline_arm} (config {first.baseline_config_hash}), "
         f"in accuracy points of {first.metric}. Each study measured its own baseline runs; ranks are across studies "
-        "(by the mean effect, as each study ranks its own). Verdicts, intervals and adjusted p-values are each study's own, "
-        "corrected within its own family, not across these studies.")
+        "(by the mean effect, as each study ranks its own). Verdicts, intervals and adjusted p-values are each "
+        "study's own, corrected within its own family, not across these studies.")
     effects.tables.append(effect_table(rows, first.arms, first.baseline_arm))
     if rows:
         plot_data = pd.DataFrame([r.to_dict() for r in rows], columns=list(EFFECT_COLUMNS))
