@@ -10,9 +10,11 @@ verdict must never be better or worse.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
+from scipy import stats
 
 from augstudy.ablate.runner import run_study
 from augstudy.ablate.spec import config_hash, load_baseline, resolve_config
@@ -57,7 +59,11 @@ def test_placebo_arms_trained_end_to_end_are_never_better_or_worse(tmp_path):
     assert arms["placebo=base"]["metric_mean"] > 60, result.table          # the task is learned
     for row in rows.values():
         assert row.verdict not in ("better", "worse"), result.table
-        assert row.n_seeds == 3 and row.val_se > 0                           # val-set noise is in the interval
+        # A placebo has no persistent per-image effect, so the crossed model's val term may be
+        # estimated at 0; the interval still carries at least the seed part at t(n - 1).
+        assert row.n_seeds == 3 and row.val_se >= 0 and math.isfinite(row.ci_low)
+        seed_half_width = stats.t.ppf(0.975, 2) * row.sd_seed / math.sqrt(3)
+        assert (row.ci_high - row.ci_low) / 2 >= seed_half_width - 1e-9, row
     # genuine noise: the placebo runs are not copies of the baseline's
     from augstudy.ablate.store import StudyStore
     store = StudyStore(tmp_path / "study")
