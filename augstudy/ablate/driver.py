@@ -129,6 +129,7 @@ class StudyDriver:
         checkpoint = load_resumable(job.checkpoint_path, unreadable)
         history = [EpochResult(**h) for h in checkpoint["history"]] if checkpoint else []
         self.store.sync_history(job.run_id, job.claim_token, history)
+        self.tb.reset_run(job.arm, job.seed, history)  # events follow the store (a kill may have lost some)
         job.start_epoch = history[-1].epoch if history else 0
         self._checkpoints[job.run_id] = checkpoint
         if job.start_epoch:

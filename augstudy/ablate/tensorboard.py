@@ -3,8 +3,14 @@
 Tags (the report's): ``Accuracy/train``, ``Accuracy/val`` (fractions in [0, 1]) and
 ``Loss/train``, ``Loss/val`` (mean cross-entropy, nats), one point per epoch (step =
 epoch, from 1).  Events are appended by ``torch.utils.tensorboard.SummaryWriter`` and
-flushed after every epoch; a resumed run appends to a new event file in the same
-folder, starting at the first epoch it trains, so no epoch is logged twice.
+flushed after every epoch.
+
+The event files are derived data: they follow the store.  The store commits an epoch
+before its events are flushed, so a ``kill -9`` in between would lose that epoch's
+points, and a resume from a checkpoint older than the last stored epoch retrains (and
+would log again) the epochs after it.  So whenever a run is claimed,
+:meth:`TensorBoardLog.reset_run` deletes the run's event files and writes its stored
+history again into one new file; each epoch trained afterwards is appended to it.
 """
 
 from __future__ import annotations
@@ -30,8 +36,22 @@ class TensorBoardLog:
         self.out_dir = Path(out_dir)
         self._writers: dict[tuple[str, int], object] = {}
 
-    def log_epoch(self, arm: str, seed: int, result) -> None:
-        """Write the four tags of one :class:`~augstudy.ablate.train.EpochResult` and flush.
+    def reset_run(self, arm: str, seed: int, history) -> None:
+        """Make the run's event files hold exactly ``history`` (the stored epochs, a list of
+        :class:`~augstudy.ablate.train.EpochResult`): delete every event file of the run, then write
+        ``history`` into a new one (none when ``history`` is empty)."""
+        self.close_run(arm, seed)
+        folder = run_log_dir(self.out_dir, arm, seed)
+        for old in folder.glob("events.out.tfevents.*"):
+            old.unlink(missing_ok=True)
+        for result in history:
+            self.log_epoch(arm, seed, result, flush=False)
+        writer = self._writers.get((arm, seed))
+        if writer is not None:
+            writer.flush()
+
+    def log_epoch(self, arm: str, seed: int, result, flush: bool = True) -> None:
+        """Write the four tags of one :class:`~augstudy.ablate.train.EpochResult` (and flush).
         Non-finite values (a diverged epoch) are skipped: TensorBoard plots them badly."""
         writer = self._writers.get((arm, seed))
         if writer is None:
@@ -43,7 +63,8 @@ class TensorBoardLog:
             value = float(getattr(result, attr))
             if math.isfinite(value):
                 writer.add_scalar(tag, value, global_step=result.epoch)
-        writer.flush()
+        if flush:
+            writer.flush()
 
     def close_run(self, arm: str, seed: int) -> None:
         writer = self._writers.pop((arm, seed), None)
