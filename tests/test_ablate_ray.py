@@ -150,7 +150,8 @@ def test_ray_study_matches_local_executor_run_by_run(ray_cluster, local_referenc
     assert runs == local_runs  # same metric per (arm, seed), bit for bit
     assert epochs == local_epochs  # and the same losses/accuracies/lr every epoch
     assert_complete_without_duplicates(out)
-    assert (out / "checkpoints").is_dir() and len(list((out / "checkpoints").glob("*.pt"))) == N_RUNS
+    # finished runs trained with augmentation keep no weights (only affinity's clean arm would)
+    assert (out / "checkpoints").is_dir() and not list((out / "checkpoints").glob("*.pt"))
 
 
 def test_killed_worker_is_retried_from_its_checkpoint(ray_cluster, local_reference, mini_dataset, specs_dir,

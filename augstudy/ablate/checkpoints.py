@@ -92,6 +92,39 @@ def disk_full(exc: BaseException, folder: Path) -> bool:
         return False
 
 
+def host_copy(obj):
+    """A deep copy of a state dict with every tensor on the CPU: the host copy a checkpoint is
+    written from (so the training step may go on changing the originals) and loads anywhere."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: host_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(host_copy(v) for v in obj)
+    return obj
+
+
+def rng_state(device) -> dict:
+    """The global RNG state dropout draws from: ``{"cpu": ...}``, plus ``"cuda"`` on a CUDA device."""
+    import torch
+
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device) -> None:
+    """Restore :func:`rng_state`'s state (a mid-epoch resume replays the epoch's dropout masks)."""
+    import torch
+
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
 def save_checkpoint(path: Path, state: dict) -> Path:
     """Write ``state`` to ``path`` atomically (stage, then publish)."""
     stage_checkpoint(path, state).publish()
@@ -132,4 +165,4 @@ def slim_checkpoint(path: Path) -> bool:
 
 
 __all__ = ["StagedCheckpoint", "stage_checkpoint", "disk_full", "save_checkpoint", "load_resumable", "slim_checkpoint",
-           "TRAINING_ONLY_KEYS"]
+           "TRAINING_ONLY_KEYS", "host_copy", "rng_state", "set_rng_state"]

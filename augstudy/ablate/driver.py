@@ -4,11 +4,17 @@
 runs from the :class:`~augstudy.ablate.store.StudyStore` (resuming them from their
 checkpoint), keeps the claims' heartbeats fresh, and records what the executor reports:
 
-- ``on_epoch``: stage the checkpoint, then in ONE store transaction check the claim,
-  publish the checkpoint and write the epoch's rows; then re-export the progress files
-  (runs.csv, epochs.csv, class_metrics.csv);
-- ``on_done``: record the run's end (same claim check), slim or prune its checkpoint,
-  print its line and re-export every file (effects and study.json included).
+- ``on_epoch``: write the epoch's rows in one store transaction (after the claim check), hand
+  a checkpoint state, when the schedule made one due, to the background
+  :class:`~augstudy.ablate.checkpoint_schedule.CheckpointWriter`, then re-export the progress
+  files (runs.csv, epochs.csv, class_metrics.csv);
+- ``on_checkpoint``: a mid-epoch state, to the same writer.  The writer stages the file, then
+  publishes it (the rename) inside a store transaction that checks the claim, so a process
+  that lost its claim never replaces the new owner's file;
+- ``on_done``: wait for the run's checkpoint to be on disk, record the run's end (same claim
+  check), keep only the weights a later command reads (:func:`keeps_weights`; all of them with
+  ``keep_checkpoints``, none with ``prune_checkpoints``), print its line and re-export every
+  file (effects and study.json included).
 
 A write for a run whose claim another process took over raises
 :class:`~augstudy.ablate.store.ClaimLost`; the executor stops that run and calls
@@ -22,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S, CheckpointSchedule, CheckpointWriter
 from augstudy.ablate.checkpoints import load_resumable, slim_checkpoint, stage_checkpoint
 from augstudy.ablate.effects import metric_from_epochs
 from augstudy.ablate.executors import LocalExecutor, RunJob
@@ -46,17 +53,24 @@ class StudyDriver:
 
     ``desc``: what is studied; ``dataset``: the loaded ``ImageDataset`` (subsets are cut per
     distinct ``data`` config and cached on ``device``); ``echo``: progress lines (stdout);
-    ``warn``: lines for stderr (a lost claim).
+    ``warn``: lines for stderr (a lost claim, a compile fallback).  ``checkpoint_every``: seconds
+    between checkpoints (0: every epoch end); ``clock``: the schedule's time source (tests);
+    ``precision`` (``fp32`` | ``bf16``; None: by device) and ``compile``: how runs compute.
     """
 
     def __init__(self, desc: StudyDescription, *, dataset, device, store: StudyStore, paths: StudyPaths,
                  echo: Callable[[str], None], warn: Callable[[str], None] = _stderr,
-                 prune_checkpoints: bool = False):
+                 prune_checkpoints: bool = False, keep_checkpoints: bool = False,
+                 checkpoint_every: float = DEFAULT_CHECKPOINT_EVERY_S, clock: Callable[[], float] | None = None,
+                 precision: str | None = None, compile: bool = False):
         self.desc, self.dataset, self.store, self.paths = desc, dataset, store, paths
         self.device_obj = device
         self.device = str(device)
         self.echo, self.warn = echo, warn
-        self.prune_checkpoints = prune_checkpoints
+        self.prune_checkpoints, self.keep_checkpoints = prune_checkpoints, keep_checkpoints
+        self.schedule = CheckpointSchedule(checkpoint_every, *([clock] if clock is not None else []))
+        self.writer = CheckpointWriter(self._write_checkpoint, on_exit=store.close)
+        self.precision, self.compile = precision, compile
         self.tb = TensorBoardLog(paths.root)
         self.order: list[str] = []
         self.job_info: dict[str, tuple[Arm, int]] = {}
@@ -132,14 +146,27 @@ class StudyDriver:
         self.tb.reset_run(job.arm, job.seed, history)  # events follow the store (a kill may have lost some)
         job.start_epoch = history[-1].epoch if history else 0
         self._checkpoints[job.run_id] = checkpoint
-        if job.start_epoch:
-            self.echo(f"resuming {job.arm} seed {job.seed} after epoch {job.start_epoch}/{job.epochs}")
+        partial = (checkpoint or {}).get("partial")
+        if job.start_epoch or partial:
+            within = f", {partial['step']}/{job.steps_per_epoch} steps into epoch {partial['epoch']}" if partial else ""
+            self.echo(f"resuming {job.arm} seed {job.seed} after epoch {job.start_epoch}/{job.epochs}{within}")
         return job
 
     def load_checkpoint(self, job: RunJob) -> dict | None:
         return self._checkpoints.pop(job.run_id, None)
 
+    def train_options(self, job: RunJob) -> dict:
+        """The keyword arguments of ``train_run`` this study adds for ``job`` (precision, compile,
+        the checkpoint schedule and where its mid-epoch states go)."""
+        return {"precision": self.precision, "compile": self.compile, "schedule": self.schedule,
+                "on_checkpoint": lambda state: self.on_checkpoint(job, state), "warn": self.warn}
+
     def release(self, job: RunJob) -> None:
+        """Give the claim back once the run's last checkpoint (an interrupt's) is on disk."""
+        try:
+            self.writer.flush(job.run_id)
+        except Exception as exc:  # noqa: BLE001 - the claim must go back whatever the disk did
+            self.warn(f"warning: the checkpoint of {self.label(job)} could not be written ({exc})")
         self.store.release(job.run_id, job.claim_token)
 
     def on_step(self, n: int) -> None:
@@ -161,25 +188,38 @@ class StudyDriver:
         """Another process took ``job`` over (this one was paused past the stale limit): forget
         it here and say so on stderr.  Nothing of this process's was written for it since."""
         self._checkpoints.pop(job.run_id, None)
+        self.writer.discard(job.run_id)
         self.tb.close_run(job.arm, job.seed)
         self.warn(f"run {self.label(job)} was taken over by another process after a pause; stopping it here")
 
     # -- driver callbacks -------------------------------------------------------------
     def on_epoch(self, job: RunJob, result: EpochResult, state: dict | None) -> None:
         """Record one finished epoch (see the module docstring); raises ClaimLost."""
-        staged = stage_checkpoint(job.checkpoint_path, state) if state is not None else None
-        relative = str(job.checkpoint_path.relative_to(self.paths.root)) if staged else None
-        try:
-            self.store.record_epoch(job.run_id, job.claim_token, result, relative,
-                                    publish=staged.publish if staged else None)
-        finally:
-            if staged is not None:
-                staged.discard()  # a no-op once published
+        self.store.record_epoch(job.run_id, job.claim_token, result, None)
+        if state is not None:
+            self.on_checkpoint(job, state)
         self.tb.log_epoch(job.arm, job.seed, result)
         self.export_progress()
 
+    def on_checkpoint(self, job: RunJob, state: dict) -> None:
+        """Hand ``state`` (host memory already) to the background writer; returns at once."""
+        self.writer.submit(job.run_id, (job, state))
+
+    def _write_checkpoint(self, run_id: str, payload) -> None:
+        """In the writer thread: stage the file, publish it if the claim still holds (else drop it)."""
+        job, state = payload
+        staged = stage_checkpoint(job.checkpoint_path, state)
+        try:
+            self.store.publish_checkpoint(job.run_id, job.claim_token,
+                                          str(job.checkpoint_path.relative_to(self.paths.root)), staged.publish)
+        except ClaimLost:
+            pass  # the training thread finds out at its next store write
+        finally:
+            staged.discard()  # a no-op once published
+
     def on_done(self, job: RunJob, outcome: RunOutcome) -> None:
         """Record the run's end, then slim (or prune) its checkpoint and re-export; raises ClaimLost."""
+        self.writer.flush(job.run_id)  # a run is finished only once its final weights are on disk
         metric = None
         finite = [h.to_dict() for h in outcome.history if h.finite]
         if finite:
@@ -187,10 +227,11 @@ class StudyDriver:
         self.store.finish_run(job.run_id, job.claim_token, outcome.status, metric=metric, wall_s=outcome.wall_s,
                               diverged_epoch=outcome.diverged_epoch, error=outcome.error)
         self.tb.close_run(job.arm, job.seed)
-        if self.prune_checkpoints and outcome.status != RunStatus.FAILED:
-            job.checkpoint_path.unlink(missing_ok=True)
-        elif outcome.status == RunStatus.DONE:
-            slim_checkpoint(job.checkpoint_path)
+        if outcome.status != RunStatus.FAILED:  # a failed run resumes from its checkpoint when retried
+            if self.prune_checkpoints or not (self.keep_checkpoints or keeps_weights(job.config)):
+                job.checkpoint_path.unlink(missing_ok=True)
+            elif outcome.status == RunStatus.DONE:
+                slim_checkpoint(job.checkpoint_path)
         done_text = {"done": f"{self.desc.metric} val acc {100 * metric:.2f}%" if metric is not None else "no metric",
                      "diverged": f"DIVERGED at epoch {outcome.diverged_epoch} (loss NaN/inf)",
                      "failed": f"FAILED: {outcome.error}"}[outcome.status]
@@ -233,10 +274,12 @@ class StudyDriver:
                   f"{', shared runs counted once' if len(self.order) < n_pairs else ''}): "
                   f"{len(self.order) - len(jobs)} finished, {len(jobs)} to train")
         self._bar = progress(total=total, desc=f"ablate {self.desc.factor}", unit="step")
+        finished = False
         try:
             with Heartbeat(self.store) as heartbeat:
                 self._heartbeat = heartbeat
                 executor.run(jobs, self, self.on_epoch, self.on_done)
+            finished = True
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI raises the same for it)
             self._interrupted(exc)
             raise
@@ -251,6 +294,12 @@ class StudyDriver:
             self._bar.close()
             self._bar = None
             self.tb.close()
+            try:
+                self.writer.close()
+            except Exception:
+                if finished:
+                    raise
+                self.warn("warning: a checkpoint could not be written while stopping")
 
     def _interrupted(self, exc: KeyboardInterrupt) -> None:
         """The executor released this process's claims: export, so runs.csv shows them pending
@@ -262,4 +311,16 @@ class StudyDriver:
                          f"its last checkpoint are kept in {self.paths.root}; rerun the same command to resume")
 
 
-__all__ = ["StudyDriver", "WAIT_POLL_S"]
+def keeps_weights(config: dict) -> bool:
+    """True when a finished run of ``config`` keeps its (slim) weights by default: its policy never
+    changes an image, so it is the clean model affinity needs (a strength study's s = 0 arm,
+    ``augstudy measure --model`` after a ``policy`` study's ``none`` arm)."""
+    from augstudy.policy import load_policy
+    from augstudy.policy.ops import OPS
+
+    policy = load_policy(config["augment"]["policy"])
+    side = policy.image_size
+    return policy.p == 0 or all(op.p == 0 or OPS[op.op].is_identity(op.params, side) for op in policy.ops)
+
+
+__all__ = ["StudyDriver", "WAIT_POLL_S", "keeps_weights"]

@@ -23,7 +23,9 @@ For whoever adds an executor (e.g. ``augstudy/ablate/ray_executor.py``)::
       train_run(job.config, data, job.seed, device, checkpoint=context.load_checkpoint(job),
                 on_epoch=lambda result, state: ..., on_step=...)
 
-  where ``data = context.train_data(job.config)`` (a :class:`TrainData` of CPU tensors;
+  plus ``**context.train_options(job)`` (precision, compile; locally also the checkpoint
+  schedule and ``on_checkpoint``, which a remote worker leaves out: it hands a state out at
+  every epoch end), where ``data = context.train_data(job.config)`` (a :class:`TrainData` of CPU tensors;
   ``train_run`` moves it to ``device``).  A remote worker may rebuild the same
   ``TrainData`` itself or receive it by value.
 - The driver (:class:`~augstudy.ablate.driver.StudyDriver`) is the only writer of the study directory:
@@ -92,8 +94,13 @@ class StudyContext(Protocol):
         """Claim the next runnable run (None: nothing left; with ``wait``, only once no other
         process trains one either)."""
 
+    def train_options(self, job: RunJob) -> dict:
+        """Keyword arguments for ``train_run`` of ``job``: ``precision``, ``compile`` (plain values a
+        remote worker can take) and, in this process, ``schedule``, ``on_checkpoint``, ``warn``."""
+
     def release(self, job: RunJob) -> None:
-        """Give a claimed, unfinished run back (pending) so a rerun resumes it."""
+        """Give a claimed, unfinished run back (pending) so a rerun resumes it (after its last
+        checkpoint is written)."""
 
     def load_checkpoint(self, job: RunJob) -> dict | None:
         """The checkpoint to resume ``job`` from (None: from scratch); once per claim."""
@@ -154,7 +161,7 @@ class LocalExecutor:
             try:
                 outcome = train_run(job.config, context.train_data(job.config), job.seed, context.device,
                                     checkpoint=context.load_checkpoint(job), on_epoch=record,
-                                    on_step=context.on_step)
+                                    on_step=context.on_step, **context.train_options(job))
             except ClaimLost:
                 context.claim_lost(job)
                 continue

@@ -52,6 +52,8 @@ class StudyDescription:
     sesoi: float = 1.0
     sequential: SequentialPlan | None = None
     seeds_of: dict[str, list[int]] | None = None
+    precision: str | None = None
+    compile: bool = False
 
     @property
     def baseline(self) -> Arm:
@@ -195,6 +197,7 @@ def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict],
         "seeds_of": {a.name: desc.arm_seeds(a) for a in desc.arms},
         "grayscale_fraction": desc.grayscale_fraction,
         "data_message": desc.data_message,
+        "precision": desc.precision or meta.get("precision"), "compile": desc.compile,
     }
 
 

@@ -105,7 +105,7 @@ def unpack_train_data(packed: dict):
 
 # ----------------------------------------------------------------------------- the worker side
 def train_epochs(config: dict, packed_data: dict, seed: int, device: str, checkpoint: dict | None,
-                 num_threads: int):
+                 num_threads: int, precision: str | None = None, compile: bool = False):
     """Train one run, yielding as it goes (the body of the Ray task; plain Python, testable alone).
 
     Yields ``{"kind": "epoch", "pid", "result": EpochResult dict, "state": checkpoint dict or None}``
@@ -128,8 +128,8 @@ def train_epochs(config: dict, packed_data: dict, seed: int, device: str, checkp
         # the thread count is per OS thread under OpenMP: set it in the thread that trains
         torch.set_num_threads(num_threads)
         try:
-            outcome = train_run(config, data, seed, device, checkpoint=checkpoint,
-                                on_epoch=lambda result, state: items.put(("epoch", result, state)))
+            outcome = train_run(config, data, seed, device, checkpoint=checkpoint, precision=precision,
+                                compile=compile, on_epoch=lambda result, state: items.put(("epoch", result, state)))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the task's own thread below
             items.put(("error", exc, None))
         else:
@@ -303,7 +303,9 @@ class RayExecutor:
                 if key not in data_refs:  # once per distinct data subset: shared by every task on a node
                     data_refs[key] = ray.put(pack_train_data(context.train_data(run.job.config)))
                     self.datasets_shipped += 1
-                gen = task.remote(run.job.config, data_refs[key], run.job.seed, worker_device, run.state, threads)
+                options = context.train_options(run.job)   # only the plain values travel to the worker
+                gen = task.remote(run.job.config, data_refs[key], run.job.seed, worker_device, run.state, threads,
+                                  options.get("precision"), bool(options.get("compile", False)))
                 active[gen] = run
 
             def claim_and_submit(wait: bool) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
 from augstudy.ablate.assets import data_check_findings, refuse_data_errors, write_previews
 from augstudy.ablate.driver import StudyDriver
 from augstudy.ablate.effect_table import format_effect_table
@@ -110,7 +111,9 @@ def keep_registered_seeds(store: StudyStore, arms: list[Arm], seeds: list[int], 
 def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke", data=None, device: str = "auto",
               metric: str = "last3", out: str | Path | None = None, report: bool = True,
               specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
-              executor=None, prune_checkpoints: bool = False,
+              executor=None, prune_checkpoints: bool = False, keep_checkpoints: bool = False,
+              checkpoint_every: float = DEFAULT_CHECKPOINT_EVERY_S, checkpoint_clock=None,
+              precision: str | None = "auto", compile: bool = False,
               echo: Callable[[str], None] = print, allow_data_errors: bool = False,
               sesoi: float | None = None, start_seeds: int = 3, max_seeds: int = 20, seed_batch: int = 2,
               by: str | None = None) -> StudyResult:
@@ -125,6 +128,10 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     add ``seed_batch`` seeds at a time to the undecided arms, at most ``max_seeds``.
     ``sesoi``: smallest effect size of interest, accuracy points (None: the study spec's ``sesoi``, else 1.0).
     ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablate.factorial`).
+    ``checkpoint_every``: seconds between a run's checkpoints (0: every epoch end; ``checkpoint_clock``
+    replaces ``time.monotonic``, for tests); ``keep_checkpoints``: keep every finished run's weights;
+    ``precision``: ``auto`` | ``fp32`` | ``bf16`` (pinned in the study: a rerun asking for another is a
+    UserError); ``compile``: ``torch.compile`` the model.
     Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
     """
     if metric not in METRICS:
@@ -180,6 +187,11 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         if plan is None:
             seed_list = keep_registered_seeds(store, arms, seed_list, out_dir, echo)
         register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
+        from augstudy.ablate.precision import pin_precision
+
+        resolved = pin_precision(store, precision, device_obj, out_dir)
+        echo(f"precision: {resolved}{', torch.compile' if compile else ''}; checkpoints every "
+             f"{checkpoint_every:g} s" + (" (and at every epoch end)" if checkpoint_every == 0 else ""))
         if plan is not None:
             from augstudy.ablate.seeds_auto import pin_plan
 
@@ -189,9 +201,12 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
             dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
             n_train=0, n_val=0, data_message=data_message,
             grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
-            seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms})
+            seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms}, precision=resolved,
+            compile=bool(compile))
         driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
-                             prune_checkpoints=prune_checkpoints)
+                             prune_checkpoints=prune_checkpoints, keep_checkpoints=keep_checkpoints,
+                             checkpoint_every=checkpoint_every, clock=checkpoint_clock, precision=resolved,
+                             compile=bool(compile))
         base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
         desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
         desc.data_check = data_check_findings(paths, dataset, echo)
@@ -228,11 +243,35 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         echo("files:")
         for name, path in files.items():
             echo(f"  {name:<18} {path}")
+        echo(disk_line(paths))
         if counts["failed"]:
             echo(f"{counts['failed']} run(s) FAILED (see the error column of runs.csv); rerun the command to retry them")
     finally:
         store.close()
     return StudyResult(out_dir, files, exported.complete, table, exported.effects, counts)
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (0 when missing)."""
+    import os
+
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass  # removed meanwhile (another process's temporary)
+    return total
+
+
+def disk_line(paths: StudyPaths) -> str:
+    """``disk: 1.2 GB in OUT (checkpoints 0.9 GB)``: what the study folder holds now."""
+    def size(n: int) -> str:
+        return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+    return (f"disk: {size(folder_bytes(paths.root))} in {paths.root} "
+            f"(checkpoints {size(folder_bytes(paths.checkpoints_dir))})")
 
 
 def _echo_extra_tables(out_dir: Path, echo) -> None:

@@ -345,6 +345,14 @@ class StudyStore:
             db.execute("UPDATE runs SET epochs_done=?, checkpoint=COALESCE(?, checkpoint), heartbeat=?, updated=? "
                        "WHERE run_id=?", (result.epoch, checkpoint, now, now, run_id))
 
+    def publish_checkpoint(self, run_id: str, token: int, checkpoint: str, publish: Callable[[], None]) -> None:
+        """One transaction: check the claim, ``publish()`` (move a staged checkpoint into place) and
+        record its path.  Raises :class:`ClaimLost` (nothing published) when the claim is gone."""
+        with self.transaction() as db:
+            self._check_claim(db, run_id, token)
+            publish()
+            db.execute("UPDATE runs SET checkpoint=?, updated=? WHERE run_id=?", (checkpoint, time.time(), run_id))
+
     @staticmethod
     def _write_epoch(db, run_id: str, r) -> None:
         db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -21,9 +21,13 @@ same device, resumed exactly from a checkpoint, and *paired* across arms:
 
 The whole (subset of the) dataset lives on the training device as uint8; a batch is
 an index slice of the permutation, augmented in one batched call on that device, then
-normalized with the train set's per-channel mean/std. On CUDA the step runs under
-bf16 autocast with channels_last and ``cudnn.benchmark``; on the CPU autocast is
-disabled (fp32).  There are no DataLoader workers and no per-image Python.
+normalized with the train set's per-channel mean/std, in channels_last (``cudnn.benchmark``
+on CUDA).  ``precision`` (:mod:`augstudy.ablate.precision`) says whether the forward pass runs
+under bf16 autocast; ``compile`` runs it through ``torch.compile`` (eager on failure).  There
+are no DataLoader workers and no per-image Python.
+
+Checkpoints: see :func:`train_run` and :mod:`augstudy.ablate.checkpoint_schedule` (by time, at any
+step boundary: a mid-epoch state holds the step, the epoch's running sums and the RNG state).
 
 Regularizers beside the policy, each in its own module: ``mix`` (MixUp/CutMix with keyed partners and
 soft targets, :mod:`augstudy.ablate.mixing`), ``ema`` (weight EMA, evaluated instead of the live weights,
@@ -48,15 +52,19 @@ from typing import Callable
 import torch
 from torch import nn
 
+from augstudy.ablate.checkpoints import host_copy, rng_state, set_rng_state
 from augstudy.ablate.ema import make_ema
 from augstudy.ablate.mixing import make_mix_step
+from augstudy.ablate.precision import resolve_device  # noqa: F401 - its home before precision.py
 from augstudy.ablate.schema import pack_correct
 from augstudy.ablate.tta import tta_mode
 from augstudy.data.stats import channel_stats
-from augstudy.errors import UserError
+from augstudy.errors import InterruptedByUser, UserError
 
-#: checkpoint layout version (bump when the dict below changes)
-CHECKPOINT_FORMAT = 1
+#: checkpoint layout version (bump when the dict below changes; 2 added the optional mid-epoch ``partial``)
+CHECKPOINT_FORMAT = 2
+#: formats this version resumes from (format 1 is format 2 without ``partial``)
+RESUMABLE_FORMATS = (1, 2)
 
 
 def derive_seed(seed: int, *keys) -> int:
@@ -64,23 +72,6 @@ def derive_seed(seed: int, *keys) -> int:
     unlike Python's salted ``hash``)."""
     text = "/".join(map(str, (seed, *keys)))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & (2**63 - 1)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> cuda if available else cpu; ``cuda``/``cuda:K`` without CUDA -> UserError."""
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu or auto")
-        dev = torch.device(name)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UserError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here (cuda:0..)")
-        return dev
-    if name == "cpu":
-        return torch.device("cpu")
-    raise UserError(f"--device {name}: must be auto, cpu, cuda or cuda:K")
 
 
 # ----------------------------------------------------------------------------- data
@@ -179,13 +170,14 @@ def augment_seed(seed: int, order_key: int = 0) -> int:
 
 
 def iter_train_batches(data: TrainData, augmenter, seed: int, epoch: int, batch_size: int,
-                       device: torch.device, order_key: int = 0):
+                       device: torch.device, order_key: int = 0, start_step: int = 0):
     """Yield ``(images float32 [B, 3, S, S] in [0, 1], labels int64 [B], dataset indices int64 [B] CPU)``
     for one epoch: slices of :func:`epoch_order`, augmented as one batch on ``device``.
-    The last batch may be smaller (every image is seen once per epoch)."""
+    The last batch may be smaller (every image is seen once per epoch).  ``start_step`` skips
+    that many batches (a mid-epoch resume: draws are keyed, so nothing else changes)."""
     order_cpu = epoch_order(seed, epoch, data.n_train, order_key)
     order_dev = order_cpu.to(device)
-    for start in range(0, data.n_train, batch_size):
+    for start in range(start_step * batch_size, data.n_train, batch_size):
         pos = order_dev[start:start + batch_size]
         indices = data.train_indices[order_cpu[start:start + batch_size]]
         images = augmenter(data.train_images[pos], indices, epoch)
@@ -293,12 +285,17 @@ def build_scheduler(config: dict, optimizer, total_steps: int):
 # ----------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.Tensor, batch_size: int,
-             device: torch.device, tta: str = "none") -> tuple[float, float, list[int], list[int], torch.Tensor]:
+             device: torch.device, tta: str = "none", precision: str | None = None,
+             forward=None) -> tuple[float, float, list[int], list[int], torch.Tensor]:
     """Eval-mode val loss (mean CE), accuracy (fraction), per-class correct/total counts and the
     per-example correctness (bool ``[n_val]`` on the CPU, in the val subset's order); ``tta``: the
-    test-time augmentation of :func:`augstudy.ablate.tta.predict` (``none`` or ``flip``)."""
+    test-time augmentation of :func:`augstudy.ablate.tta.predict` (``none`` or ``flip``).
+    ``precision``: see :func:`augstudy.ablate.precision.autocast`; ``forward``: what computes the
+    logits (default ``model``; a compiled forward of it)."""
+    from augstudy.ablate.precision import autocast
     from augstudy.ablate.tta import predict
 
+    forward = forward or model
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros(data.num_classes, dtype=torch.int64, device=device)
@@ -308,8 +305,8 @@ def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.T
         x = data.val_images[start:start + batch_size].float().div_(255.0)
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         y = data.val_labels[start:start + batch_size]
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = predict(model, x, tta)
+        with autocast(device, precision):
+            logits = predict(forward, x, tta)
         loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").double()
         hit = logits.argmax(1) == y
         correct += torch.bincount(y[hit], minlength=data.num_classes)
@@ -320,17 +317,6 @@ def evaluate(model: nn.Module, data: TrainData, mean: torch.Tensor, std: torch.T
 
 
 # ----------------------------------------------------------------------------- training
-def _cpu_state(obj):
-    """A deep copy of a state dict with every tensor on the CPU (so checkpoints load anywhere)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().to("cpu", copy=True)
-    if isinstance(obj, dict):
-        return {k: _cpu_state(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_cpu_state(v) for v in obj)
-    return obj
-
-
 def make_augmenter(config: dict, seed: int, device: torch.device):
     """The batched engine for the config's resolved policy: ``(uint8 [B,3,H,W], indices [B], epoch)
     -> float32 [B,3,S,S] in [0, 1]``."""
@@ -344,17 +330,27 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
               start_epoch: int = 0, checkpoint: dict | None = None,
               on_epoch: Callable[[EpochResult, dict | None], None] | None = None,
               on_step: Callable[[int], None] | None = None,
-              augmenter=None) -> RunOutcome:
+              augmenter=None, precision: str | None = None, compile: bool = False,
+              schedule=None, on_checkpoint: Callable[[dict], None] | None = None,
+              warn: Callable[[str], None] | None = None) -> RunOutcome:
     """Train ``config``'s CNN on ``data`` for run ``seed``; return how it ended.
 
-    ``checkpoint``: a dict from a previous ``on_epoch`` (resume after its ``epoch``;
-    ``start_epoch`` is then taken from it).  ``on_epoch(result, checkpoint_state)`` is
-    called after every epoch with the epoch's metrics and the state to persist (model,
-    optimizer, scheduler, epoch, history; all tensors on the CPU) -- or ``None`` for a
-    diverged epoch.  ``on_step(1)`` is called after every optimizer step (progress bars).
-    ``augmenter`` overrides the policy's BatchAugmenter (tests only).
+    ``checkpoint``: a state from ``on_epoch`` or ``on_checkpoint`` (resume after its ``epoch``, from
+    its ``partial`` epoch's step if any).  ``on_epoch(result, state)`` after every epoch: its metrics
+    and, when a checkpoint is due, the state (model, optimizer, scheduler, epoch, history; CPU
+    tensors) -- else, and for a diverged epoch, ``None``.  ``schedule``: a
+    :class:`~augstudy.ablate.checkpoint_schedule.CheckpointSchedule` (None: a state at every epoch
+    end, none mid-epoch); mid-epoch states go to ``on_checkpoint(state)``, and a SIGINT/SIGTERM
+    during the run checkpoints, then raises ``InterruptedByUser``.  ``on_step(1)`` is called
+    after every optimizer step (progress bars).  ``precision``: ``fp32`` | ``bf16`` (None: bf16 on
+    CUDA, fp32 on the CPU); ``compile``: ``torch.compile`` the model (eager on failure, one
+    ``warn`` line).  ``augmenter`` overrides the policy's BatchAugmenter (tests only).
     A loss that turns NaN/inf ends the run with status ``diverged`` at that epoch.
     """
+    from contextlib import nullcontext
+
+    from augstudy.ablate.precision import autocast, forward_fn
+
     device = torch.device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -369,9 +365,11 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
     optimizer = build_optimizer(config, model)
     scheduler = build_scheduler(config, optimizer, total_steps)
     history: list[EpochResult] = []
+    partial = None
     if checkpoint is not None:
-        if checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint format {checkpoint.get('format')} != {CHECKPOINT_FORMAT}")
+        if checkpoint.get("format") not in RESUMABLE_FORMATS:
+            raise ValueError(f"checkpoint format {checkpoint.get('format')} not in {RESUMABLE_FORMATS}")
+        partial = checkpoint.get("partial")
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
@@ -385,70 +383,104 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
                                                              "mix"))
     ema = make_ema(config, model, total_steps, checkpoint)
     eval_model, tta = (ema.module if ema is not None else model), tta_mode(config)
+    forward = forward_fn(model, compile, **({"warn": warn} if warn else {}))
+    eval_forward = forward if ema is None else ema.module   # the EMA copy is evaluated eagerly
     run_start = time.perf_counter()
     wall_before = sum(h.wall_s for h in history)
+    n_steps = steps_per_epoch(data.n_train, batch_size)
 
-    for epoch in range(start_epoch + 1, epochs + 1):
-        t0 = time.perf_counter()
-        torch.manual_seed(derive_seed(seed, "dropout", epoch))
-        model.train()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.float64, device=device)
-        for images, labels, indices in iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
-                                                          config["data"].get("order_key", 0)):
-            mixed = mix(images, labels, indices, epoch) if mix is not None else None   # MixUp/CutMix
-            if mixed is not None:
-                images = mixed.images
-            x = ((images - mean) / std).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = model(x)
-                loss = criterion(logits.float(), labels) if mixed is None else mixed.loss(logits)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if ema is not None:
-                ema.update(model)
-            loss_sum += loss.detach().double() * labels.shape[0]
-            correct += (logits.detach().argmax(1) == labels).sum() if mixed is None else mixed.hits(logits)
-            if on_step is not None:
-                on_step(1)
-        train_loss = float(loss_sum) / data.n_train
-        train_acc = float(correct) / data.n_train
-        val_correct = None
-        if math.isfinite(train_loss):
-            val_loss, val_acc, class_correct, class_total, hits = evaluate(
-                eval_model, data, mean, std, train_cfg["eval_batch_size"], device, tta)
-            val_correct = pack_correct(hits.numpy())
-        else:  # weights are NaN/inf already: evaluating would only repeat it
-            val_loss, val_acc = float("nan"), float("nan")
-            class_correct, class_total = [0] * data.num_classes, torch.bincount(
-                data.val_labels, minlength=data.num_classes).tolist()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc,
-                             float(optimizer.param_groups[0]["lr"]), time.perf_counter() - t0,
-                             class_correct, class_total, val_correct)
-        history.append(result)
-        if not result.finite:
+    def state_now(epoch_done: int, part: dict | None = None) -> dict:
+        state = {"format": CHECKPOINT_FORMAT, "epoch": epoch_done, "seed": seed,
+                 "model": host_copy(model.state_dict()), "optimizer": host_copy(optimizer.state_dict()),
+                 "scheduler": scheduler.state_dict(), "history": [h.to_dict() for h in history],
+                 # what `augstudy measure --model` needs to rebuild and feed the model exactly
+                 "config": {**config, "num_classes": data.num_classes},
+                 "norm": {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}}
+        if ema is not None:   # the weights the val metrics came from; "model" stays the live weights
+            state["ema"] = host_copy(ema.state_dict())
+        if part is not None:
+            state["partial"] = part
+        return state
+
+    if schedule is not None:
+        schedule.start()
+    with schedule.deferring_signals() if schedule is not None else nullcontext():
+        for epoch in range(start_epoch + 1, epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            first_step = 0
+            if partial is not None and int(partial["epoch"]) == epoch:  # resume mid-epoch, exactly
+                set_rng_state(partial["rng"], device)
+                loss_sum = partial["loss_sum"].to(device)
+                correct = partial["correct"].to(device)
+                first_step, t0 = int(partial["step"]), t0 - float(partial["wall_s"])
+            else:
+                torch.manual_seed(derive_seed(seed, "dropout", epoch))
+                loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+                correct = torch.zeros((), dtype=torch.float64, device=device)
+            partial = None
+            batches = iter_train_batches(data, augmenter, seed, epoch, batch_size, device,
+                                         config["data"].get("order_key", 0), start_step=first_step)
+            for step, (images, labels, indices) in enumerate(batches, start=first_step + 1):
+                mixed = mix(images, labels, indices, epoch) if mix is not None else None   # MixUp/CutMix
+                if mixed is not None:
+                    images = mixed.images
+                x = ((images - mean) / std).contiguous(memory_format=torch.channels_last)
+                with autocast(device, precision):
+                    logits = forward(x)
+                    loss = criterion(logits.float(), labels) if mixed is None else mixed.loss(logits)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                if ema is not None:
+                    ema.update(model)
+                loss_sum += loss.detach().double() * labels.shape[0]
+                correct += (logits.detach().argmax(1) == labels).sum() if mixed is None else mixed.hits(logits)
+                if on_step is not None:
+                    on_step(1)
+                if schedule is not None and step < n_steps and schedule.due(epoch_end=False):
+                    part = {"epoch": epoch, "step": step, "loss_sum": loss_sum.detach().cpu(),
+                            "correct": correct.detach().cpu(), "rng": rng_state(device),
+                            "wall_s": time.perf_counter() - t0}
+                    if on_checkpoint is not None:
+                        on_checkpoint(state_now(epoch - 1, part))
+                    schedule.saved()
+                    if schedule.stop is not None:
+                        raise InterruptedByUser(schedule.stop)
+            train_loss = float(loss_sum) / data.n_train
+            train_acc = float(correct) / data.n_train
+            val_correct = None
+            if math.isfinite(train_loss):
+                val_loss, val_acc, class_correct, class_total, hits = evaluate(
+                    eval_model, data, mean, std, train_cfg["eval_batch_size"], device, tta, precision, eval_forward)
+                val_correct = pack_correct(hits.numpy())
+            else:  # weights are NaN/inf already: evaluating would only repeat it
+                val_loss, val_acc = float("nan"), float("nan")
+                class_correct, class_total = [0] * data.num_classes, torch.bincount(
+                    data.val_labels, minlength=data.num_classes).tolist()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc,
+                                 float(optimizer.param_groups[0]["lr"]), time.perf_counter() - t0,
+                                 class_correct, class_total, val_correct)
+            history.append(result)
+            if not result.finite:
+                if on_epoch is not None:
+                    on_epoch(result, None)
+                return RunOutcome("diverged", epoch, epoch, wall_before + time.perf_counter() - run_start, history)
+            # a checkpoint at every epoch end without a schedule; with one, when due and after the last epoch
+            due = schedule is None or epoch == epochs or schedule.due(epoch_end=True)
             if on_epoch is not None:
-                on_epoch(result, None)
-            return RunOutcome("diverged", epoch, epoch, wall_before + time.perf_counter() - run_start, history)
-        if on_epoch is not None:
-            state = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "seed": seed,
-                     "model": _cpu_state(model.state_dict()), "optimizer": _cpu_state(optimizer.state_dict()),
-                     "scheduler": scheduler.state_dict(), "history": [h.to_dict() for h in history],
-                     # what `augstudy measure --model` needs to rebuild and feed the model exactly
-                     "config": {**config, "num_classes": data.num_classes},
-                     "norm": {"mean": mean.flatten().tolist(), "std": std.flatten().tolist()}}
-            if ema is not None:   # the weights the val metrics came from; "model" stays the live weights
-                state["ema"] = _cpu_state(ema.state_dict())
-            on_epoch(result, state)
+                on_epoch(result, state_now(epoch) if due else None)
+            if schedule is not None and due:
+                schedule.saved()
+                if schedule.stop is not None and epoch < epochs:
+                    raise InterruptedByUser(schedule.stop)
     return RunOutcome("done", epochs, None, wall_before + time.perf_counter() - run_start, history)
-
 
 __all__ = [
     "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "stratified_subset",
     "derive_seed", "resolve_device", "epoch_order", "augment_seed", "iter_train_batches", "evaluate",
-    "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "make_augmenter",
+    "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "RESUMABLE_FORMATS", "make_augmenter",
 ]

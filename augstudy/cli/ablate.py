@@ -53,7 +53,20 @@ def _seeds_option(ctx, param, value):
 @click.option("--specs", type=click.Path(file_okay=False), default=None,
               help="Folder of study specs (default: the repo's ablations/, or $AUGSTUDY_ABLATIONS_DIR).")
 @click.option("--prune-checkpoints", is_flag=True,
-              help="Delete a run's checkpoint once it finished (default: keep the last-epoch checkpoint).")
+              help="Delete every run's checkpoint once it finished, the clean arm's too (default: keep only "
+                   "the weights a later command reads: runs trained without augmentation, for affinity).")
+@click.option("--keep-checkpoints", is_flag=True,
+              help="Keep every finished run's weights (a slim checkpoint without optimizer state).")
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              metavar="SECONDS",
+              help="Checkpoint a run at most this often (written in the background; also at the end of a run, "
+                   "and at once on Ctrl-C or SIGTERM); a kill -9 loses at most this much training. 0: at every "
+                   "epoch end.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast or fp32; auto: bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
+                   "else fp32. Part of the study: a rerun keeps the precision it started with.")
+@click.option("--compile/--no-compile", "compile_model", default=False, show_default=True,
+              help="torch.compile the model (falls back to eager with a warning if compiling fails).")
 @click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Who trains the runs: local (this process, one after another) or ray "
                                       "(Ray tasks, several at once; needs pip install 'augstudy[ray]').")
@@ -72,7 +85,7 @@ def _seeds_option(ctx, param, value):
               help="Train even when `augstudy data check` finds errors in the dataset (default: refuse).")
 def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, budget, data, device, metric, out,
                    list_only, no_report, specs,
-                   prune_checkpoints, executor_name, ray_address, gpus_per_run, max_retries,
+                   prune_checkpoints, keep_checkpoints, checkpoint_every, precision, compile_model, executor_name, ray_address, gpus_per_run, max_retries,
                    allow_data_errors, by) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
@@ -105,6 +118,8 @@ def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, bud
                              max_retries=max_retries, echo=click.echo, debug=debug)
     result = run_study(factor, seeds=seeds, budget=budget, data=data, device=device, metric=metric, out=out,
                        report=not no_report, specs_dir=specs, prune_checkpoints=prune_checkpoints,
+                       keep_checkpoints=keep_checkpoints, checkpoint_every=checkpoint_every, precision=precision,
+                       compile=compile_model,
                        executor=executor, echo=click.echo, allow_data_errors=allow_data_errors,
                        sesoi=sesoi, start_seeds=start_seeds, max_seeds=max_seeds, seed_batch=seed_batch,
                        by=by)

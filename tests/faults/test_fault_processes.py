@@ -28,13 +28,13 @@ def test_kill_9_mid_checkpoint_write_then_resume_cleans_the_temporary_and_retrai
         tiny_data, specs, tmp_path):
     out = tmp_path / "study"
     db = out / "study.sqlite"
-    proc = start(ablate_args(specs, tiny_data, out))
+    proc = start(ablate_args(specs, tiny_data, out, "--checkpoint-every", "0"))   # one at every epoch end
     try:
-        # a checkpoint of the first run is being written after its epoch 1 was recorded: a temporary
-        # beside the checkpoint holds over 1 MB.  Freeze the process there (SIGSTOP), make sure the
+        # a checkpoint of the first run is being written after its epoch 1 checkpoint was published: a
+        # temporary beside the checkpoint holds over 1 MB.  Freeze the process there (SIGSTOP), make sure the
         # temporary is still there, then kill -9; if the rename won the race, let it go on and retry.
         for _ in range(20):
-            wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND epochs_done>=1")
+            wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND checkpoint IS NOT NULL")
                      and any(p.stat().st_size > 1_000_000 for p in _tmp_files(out) if p.exists()),
                      proc, what="a checkpoint write after epoch 1")
             proc.send_signal(signal.SIGSTOP)
@@ -162,10 +162,10 @@ def test_two_processes_share_one_study(tiny_data, specs, tmp_path):
 def test_truncated_checkpoint_is_retrained_with_a_warning(tiny_data, specs, tmp_path):
     out = tmp_path / "study"
     db = out / "study.sqlite"
-    proc = start(ablate_args(specs, tiny_data, out))
+    proc = start(ablate_args(specs, tiny_data, out, "--checkpoint-every", "0"))   # one at every epoch end
     try:
-        wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND epochs_done>=1"), proc,
-                 what="epoch 1 of the first run")
+        wait_for(lambda: rows(db, "SELECT 1 FROM runs WHERE status='running' AND checkpoint IS NOT NULL"), proc,
+                 what="epoch 1 of the first run checkpointed")
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
