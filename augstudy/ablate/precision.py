@@ -142,11 +142,17 @@ class CompiledForward:
         except Exception as exc:  # noqa: BLE001 - e.g. an unsupported Python: run eagerly
             self._fall_back(exc)
 
+    #: failures already reported in this process (a study's runs fail alike: one line, not one per run)
+    reported: set[str] = set()
+
     def _fall_back(self, exc: BaseException) -> None:
         self.compiled = None
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        self.warn(f"warning: --compile: torch.compile failed ({type(exc).__name__}: {reason[:200]}); "
-                  f"training eagerly instead")
+        line = (f"warning: --compile: torch.compile failed ({type(exc).__name__}: {reason[:200]}); "
+                f"training eagerly instead")
+        if line not in CompiledForward.reported:
+            CompiledForward.reported.add(line)
+            self.warn(line)
 
     def __call__(self, x):
         if self.compiled is not None:
