@@ -202,7 +202,8 @@ def test_two_processes_share_one_study(tmp_path, tiny_folder):
 
 
 @pytest.mark.slow
-def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])   # bf16 autocast must change no verdict
+def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path, precision):
     """Labels = which half holds the blob, so HorizontalFlip p=0.5 makes them unlearnable:
     flip=on must be significantly worse; a placebo (same recipe, another data.order_key: the same
     initialization on another batch order, so its differences are genuine noise) must not be.
@@ -213,7 +214,7 @@ def test_validity_flip_hurts_on_left_right_labels_and_placebo_does_not(tmp_path)
         "placebo": {"data": {"order_key": 1}}}}}, baseline_changes=VALIDITY_RECIPE)
     result = run_study("flipv", seeds=3, budget="tiny", dataset=blob_dataset(32, 32), device="cpu",
                        out=tmp_path / "study", specs_dir=specs, report=False, echo=lambda s: None,
-                       metric="final", budget_override=VALIDITY_BUDGET)
+                       metric="final", budget_override=VALIDITY_BUDGET, precision=precision)
     rows = {r.arm: r for r in result.effects.rows}
     assert rows["flipv=on"].significant and rows["flipv=on"].effect_mean < -20, result.table
     assert rows["flipv=placebo"].verdict not in ("better", "worse"), result.table

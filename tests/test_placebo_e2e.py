@@ -43,17 +43,19 @@ def test_order_key_changes_order_and_augmentation_keys_but_not_the_default_hash(
     assert resolve_config(baseline, None, {"data": {"order_key": 2}}, "x")["data"]["order_key"] == 2
 
 
-def test_placebo_arms_trained_end_to_end_are_never_better_or_worse(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])   # bf16 autocast must change no verdict
+def test_placebo_arms_trained_end_to_end_are_never_better_or_worse(tmp_path, precision):
     specs = write_specs(tmp_path / "specs", {"placebo": {"baseline_level": "base", "sesoi": 5, "levels": {
         "base": {}, "k1": {"data": {"order_key": 1}}, "k2": {"data": {"order_key": 2}}}}},
         baseline_changes=PLACEBO_RECIPE)
     result = run_study("placebo", seeds=3, budget="tiny", dataset=blob_dataset(32, 32), device="cpu",
                        out=tmp_path / "study", specs_dir=specs, report=False, echo=lambda s: None,
-                       metric="final", budget_override=PLACEBO_BUDGET)
+                       metric="final", budget_override=PLACEBO_BUDGET, precision=precision)
     rows = {r.arm: r for r in result.effects.rows}
     assert set(rows) == {"placebo=k1", "placebo=k2"}
     study = json.loads((tmp_path / "study" / "study.json").read_text())
     assert study["sesoi"] == 5.0 and "SESOI +-5 pts" in result.table      # the factor file's sesoi
+    assert study["precision"] == precision
     assert study["effect_header"] == result.effects.header
     arms = {a["arm"]: a for a in result.effects.arms}
     assert arms["placebo=base"]["metric_mean"] > 60, result.table          # the task is learned

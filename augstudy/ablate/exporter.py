@@ -154,6 +154,12 @@ def export_progress(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapsh
     return files
 
 
+def export_runs(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot) -> Path:
+    """Only ``runs.csv`` (``snap`` needs no class rows): the cheap export a run's first epoch makes, so
+    runs.csv says at once which runs train, between the driver's full exports."""
+    return atomic_write_text(paths.runs_csv, csv_text(arm_records(desc, snap), RUNS_COLUMNS))
+
+
 def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot) -> ExportResult:
     """Every plain file of the study folder: :func:`export_progress`'s, the effect files and study.json."""
     records = arm_records(desc, snap)
@@ -201,5 +207,6 @@ def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict],
     }
 
 
-__all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "export_progress", "export_study",
+__all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "export_progress", "export_runs",
+           "export_study",
            "study_json"]
