@@ -15,7 +15,11 @@ Sections:
    device), ``final`` policy, batch 256, through the real trainer: epoch time and images/s;
    then an instrumented loop with CUDA events around the augmentation and the whole step;
 3. model FLOPs utilisation: ``count_flops`` x 3 (fwd+bwd) x images/s / peak dense bf16;
-4. if time remains and ``data/fashion-mnist`` (or /usr/share/datasets/fashion-mnist) exists: ``augstudy ablate flip --budget short``.
+4. if time remains and ``data/fashion-mnist`` (or /usr/share/datasets/fashion-mnist) exists: ``augstudy ablate flip --budget short``;
+5. the loop's overhead against the measured Tiny ImageNet epoch (eval, store, TensorBoard, exports,
+   checkpoint host copy and disk write), target under 5% (``gpu_check_loop.py``);
+6. fp32 vs bf16 images/s, and torch.compile (compile time, compiled epoch) (``gpu_check_loop.py``).
+Order: 1, 2, 5, 6, then 4 with the time left.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 #: peak dense bf16 tensor FLOP/s by device-name substring (vendor datasheets, SXM parts)
 PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12, "L4": 121e12}
 
@@ -261,7 +266,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda", help="cuda, cuda:K or cpu (default cuda)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for a CPU test run)")
     parser.add_argument("--out", default="gpu_check_out", help="results folder")
-    parser.add_argument("--sections", default="1,2,4", help="comma-separated sections to run (default 1,2,4)")
+    parser.add_argument("--sections", default="1,2,5,6,4", help="comma-separated sections to run (default 1,2,5,6,4)")
     parser.add_argument("--budget-s", type=float, default=450, help="stop starting sections after this many seconds")
     args = parser.parse_args()
     start = time.time()
@@ -276,8 +281,13 @@ def main() -> int:
               "cpu threads": torch.get_num_threads(), "quick": args.quick}
     report = Report(Path(args.out), header)
     failures = 0
+    from gpu_check_loop import section_overhead, section_precision
+
+    done: dict[str, object] = {}
     for name, run in (("1 study", lambda: section_study(report, device, Path(args.out), args.quick)),
                       ("2 throughput", lambda: section_throughput(report, device, args.quick)),
+                      ("5 overhead", lambda: section_overhead(report, device, done.get("2 throughput"), args.quick)),
+                      ("6 precision", lambda: section_precision(report, device, args.quick)),
                       ("4 fashion-mnist", lambda: section_real(report, device, Path(args.out), deadline, args.quick))):
         if name.split()[0] not in args.sections.split(","):
             continue
@@ -285,7 +295,7 @@ def main() -> int:
             report.add(name, "section", "skipped", "time budget spent")
             continue
         try:
-            run()
+            done[name] = run()
         except Exception as exc:  # noqa: BLE001 - report the failure, go on with the next section
             traceback.print_exc()
             report.add(name, "section", "ERROR", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
