@@ -5,6 +5,8 @@
 # (the venv sees system site-packages), else installed from PyPI. Never hangs: every step
 # has a timeout; everything is printed and logged to OUTDIR/gpu_check.log; the results
 # table is OUTDIR/gpu_check.md (written section by section, so a timeout keeps what finished).
+# Sections (gpu_check.py): 1 study verdicts on the device vs CPU, 2 img/s and augmentation share,
+# 3 MFU, 5 loop overhead share + checkpoint cost, 6 fp32 vs bf16 and torch.compile, then 4 a real study.
 # Target: under 8 minutes on one H100.
 # Test run on a CPU: GPU_CHECK_VENV=.venv GPU_CHECK_DEVICE=cpu GPU_CHECK_ARGS=--quick benchmarks/gpu_check.sh /tmp/out
 set -u
