@@ -49,6 +49,9 @@ def test_bf16_on_the_cpu_trains_is_recorded_and_a_rerun_in_fp32_is_refused_in_on
     bf16 = _study(specs, tmp_path / "bf16", lines, precision="bf16")
     assert bf16.complete and "precision: bf16; checkpoints every 120 s" in lines
     assert json.loads((tmp_path / "bf16" / "study.json").read_text())["precision"] == "bf16"
+    from augstudy.report import build_report
+
+    assert "cpu, bf16" in build_report(tmp_path / "bf16")["md"].read_text()   # the report says so too
     fp32 = _study(specs, tmp_path / "fp32", precision="fp32")
     assert json.loads((tmp_path / "fp32" / "study.json").read_text())["precision"] == "fp32"
     losses = [[r[0] for r in sqlite3.connect(tmp_path / name / "study.sqlite").execute(

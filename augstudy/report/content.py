@@ -175,7 +175,8 @@ def _header_facts(study: Study) -> list[tuple[str, str]]:
         ("Factor", study.factor),
         ("Dataset", f"{study.dataset} ({fmt_int(meta.get('n_train')) or '?'} train / "
                     f"{fmt_int(meta.get('n_val')) or '?'} val, {len(study.class_names) or '?'} classes)"),
-        ("Device", str(meta.get("device", "?"))),
+        ("Device", str(meta.get("device", "?")) + (f", {meta['precision']}" if meta.get("precision") else "")
+                   + (", torch.compile" if meta.get("compile") else "")),
         ("Seeds", f"{', '.join(str(s) for s in seeds)} ({len(seeds)} paired)" if seeds else "?"),
         ("Budget", str(meta.get("budget", "?"))),
         ("Metric", study.metric),
