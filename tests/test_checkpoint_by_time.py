@@ -47,6 +47,15 @@ def _study(specs, out, lines=None, **kwargs):
                      budget_override=BUDGET, **kwargs)
 
 
+def _epoch_rows(out) -> list[tuple]:
+    """Every stored epoch's metrics (not its wall time), by run and epoch."""
+    import sqlite3
+
+    with sqlite3.connect(out / "study.sqlite") as db:
+        return db.execute("SELECT run_id, epoch, train_loss, train_acc, val_loss, val_acc, lr FROM epochs "
+                          "ORDER BY run_id, epoch").fetchall()
+
+
 def _weights(out) -> dict[str, dict[str, torch.Tensor]]:
     return {p.name: torch.load(p, map_location="cpu", weights_only=True)["model"]
             for p in sorted((out / "checkpoints").glob("*.pt"))}
@@ -67,7 +76,7 @@ def reference(tmp_path_factory):
         _study(_specs(folder / "specs"), folder / "study")
     finally:
         torch.set_num_threads(with_one_thread)
-    return _weights(folder / "study")
+    return {"weights": _weights(folder / "study"), "epochs": _epoch_rows(folder / "study")}
 
 
 KILLED = textwrap.dedent('''
@@ -98,24 +107,24 @@ def test_kill_9_between_two_timed_checkpoints_then_resume_gives_the_uninterrupte
     script = tmp_path / "killed.py"
     script.write_text(KILLED)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]), "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, str(script), str(specs), str(out), "13"], env=env,
+    killed = subprocess.run([sys.executable, str(script), str(specs), str(out), "18"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == 137, killed.stderr
-    # the first run (dropout 0.3: the resume must replay its dropout masks) was killed 5 steps into epoch 2
+    # the first run (dropout 0.3: the resume must replay its dropout masks) was killed 2 steps into epoch 3;
+    # its last checkpoint (every 5 ticks of the fake clock) is 7 steps into epoch 2, OLDER than the last
+    # epoch the store holds: the resume trains epoch 2's last step again and re-records epoch 2
     import sqlite3
     with sqlite3.connect(out / "study.sqlite") as db:
         status = sorted(r[0] for r in db.execute("SELECT status FROM runs"))
-        assert db.execute("SELECT epoch FROM epochs").fetchall() == [(1,)]     # epoch rows reach the store
+        assert db.execute("SELECT epoch FROM epochs").fetchall() == [(1,), (2,)]   # rows reach the store each epoch
     assert status == ["pending", "running"]
     lines: list[str] = []
     _study(specs, out, lines)
     resumed = [line for line in lines if line.startswith("resuming")]
     # the last checkpoint before the kill, mid-epoch (epoch 1's end was one too, and later)
-    assert resumed == ["resuming drop=0.3 seed 0 after epoch 1/3, 2/8 steps into epoch 2"], lines
-    assert _same(_weights(out), reference)                                      # bit-identical
-    with sqlite3.connect(out / "study.sqlite") as db:
-        assert sorted(db.execute("SELECT run_id, epoch FROM epochs")) == sorted(
-            (rid, e) for (rid,) in db.execute("SELECT run_id FROM runs") for e in (1, 2, 3))
+    assert resumed == ["resuming drop=0.3 seed 0 after epoch 1/3, 7/8 steps into epoch 2"], lines
+    assert _same(_weights(out), reference["weights"])                           # bit-identical
+    assert _epoch_rows(out) == reference["epochs"]      # every epoch once, the retrained ones with equal values
 
 
 def test_sigterm_checkpoints_at_once_and_the_resume_is_exact(tmp_path, reference, monkeypatch):
@@ -144,7 +153,7 @@ def test_sigterm_checkpoints_at_once_and_the_resume_is_exact(tmp_path, reference
     lines: list[str] = []
     _study(specs, out, lines)
     assert any("after epoch 1/3, 3/8 steps into epoch 2" in line for line in lines), lines
-    assert _same(_weights(out), reference)
+    assert _same(_weights(out), reference["weights"]) and _epoch_rows(out) == reference["epochs"]
 
 
 def test_finished_runs_keep_only_the_clean_arms_weights_unless_asked(tmp_path):

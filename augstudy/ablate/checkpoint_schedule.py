@@ -85,7 +85,7 @@ class CheckpointSchedule:
 
         for signum in _SIGNALS:
             handler = signal.getsignal(signum)
-            if handler is not signal.SIG_IGN:
+            if handler is not signal.SIG_IGN and handler is not None:   # None: not Python's to restore
                 previous[signum] = handler
                 signal.signal(signum, request)
         try:
