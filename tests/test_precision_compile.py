@@ -104,3 +104,20 @@ def test_compile_and_eager_give_the_same_verdicts_on_a_tiny_study(tmp_path):
         "SELECT arm, seed, metric FROM runs")} for name in ("eager", "compiled")]
     assert metrics[0].keys() == metrics[1].keys()
     assert all(abs(metrics[0][k] - metrics[1][k]) <= 1 / 16 for k in metrics[0])   # at most one val image apart
+
+
+def test_the_cli_refuses_a_rerun_in_another_precision_with_one_line(tmp_path, cli_runner):
+    from test_ablate_helpers import write_image_folder
+
+    data = write_image_folder(noise_dataset(8, 8), tmp_path / "data")
+    common = ["ablate", "drop", "--specs", str(_specs(tmp_path / "specs")), "--budget", "tiny", "--data", str(data),
+              "--out", str(tmp_path / "study"), "--device", "cpu", "--no-report", "--seeds", "1"]
+    first = cli_runner(*common, "--precision", "bf16", "--checkpoint-every", "30", "--keep-checkpoints")
+    assert first.exit_code == 0, first.output
+    assert "precision: bf16; checkpoints every 30 s" in first.stdout and "disk: " in first.stdout
+    assert len(list((tmp_path / "study" / "checkpoints").glob("*.pt"))) == 2         # --keep-checkpoints
+    again = cli_runner(*common, "--precision", "fp32")
+    assert again.exit_code == 2
+    assert again.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'study'}: this study trains in bf16 (study.json precision); rerun with --precision bf16 "
+        f"(or auto), or pass --out DIR for a new study"]
