@@ -440,9 +440,9 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
                 if on_step is not None:
                     on_step(1)
                 if schedule is not None and step < n_steps and schedule.due(epoch_end=False):
-                    part = {"epoch": epoch, "step": step, "loss_sum": loss_sum.detach().cpu(),
-                            "correct": correct.detach().cpu(), "rng": rng_state(device),
-                            "wall_s": time.perf_counter() - t0}
+                    # copies: the running sums go on changing in place while the writer holds this state
+                    part = {"epoch": epoch, "step": step, "loss_sum": host_copy(loss_sum), "correct": host_copy(correct),
+                            "rng": rng_state(device), "wall_s": time.perf_counter() - t0}
                     if on_checkpoint is not None:
                         on_checkpoint(state_now(epoch - 1, part))
                     schedule.saved()
