@@ -215,3 +215,33 @@ def test_writer_keeps_the_newest_state_and_hands_errors_to_the_caller():
     with pytest.raises(OSError, match="No space"):
         writer.flush()
     writer.close()
+
+
+def test_a_mid_epoch_resume_is_exact_with_mixing_ema_and_bf16(tmp_path):
+    """The loop around the step carries the other regularizers' state too (MixUp/CutMix partners keyed,
+    the EMA copy in the checkpoint), under bf16 autocast."""
+    from augstudy.ablate.spec import resolve_study_arms
+    from augstudy.ablate.train import prepare_train_data, train_run
+
+    specs = write_specs(tmp_path / "specs", {"drop": DROPOUT_FACTOR}, baseline_changes={
+        "model": {"name": "user_models:tiny_cnn"}, "mix": {"mixup_alpha": 0.2, "cutmix_alpha": 1.0},
+        "ema": {"horizon": 0.2}, "optimizer": {"label_smoothing": 0.1}})
+    config = resolve_study_arms("drop", "tiny", specs, BUDGET)[0].config
+    data = prepare_train_data(noise_dataset(32, 16), config)
+    mid: list[dict] = []
+    full = [None]
+
+    def keep(result, state):
+        if state is not None:
+            full[0] = state
+
+    train_run(config, data, 0, "cpu", precision="bf16", schedule=CheckpointSchedule(5, TickClock()),
+              on_checkpoint=mid.append, on_epoch=keep)
+    state = next(s for s in mid if s["partial"]["epoch"] == 2)
+    assert "ema" in state and state["partial"]["step"] < 8
+    resumed = [None]
+    train_run(config, data, 0, "cpu", precision="bf16", checkpoint=state,
+              on_epoch=lambda r, s: resumed.__setitem__(0, s) if s is not None else None)
+    for part in ("model", "ema"):
+        assert _same({"x": resumed[0][part]}, {"x": full[0][part]}), part
+    assert [h["train_loss"] for h in resumed[0]["history"]] == [h["train_loss"] for h in full[0]["history"]]
