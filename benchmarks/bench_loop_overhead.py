@@ -198,7 +198,8 @@ def measure(epochs: int = 30, mfu: float = 0.35, every_s: float = DEFAULT_CHECKP
     }
     parts_every_epoch = {**parts, "exports, if every epoch (before)": study["exports"],
                          "run end, if every run (before)": study["run end (per run)"] / epochs}
-    return {"parts_every_epoch": parts_every_epoch, "epoch_s": epoch_s, "fwd_flops": fwd, "rate": rate, "steps": steps, "parts": parts,
+    return {"parts_every_epoch": parts_every_epoch, "epoch_s": epoch_s, "fwd_flops": fwd, "rate": rate,
+            "steps": steps, "parts": parts,
             "total_s": sum(parts.values()), "checkpoint": ckpt, "per_step": per_step, "study": study}
 
 

@@ -89,13 +89,15 @@ def section_overhead(report, device, steady_img_s: float | None, quick: bool) ->
     from augstudy.ablate.driver import EXPORT_EVERY_S
 
     parts = {"eval 10,000 val (measured, bf16)": eval_s, "store write": study["store"],
-             "TensorBoard": study["tensorboard"], "exports (every 300 s)": study["exports"] * min(1, epoch_s / EXPORT_EVERY_S),
+             "TensorBoard": study["tensorboard"],
+             "exports (every 300 s)": study["exports"] * min(1, epoch_s / EXPORT_EVERY_S),
              "run end": study["run end (per run)"] * min(1 / 30, epoch_s / EXPORT_EVERY_S),
              f"checkpoint host copy (once per {every:g} s)": copy_s * min(1.0, epoch_s / every)}
     for name, seconds in parts.items():
         report.add("5 overhead", f"{name} (ms/epoch)", 1e3 * seconds, f"{seconds / epoch_s:.2%} of the epoch")
     share = sum(parts.values()) / epoch_s
-    report.add("5 overhead", "overhead share of the epoch", share, f"target < 0.05 ({'PASS' if share < 0.05 else 'over'})")
+    report.add("5 overhead", "overhead share of the epoch", share,
+               f"target < 0.05 ({'PASS' if share < 0.05 else 'over'})")
     report.add("5 overhead", "checkpoint: host copy (s) / disk write (s)", f"{copy_s:.3f} / {write_s:.2f}",
                "copy on the critical path, write in a background thread")
 

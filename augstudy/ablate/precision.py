@@ -168,5 +168,6 @@ def forward_fn(model, compile: bool, warn: Callable[[str], None] = _warn):
     return CompiledForward(model, warn) if compile else model
 
 
-__all__ = ["resolve_device", "PRECISIONS", "PRECISION_META_KEY", "cpu_has_native_bf16", "resolve_precision", "legacy_precision",
+__all__ = ["resolve_device", "PRECISIONS", "PRECISION_META_KEY", "cpu_has_native_bf16", "resolve_precision",
+           "legacy_precision",
            "pin_precision", "autocast", "CompiledForward", "forward_fn"]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
 from augstudy.ablate.assets import data_check_findings, refuse_data_errors, write_previews
+from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
 from augstudy.ablate.driver import StudyDriver
 from augstudy.ablate.effect_table import format_effect_table
 from augstudy.ablate.exporter import StudyDescription

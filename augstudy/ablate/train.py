@@ -441,8 +441,9 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
                     on_step(1)
                 if schedule is not None and step < n_steps and schedule.due(epoch_end=False):
                     # copies: the running sums go on changing in place while the writer holds this state
-                    part = {"epoch": epoch, "step": step, "loss_sum": host_copy(loss_sum), "correct": host_copy(correct),
-                            "rng": rng_state(device), "wall_s": time.perf_counter() - t0}
+                    part = {"epoch": epoch, "step": step, "loss_sum": host_copy(loss_sum),
+                            "correct": host_copy(correct), "rng": rng_state(device),
+                            "wall_s": time.perf_counter() - t0}
                     if on_checkpoint is not None:
                         on_checkpoint(state_now(epoch - 1, part))
                     schedule.saved()

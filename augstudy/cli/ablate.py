@@ -85,7 +85,8 @@ def _seeds_option(ctx, param, value):
               help="Train even when `augstudy data check` finds errors in the dataset (default: refuse).")
 def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, budget, data, device, metric, out,
                    list_only, no_report, specs,
-                   prune_checkpoints, keep_checkpoints, checkpoint_every, precision, compile_model, executor_name, ray_address, gpus_per_run, max_retries,
+                   prune_checkpoints, keep_checkpoints, checkpoint_every, precision, compile_model, executor_name,
+                   ray_address, gpus_per_run, max_retries,
                    allow_data_errors, by) -> None:
     """Ablate FACTOR (a file in ablations/, or `all`): every level x --seeds paired seeds.
 
