@@ -301,14 +301,15 @@ def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder)
     out = tmp_path / "study"
     db = out / "study.sqlite"
     env = {**ENV, "AUGSTUDY_CLAIM_STALE_S": "2"}
-    first = subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "1"), cwd=REPO, env=env,
+    every_epoch = ("--checkpoint-every", "0")          # so the paused run has a checkpoint to resume from
+    first = subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "1", *every_epoch), cwd=REPO, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 240
         while time.time() < deadline:
-            try:
-                running = _rows(db, "SELECT run_id FROM runs WHERE status='running' AND epochs_done>=1") \
-                    if db.exists() else []
+            try:   # an epoch done and its checkpoint published (the background writer may lag the epoch's rows)
+                running = _rows(db, "SELECT run_id FROM runs WHERE status='running' AND epochs_done>=1 "
+                                    "AND checkpoint IS NOT NULL") if db.exists() else []
             except sqlite3.OperationalError:
                 running = []
             if running:
@@ -320,7 +321,7 @@ def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder)
         time.sleep(0.2)                                # inside the next epoch's training, not a write
         first.send_signal(signal.SIGSTOP)
         time.sleep(3.0)                                # past the 2 s claim timeout
-        second = subprocess.run(_ablate(specs, tiny_folder, out, "--seeds", "1"), cwd=REPO, env=env,
+        second = subprocess.run(_ablate(specs, tiny_folder, out, "--seeds", "1", *every_epoch), cwd=REPO, env=env,
                                 capture_output=True, text=True, timeout=300)
         assert second.returncode == 0, second.stdout + second.stderr
         assert "resuming" in second.stdout
