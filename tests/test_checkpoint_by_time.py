@@ -245,3 +245,27 @@ def test_a_mid_epoch_resume_is_exact_with_mixing_ema_and_bf16(tmp_path):
     for part in ("model", "ema"):
         assert _same({"x": resumed[0][part]}, {"x": full[0][part]}), part
     assert [h["train_loss"] for h in resumed[0]["history"]] == [h["train_loss"] for h in full[0]["history"]]
+
+
+def test_a_deferred_signal_reaches_the_previous_handler_after_the_block():
+    """The CLI's handler (ignore later signals while cleanup runs, then raise) still gets the signal,
+    once the step in flight is done and checkpointed."""
+    import time
+
+    calls: list[int] = []
+
+    def app_handler(signum, frame):
+        calls.append(signum)
+        raise InterruptedByUser("SIGINT")
+
+    old = signal.signal(signal.SIGINT, app_handler)
+    try:
+        schedule = CheckpointSchedule(3600)
+        with pytest.raises(InterruptedByUser):
+            with schedule.deferring_signals():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)                       # the handler runs: it only records the request
+                assert schedule.stop == "SIGINT" and calls == [] and schedule.due(False)
+        assert calls == [signal.SIGINT] and signal.getsignal(signal.SIGINT) is app_handler
+    finally:
+        signal.signal(signal.SIGINT, old)

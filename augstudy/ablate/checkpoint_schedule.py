@@ -71,8 +71,11 @@ class CheckpointSchedule:
     @contextmanager
     def deferring_signals(self):
         """SIGINT/SIGTERM set :attr:`stop` instead of raising while the block runs (main thread only;
-        a signal ignored by the caller stays ignored).  On leaving, a requested stop that the block
-        did not act on is raised as ``InterruptedByUser``."""
+        a signal ignored by the caller stays ignored).  On leaving after a stop was requested (the
+        block raised ``InterruptedByUser`` after its checkpoint, or finished), the signal goes to the
+        handler that was there before -- the CLI's ignores later signals while cleanup runs, then
+        raises ``InterruptedByUser`` -- or, where that handler is not a Python function,
+        ``InterruptedByUser`` is raised here."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -92,11 +95,13 @@ class CheckpointSchedule:
             yield
         finally:
             for signum, handler in previous.items():
-                # the CLI's SIGTERM handler ignores SIGTERM once it fired, while cleanup runs: do the same
-                fired = self.stop == _SIGNALS[signum] and callable(handler) and signum == signal.SIGTERM
-                signal.signal(signum, signal.SIG_IGN if fired else handler)
-        if self.stop is not None:
-            raise InterruptedByUser(self.stop)
+                signal.signal(signum, handler)
+            if self.stop is not None:
+                fired = next(n for n, name in _SIGNALS.items() if name == self.stop)
+                handler = previous.get(fired)
+                if callable(handler):
+                    handler(fired, None)
+                raise InterruptedByUser(self.stop)
 
 
 class CheckpointWriter:
