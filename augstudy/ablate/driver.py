@@ -207,15 +207,19 @@ class StudyDriver:
     def on_epoch(self, job: RunJob, result: EpochResult, state: dict | None) -> None:
         """Record one finished epoch (see the module docstring); raises ClaimLost."""
         self.store.record_epoch(job.run_id, job.claim_token, result, None)
+        try:  # derived files first: the checkpoint's background write must not fill the disk under them
+            self.tb.log_epoch(job.arm, job.seed, result)
+            if time.monotonic() - self._exported_at >= EXPORT_EVERY_S:
+                self.export_progress()
+            elif job.run_id not in self._exported_runs:   # runs.csv says at once that the run trains
+                export_runs(self.paths, self.desc, StoreSnapshot(self.store.runs(self.order),
+                                                                 self.store.epochs(self.order), []))
+        except OSError:
+            self.writer.flush()   # a checkpoint's failed write (a full disk) is the error to report
+            raise
+        self._exported_runs.add(job.run_id)
         if state is not None:
             self.on_checkpoint(job, state)
-        self.tb.log_epoch(job.arm, job.seed, result)
-        if time.monotonic() - self._exported_at >= EXPORT_EVERY_S:
-            self.export_progress()
-        elif job.run_id not in self._exported_runs:   # runs.csv says at once that the run trains
-            export_runs(self.paths, self.desc, StoreSnapshot(self.store.runs(self.order), self.store.epochs(self.order),
-                                                             []))
-        self._exported_runs.add(job.run_id)
 
     def on_checkpoint(self, job: RunJob, state: dict) -> None:
         """Hand ``state`` (host memory already) to the background writer; returns at once."""

@@ -41,11 +41,13 @@ def finished_study(tmp_path_factory, tiny_data, specs) -> Path:
 @pytest.fixture(scope="session")
 def small_args(tiny_data, specs):
     """``small_args(out, *extra, seeds=2)``: the ``drop`` study of :func:`small_study` as CLI arguments
-    (in-process: the budget's model ``fault_helpers:small_cnn`` imports from this folder)."""
+    (in-process: the budget's model ``fault_helpers:small_cnn`` imports from this folder); finished runs
+    keep their weights (``--keep-checkpoints``), so the cases can damage a checkpoint too."""
     from fault_helpers import cli_args
 
     def args(out: Path, *extra: str, seeds: int = 2) -> list[str]:
-        return cli_args(ablate_args(specs, tiny_data, out, *extra, budget="small", seeds=seeds))
+        return cli_args(ablate_args(specs, tiny_data, out, "--keep-checkpoints", *extra, budget="small",
+                                    seeds=seeds))
 
     return args
 
