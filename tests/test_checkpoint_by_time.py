@@ -127,7 +127,16 @@ def test_kill_9_between_two_timed_checkpoints_then_resume_gives_the_uninterrupte
     assert _epoch_rows(out) == reference["epochs"]      # every epoch once, the retrained ones with equal values
 
 
-def test_sigterm_checkpoints_at_once_and_the_resume_is_exact(tmp_path, reference, monkeypatch):
+@pytest.fixture
+def default_sigterm():
+    """SIGTERM at the OS default while the test runs, as in a fresh `augstudy` process, whatever an
+    earlier test left installed (``ray.init`` installs a SIGTERM handler that exits); restored after."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_checkpoints_at_once_and_the_resume_is_exact(tmp_path, reference, monkeypatch, default_sigterm):
     from augstudy.ablate import driver
 
     specs, out = _specs(tmp_path / "specs"), tmp_path / "study"
