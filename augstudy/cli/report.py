@@ -48,9 +48,13 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
         if len(study_dirs) > 1:
             raise UserError(f"got {len(study_dirs)} study directories; report one at a time, or add --compare "
                             "to put several on one table")
-        from augstudy.report import build_report
+        from pathlib import Path
+
+        from augstudy.report import build_report, output_paths, refuse_unsafe_targets
         from augstudy.report.load import load_study
 
+        # A refused --out is refused before the table is printed, so the one error line stands alone.
+        refuse_unsafe_targets(output_paths(Path(study_dirs[0]), out, fmt), [study_dirs[0]])
         study = load_study(study_dirs[0])
         _print_summary(study)
         paths = build_report(study_dirs[0], out, fmt)

@@ -56,6 +56,7 @@ def test_1_report_out_never_replaces_the_studys_own_files(cli_runner, small_stud
     before = _contents(study) | {"ckpt": out.read_bytes()[:4096] + out.read_bytes()[-4096:]}
     result = cli_runner("report", str(study), "--format", fmt, "--out", str(out))
     _failed(result, str(out), ".html or .md")
+    assert result.stdout == ""                      # refused before the effect table is printed
     assert _contents(study) | {"ckpt": out.read_bytes()[:4096] + out.read_bytes()[-4096:]} == before
     assert not list(study.glob("report_files"))
 
