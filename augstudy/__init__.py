@@ -11,15 +11,19 @@ Library first, CLI thin: every command is a function a notebook can call::
     p = augstudy.plan("reports/dropout-fashion-mnist-mini", val_size=10000)   # PlanResult: seeds, runs, hours
 
 The API lives in :mod:`augstudy.api`; its names load on first use, so ``import augstudy`` and
-``augstudy --help`` never import torch, matplotlib or pandas.  ``augstudy.preview``,
-``augstudy.measure`` and ``augstudy.ablate`` are also the subpackages of those commands; calling
-one calls the API function of the same name.
+``augstudy --help`` never import torch, matplotlib or pandas.  ``augstudy.preview``
+and ``augstudy.measure`` are also the subpackages of those commands; calling one calls the API
+function of the same name.  ``augstudy.ablate`` is only the function: the machinery behind it is
+:mod:`augstudy.ablation` (old ``augstudy.ablate.<module>`` import paths still resolve there, see
+:mod:`augstudy.legacy_paths`).
 """
 
 import importlib as _importlib
 import os as _os
 import sys as _sys
 import types as _types
+
+from augstudy import legacy_paths as _legacy_paths
 
 __version__ = "0.1.0"
 
@@ -42,12 +46,13 @@ _LAZY = {
     "MeasureResult": "augstudy.api.measurement:MeasureResult",
     "Study": "augstudy.api.study:Study",
     "load_study": "augstudy.api.study:load_study",
+    "ablate": "augstudy.api.ablation:ablate",
     "plan": "augstudy.api.planning:plan",
-    "PlanResult": "augstudy.ablate.plan.result:PlanResult",
+    "PlanResult": "augstudy.ablation.plan.result:PlanResult",
     "UserError": "augstudy.errors:UserError",
 }
 #: subpackages that are also API functions: ``augstudy.preview(...)`` calls ``augstudy.api.preview``
-_CALLABLE_SUBPACKAGES = ("preview", "measure", "ablate")
+_CALLABLE_SUBPACKAGES = ("preview", "measure")
 
 
 class _CallablePackage(_types.ModuleType):
@@ -74,6 +79,8 @@ class _AugstudyPackage(_types.ModuleType):
     an attribute (whoever imports it first, and however), that subpackage becomes callable."""
 
     def __setattr__(self, name, value):
+        if name == "ablate" and isinstance(value, _types.ModuleType):
+            return   # the old import path augstudy.ablate.* (legacy_paths) never hides the function
         if (name in _CALLABLE_CLASSES and isinstance(value, _types.ModuleType)
                 and value.__name__ == f"{self.__name__}.{name}" and not isinstance(value, _CallablePackage)):
             value.__class__ = _CALLABLE_CLASSES[name]
@@ -81,6 +88,7 @@ class _AugstudyPackage(_types.ModuleType):
 
 
 _sys.modules[__name__].__class__ = _AugstudyPackage
+_legacy_paths.install()
 
 
 def __getattr__(name: str):

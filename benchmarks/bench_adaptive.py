@@ -6,8 +6,8 @@
 Each simulated study has a baseline and four arms whose true effects are 0, 0.5, 1 and 2
 noise SDs (the SD of one seed's paired difference), with SESOI = 1 accuracy point and the
 noise SD at 0.5 or 1.0 point (two scenarios), normal or t(3) per-seed noise.  Every design
-decides with the same statistics (:mod:`augstudy.ablate.stats.verdicts` for fixed seeds,
-:mod:`augstudy.ablate.stats.sequential` for auto: start 3, batches of 2, max 20, futility
+decides with the same statistics (:mod:`augstudy.ablation.analysis.stats.verdicts` for fixed seeds,
+:mod:`augstudy.ablation.analysis.stats.sequential` for auto: start 3, batches of 2, max 20, futility
 stop at 5 % by default; variants without futility, with a 20 % futility stop, O'Brien-Fleming
 spending, and a budget cap of max 10).
 
@@ -50,8 +50,8 @@ import time
 
 import numpy as np
 
-from augstudy.ablate.stats import sequential as sq
-from augstudy.ablate.stats import verdicts as sv
+from augstudy.ablation.analysis.stats import sequential as sq
+from augstudy.ablation.analysis.stats import verdicts as sv
 
 EFFECTS_SD = np.array([0.0, 0.5, 1.0, 2.0])   # true effects of the four arms, in noise SDs
 SESOI = 1.0                                    # accuracy points

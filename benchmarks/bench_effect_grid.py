@@ -1,8 +1,8 @@
 """Error rates and power of the effect table's decision rule over the regime grid (issue 17).
 
 Simulates null and non-null studies from the per-example data model of
-:mod:`augstudy.ablate.stats.simulate` (latent difficulty, seed-shared and per-run quality
-shifts, churn) and calls the rule as a study does, :func:`augstudy.ablate.stats.decide`
+:mod:`augstudy.ablation.analysis.stats.simulate` (latent difficulty, seed-shared and per-run quality
+shifts, churn) and calls the rule as a study does, :func:`augstudy.ablation.analysis.stats.decide`
 (with ``example_diffs``).  Prints Markdown tables for ``benchmarks/RESULTS.md``:
 
 1. family-wise false better/worse over val size x seeds x arms x (seed sd / val sd) x noise,
@@ -23,7 +23,7 @@ import time
 import numpy as np
 from scipy import stats as sps
 
-from augstudy.ablate.stats import core, simulate as sim, verdicts as sv
+from augstudy.ablation.analysis.stats import core, simulate as sim, verdicts as sv
 
 VAL_SIZES = (160, 500, 2000, 10_000)
 SEEDS = (2, 3, 5, 10)

@@ -41,14 +41,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from augstudy.ablate import spec  # noqa: E402
-from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S, CheckpointSchedule  # noqa: E402
-from augstudy.ablate.checkpoints import host_copy, save_checkpoint  # noqa: E402
-from augstudy.ablate.driver import StudyDriver  # noqa: E402
-from augstudy.ablate.exporter import StudyDescription  # noqa: E402
-from augstudy.ablate.schema import StudyPaths, pack_correct  # noqa: E402
-from augstudy.ablate.store import StudyStore, run_id_for  # noqa: E402
-from augstudy.ablate.train import EpochResult, RunOutcome, build_optimizer, build_run_model  # noqa: E402
+from augstudy.ablation.spec import study_spec as spec  # noqa: E402
+from augstudy.ablation.execution.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S, CheckpointSchedule  # noqa: E402
+from augstudy.ablation.execution.checkpoints import host_copy, save_checkpoint  # noqa: E402
+from augstudy.ablation.execution.driver import StudyDriver  # noqa: E402
+from augstudy.ablation.storage.exporter import StudyDescription  # noqa: E402
+from augstudy.ablation.storage.schema import StudyPaths, pack_correct  # noqa: E402
+from augstudy.ablation.storage.store import StudyStore, run_id_for  # noqa: E402
+from augstudy.ablation.execution.train import EpochResult, RunOutcome, build_optimizer, build_run_model  # noqa: E402
 
 H100_PEAK_BF16 = 989e12
 TINY_TRAIN, TINY_VAL, CLASSES, BATCH = 100_000, 10_000, 200, 256
@@ -101,7 +101,7 @@ def study_overheads(root: Path, epochs: int, seeds: int = 3) -> dict:
         if run_id != last:
             store.finish_run(run_id, row["claim_token"], "done", metric=0.4, wall_s=100.0)
     arm, seed = driver.job_info[last]
-    from augstudy.ablate.executors import RunJob
+    from augstudy.ablation.execution.executors import RunJob
 
     job = RunJob(last, arm.name, arm.level, seed, arm.config, arm.config_hash, epochs, 391, epochs - 1,
                  paths.checkpoint(arm.config_hash, seed), row["claim_token"])
@@ -110,7 +110,7 @@ def study_overheads(root: Path, epochs: int, seeds: int = 3) -> dict:
     timing = {"store": _timed(store.record_epoch, last, job.claim_token, result, None, label="store"),
               "tensorboard": _timed(driver.tb.log_epoch, job.arm, job.seed, result, label="tensorboard"),
               "exports": _timed(driver.export_progress, label="exports")}
-    from augstudy.ablate.exporter import StoreSnapshot, export_runs
+    from augstudy.ablation.storage.exporter import StoreSnapshot, export_runs
 
     timing["runs.csv"] = _timed(lambda: export_runs(paths, desc, StoreSnapshot(store.runs(order), store.epochs(order),
                                                                                [])), label="runs.csv")
@@ -177,7 +177,7 @@ def measure(epochs: int = 30, mfu: float = 0.35, every_s: float = DEFAULT_CHECKP
         study = study_overheads(Path(tmp) / "study", epochs)
         ckpt = checkpoint_costs(Path(tmp))
     per_step = step_overheads()
-    from augstudy.ablate.driver import EXPORT_EVERY_S
+    from augstudy.ablation.execution.driver import EXPORT_EVERY_S
 
     # exports: at most every EXPORT_EVERY_S (runs.csv alone at a run's first epoch); the run end's
     # full export at most as often (the runner exports once more at the end of the study)

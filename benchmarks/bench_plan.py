@@ -17,7 +17,7 @@ import os
 import platform
 import time
 
-from augstudy.ablate.plan import plan, simulate
+from augstudy.ablation.plan import plan, simulate
 
 
 def timed(val_size: int) -> tuple[float, float, list]:

@@ -31,9 +31,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from augstudy.ablate import spec  # noqa: E402
-from augstudy.ablate.precision import cpu_has_native_bf16  # noqa: E402
-from augstudy.ablate.train import prepare_train_data, train_run  # noqa: E402
+from augstudy.ablation.spec import study_spec as spec  # noqa: E402
+from augstudy.ablation.execution.precision import cpu_has_native_bf16  # noqa: E402
+from augstudy.ablation.execution.train import prepare_train_data, train_run  # noqa: E402
 
 
 def smoke_config(epochs: int) -> dict:

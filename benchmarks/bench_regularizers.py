@@ -4,9 +4,9 @@ Times (median of ``--repeats``), on the same batch of ``--batch`` 64x64 images a
 
 - ``train step``: the final CNN's forward + backward + SGD step (the reference, ratio 1);
 - ``augment``: the batched engine (``BatchAugmenter``, policy ``final``) on the batch;
-- ``mix``: :func:`augstudy.ablate.mixing.make_mix_step`'s batch mixer (keyed draw, the partners' own
+- ``mix``: :func:`augstudy.ablation.execution.mixing.make_mix_step`'s batch mixer (keyed draw, the partners' own
   augmentation, CutMix/MixUp, soft targets) at mixup 0.8 + cutmix 1.0;
-- ``ema update``: :class:`augstudy.ablate.ema.WeightEma.update` over the CNN's 25.9 M parameters and buffers;
+- ``ema update``: :class:`augstudy.ablation.execution.ema.WeightEma.update` over the CNN's 25.9 M parameters and buffers;
 - ``eval`` / ``eval flip tta``: eval-mode forward of the batch without / with flip TTA.
 
 Usage: ``python benchmarks/bench_regularizers.py [--batch 64] [--repeats 3]``.
@@ -37,11 +37,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from augstudy.ablate import spec
-    from augstudy.ablate.ema import WeightEma
-    from augstudy.ablate.mixing import make_mix_step
-    from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, make_augmenter
-    from augstudy.ablate.tta import predict
+    from augstudy.ablation.spec import study_spec as spec
+    from augstudy.ablation.execution.ema import WeightEma
+    from augstudy.ablation.execution.mixing import make_mix_step
+    from augstudy.ablation.execution.train import TrainData, build_optimizer, build_run_model, make_augmenter
+    from augstudy.ablation.execution.tta import predict
 
     torch.manual_seed(0)
     b, n = args.batch, 4 * args.batch

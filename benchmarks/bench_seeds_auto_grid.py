@@ -1,9 +1,9 @@
 """``--seeds auto`` on the per-example data model: family-wise error at every look, runs and correct verdicts.
 
-Studies come from :mod:`augstudy.ablate.stats.simulate` (per-example correctness; seed sd =
+Studies come from :mod:`augstudy.ablation.analysis.stats.simulate` (per-example correctness; seed sd =
 ``ratio`` x the val-set sd of a per-seed difference), decided as a study decides them:
-:func:`augstudy.ablate.stats.decide` for fixed 3 and fixed 10 seeds, the sequential replay
-(:func:`augstudy.ablate.stats.sequential.replay`, start 3, batches of 2, max 20 by default)
+:func:`augstudy.ablation.analysis.stats.decide` for fixed 3 and fixed 10 seeds, the sequential replay
+(:func:`augstudy.ablation.analysis.stats.sequential.replay`, start 3, batches of 2, max 20 by default)
 for ``--seeds auto``, every one with ``example_diffs``.
 
 Null scenario (4 arms, all truly equal): the share of studies with any false better/worse
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from augstudy.ablate.stats import sequential as sq, simulate as sim, verdicts as sv
+from augstudy.ablation.analysis.stats import sequential as sq, simulate as sim, verdicts as sv
 
 CHUNK_ELEMENTS = 2.0e7
 EFFECTS = np.array([0.0, 0.5, 1.0, 2.0])

@@ -1,6 +1,6 @@
 """Training-step throughput: augstudy's trainer vs a plain PyTorch loop, side by side in one run.
 
-- ``augstudy``: the real trainer (:func:`augstudy.ablate.train.train_run`): the batched
+- ``augstudy``: the real trainer (:func:`augstudy.ablation.execution.train.train_run`): the batched
   engine (``BatchAugmenter``) on whole batches + the fixed final CNN forward/backward +
   SGD, timed between its ``on_step`` callbacks (evaluation excluded).
 - ``plain-w0`` / ``plain-w2``: the usual loop -- a ``DataLoader`` over the same uint8
@@ -21,8 +21,8 @@ import time
 
 import torch
 
-from augstudy.ablate import spec
-from augstudy.ablate.train import TrainData, build_optimizer, build_run_model, train_run
+from augstudy.ablation.spec import study_spec as spec
+from augstudy.ablation.execution.train import TrainData, build_optimizer, build_run_model, train_run
 from augstudy.data.stats import channel_stats
 
 

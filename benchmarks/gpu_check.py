@@ -110,7 +110,7 @@ def write_check_specs(folder: Path) -> Path:
 
 
 def section_study(report: Report, device: torch.device, out: Path, quick: bool) -> None:
-    from augstudy.ablate.runner import run_study
+    from augstudy.ablation.runner import run_study
 
     specs = write_check_specs(out / "check_specs")
     n_train, n_val, epochs, batch, seeds = (16, 16, 2, 2, 2) if quick else (256, 256, 4, 16, 3)
@@ -143,8 +143,8 @@ def section_study(report: Report, device: torch.device, out: Path, quick: bool) 
 
 # ----------------------------------------------------------------------------- 2./3. throughput, MFU
 def section_throughput(report: Report, device: torch.device, quick: bool) -> float | None:
-    from augstudy.ablate import spec
-    from augstudy.ablate.train import (TrainData, build_optimizer, build_run_model, iter_train_batches, make_augmenter,
+    from augstudy.ablation.spec import study_spec as spec
+    from augstudy.ablation.execution.train import (TrainData, build_optimizer, build_run_model, iter_train_batches, make_augmenter,
                                        train_run)
     from augstudy.data.stats import channel_stats
     from augstudy.models import count_flops
@@ -272,7 +272,7 @@ def main() -> int:
     start = time.time()
     deadline = start + args.budget_s
     os.environ.setdefault("AUGSTUDY_NO_PROGRESS", "1")
-    from augstudy.ablate.train import resolve_device
+    from augstudy.ablation.execution.train import resolve_device
 
     device = resolve_device(args.device)
     header = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": str(device),

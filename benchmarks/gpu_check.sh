@@ -40,7 +40,7 @@ if ! timeout 60 "$VPY" -c "import torch, torchvision" 2>/dev/null; then
     || { echo "error: cannot install torch"; exit 2; }
 fi
 HERE=$(pwd)
-if timeout 60 "$VPY" -c "import augstudy.ablate.train, tensorboard, scipy, yaml, click, sys; sys.exit(not augstudy.__file__.startswith('$HERE/'))" 2>/dev/null; then
+if timeout 60 "$VPY" -c "import augstudy.ablation.execution.train, tensorboard, scipy, yaml, click, sys; sys.exit(not augstudy.__file__.startswith('$HERE/'))" 2>/dev/null; then
   echo "== augstudy already installed from $HERE in $VENV"
 elif echo "== installing augstudy (pip install -e .) at $(elapsed) s" && ! timeout 400 "$VPY" -m pip install -q -e . ; then
   echo "warning: full install failed; trying without dependencies (ablate needs: torch, torchvision, numpy, scipy, PyYAML, click, tqdm, tensorboard)"

@@ -26,14 +26,14 @@ TINY_TRAIN, TINY_VAL, CLASSES = 100_000, 10_000, 200
 
 
 def _config(batch: int, epochs: int = 1) -> dict:
-    from augstudy.ablate import spec
+    from augstudy.ablation.spec import study_spec as spec
 
     config = spec.resolve_study_arms("dropout", "full")[0].config
     return spec.deep_merge(config, {"train": {"batch_size": batch, "epochs": epochs, "eval_batch_size": 512}})
 
 
 def _data(n: int, n_val: int, device):
-    from augstudy.ablate.train import TrainData
+    from augstudy.ablation.execution.train import TrainData
 
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n, 3, 64, 64), dtype=torch.uint8, generator=g)
@@ -50,9 +50,9 @@ def _sync(device) -> None:
 def section_overhead(report, device, steady_img_s: float | None, quick: bool) -> None:
     from bench_loop_overhead import study_overheads
 
-    from augstudy.ablate.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
-    from augstudy.ablate.checkpoints import host_copy, save_checkpoint
-    from augstudy.ablate.train import build_optimizer, build_run_model, evaluate
+    from augstudy.ablation.execution.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
+    from augstudy.ablation.execution.checkpoints import host_copy, save_checkpoint
+    from augstudy.ablation.execution.train import build_optimizer, build_run_model, evaluate
     from augstudy.data.stats import channel_stats
 
     batch = 64 if quick else 256
@@ -86,7 +86,7 @@ def section_overhead(report, device, steady_img_s: float | None, quick: bool) ->
         write_s = time.perf_counter() - t0
         study = study_overheads(Path(tmp) / "study", 5 if quick else 30)
     every = DEFAULT_CHECKPOINT_EVERY_S
-    from augstudy.ablate.driver import EXPORT_EVERY_S
+    from augstudy.ablation.execution.driver import EXPORT_EVERY_S
 
     parts = {"eval 10,000 val (measured, bf16)": eval_s, "store write": study["store"],
              "TensorBoard": study["tensorboard"],
@@ -103,7 +103,7 @@ def section_overhead(report, device, steady_img_s: float | None, quick: bool) ->
 
 
 def section_precision(report, device, quick: bool) -> None:
-    from augstudy.ablate.train import train_run
+    from augstudy.ablation.execution.train import train_run
 
     n, batch = (512, 64) if quick else (25_000, 256)
     data = _data(n, 512, device)

@@ -1,7 +1,7 @@
 """The README's worked effect table ("Reading the effect table"), made from the per-example data model.
 
 A simulated dropout study (5 seeds, 10,000 val images (Tiny ImageNet's val set), seed sd = the val-set sd, per-example
-correctness stored), decided by :func:`augstudy.ablate.effects.compute_effects` exactly as a
+correctness stored), decided by :func:`augstudy.ablation.analysis.effects.compute_effects` exactly as a
 study decides; dropout 0.7 diverges on 2 of its 5 seeds.  Prints the terminal table.
 
 Also the two-factor example (README "Two factors"): the per-seed cell values of the real
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from augstudy.ablate import effects
-from augstudy.ablate.effect_table import format_effect_table
-from augstudy.ablate.stats import simulate as sim
+from augstudy.ablation.analysis import effects
+from augstudy.ablation.analysis.effect_table import format_effect_table
+from augstudy.ablation.analysis.stats import simulate as sim
 
 ARMS = {"dropout=0.5": 2.7, "dropout=0.2": 1.0, "dropout=0.1": 0.0, "dropout=0.0": -4.0, "dropout=0.7": 1.0}
 SEEDS, N_VAL, CHANCE = 5, 10_000, 0.005
@@ -50,9 +50,9 @@ FLIP_SIGNS = np.array([[1, -1], [1, -1]])     # which seed is above the mean, pe
 def two_factor_example() -> None:
     from scipy import stats as sps
 
-    from augstudy.ablate.factorial import factorial_effects
-    from augstudy.ablate.factorial_table import format_interaction_table
-    from augstudy.ablate.spec import Arm
+    from augstudy.ablation.designs.factorial import factorial_effects
+    from augstudy.ablation.designs.factorial_table import format_interaction_table
+    from augstudy.ablation.spec.study_spec import Arm
 
     dev = FLIP_SIGNS * FLIP_HALF / sps.t.ppf(0.975, 1)
     cells = np.stack([FLIP_MEANS + dev, FLIP_MEANS - dev]) / 100.0          # [seed, flip, activation]

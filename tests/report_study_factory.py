@@ -4,7 +4,7 @@ The numbers are realistic and internally consistent: learning curves rise and
 flatten, each arm has a true effect plus per-seed noise shared across arms
 (paired seeds), per-class accuracies scatter around the mean with a few classes
 hurt or helped, and effects.csv is computed from runs.csv's metrics with a
-the effect table's own code (:func:`augstudy.ablate.effects.compute_effects`), so a test can
+the effect table's own code (:func:`augstudy.ablation.analysis.effects.compute_effects`), so a test can
 check the report against the files.
 """
 
@@ -17,9 +17,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from augstudy.ablate import stats
-from augstudy.ablate.effects import compute_effects
-from augstudy.ablate.schema import EFFECT_COLUMNS as SCHEMA_EFFECT_COLUMNS, csv_cell
+from augstudy.ablation.analysis import stats
+from augstudy.ablation.analysis.effects import compute_effects
+from augstudy.ablation.storage.schema import EFFECT_COLUMNS as SCHEMA_EFFECT_COLUMNS, csv_cell
 
 EFFECT_COLUMNS = list(SCHEMA_EFFECT_COLUMNS)
 ARM_COLUMNS = ["arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std", "best_val_acc",

@@ -9,7 +9,7 @@ concern per module:
 - :mod:`.measurement`: :func:`measure` -> :class:`MeasureResult`;
 - :mod:`.ablation`: :func:`ablate` -> :class:`Study`;
 - :mod:`.study`: :class:`Study` and :func:`load_study` (read-only handle on a study folder);
-- :mod:`.planning`: :func:`plan` -> :class:`~augstudy.ablate.plan.PlanResult` (seeds, runs, hours).
+- :mod:`.planning`: :func:`plan` -> :class:`~augstudy.ablation.plan.PlanResult` (seeds, runs, hours).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``augstudy.ablate``: a paired-seed ablation from Python, returning a :class:`~augstudy.api.study.Study`.
 
-Calls :func:`augstudy.ablate.runner.run_study`, the function behind ``augstudy ablate``: same
+Calls :func:`augstudy.ablation.runner.run_study`, the function behind ``augstudy ablate``: same
 folder, same files, same resume rules (rerunning the same call skips finished runs).
 """
 
@@ -40,15 +40,15 @@ def ablate(factor: str, *, seeds: int | str | Sequence[int] = 3, budget: str = "
         metric: per-run metric: ``"last3"`` (mean val accuracy of the last 3 epochs), ``"best"``, ``"final"``.
         report: build ``report.html`` / ``report.md`` at the end.
         verbose: print progress and the effect table (``echo`` replaces ``print``).
-        **options: passed on to :func:`augstudy.ablate.runner.run_study` (``specs_dir``,
+        **options: passed on to :func:`augstudy.ablation.runner.run_study` (``specs_dir``,
             ``budget_override``, ``executor``, ``prune_checkpoints``, ``allow_data_errors``, ``by``, ...).
 
     Returns a read-only :class:`Study` on the folder (``.effects``, ``.runs``, ``.curves``, ``.verdicts``).
     """
-    from augstudy.ablate.runner import run_study
+    from augstudy.ablation.runner import run_study
 
     if model is not None:
-        from augstudy.ablate.spec import deep_merge
+        from augstudy.ablation.spec.study_spec import deep_merge
         from augstudy.models import model_reference
 
         options["budget_override"] = deep_merge(options.get("budget_override") or {},

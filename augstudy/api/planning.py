@@ -1,7 +1,7 @@
 """``plan``: the paired seeds, runs and hours a study needs (``augstudy plan``), as a function.
 
-A thin re-export of :func:`augstudy.ablate.plan.plan` with the progress bar off by default
-(a notebook wants the result, not a bar): returns a :class:`~augstudy.ablate.plan.PlanResult`
+A thin re-export of :func:`augstudy.ablation.plan.plan` with the progress bar off by default
+(a notebook wants the result, not a bar): returns a :class:`~augstudy.ablation.plan.PlanResult`
 (``rows``, ``table()``, ``to_dict()``, ``write(dir)``); ``out=`` writes plan.json and plan.csv.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from augstudy.ablate.plan import DEFAULT_EFFECTS, DEFAULT_MAX_SEEDS, PlanResult, plan as _plan
+from augstudy.ablation.plan import DEFAULT_EFFECTS, DEFAULT_MAX_SEEDS, PlanResult, plan as _plan
 
 
 def plan(from_study: str | Path | None = None, *, val_size: int | None = None, arms: int | None = None,
@@ -21,7 +21,7 @@ def plan(from_study: str | Path | None = None, *, val_size: int | None = None, a
          out: str | Path | None = None, progress: bool = False) -> PlanResult:
     """Seeds needed for 80% power to call ``better`` at each of ``effects`` (points) and
     ``equivalent`` inside +-``sesoi``, runs under ``--seeds auto`` and hours, by simulating the
-    study's own decision rule (arguments: :func:`augstudy.ablate.plan.plan`).
+    study's own decision rule (arguments: :func:`augstudy.ablation.plan.plan`).
 
     Either a pilot study folder (``from_study``) or the numbers ``val_size``, ``arms``, ``seed_sd``
     (points; ``accuracy``, ``churn``, ``val_sd`` optional).

@@ -2,7 +2,7 @@
 
 A study folder (written by ``augstudy ablate`` or :func:`augstudy.ablate`) holds ``study.sqlite``
 (the writer's store) and the plain files exported from it (names in
-:class:`augstudy.ablate.schema.StudyPaths`).  A :class:`Study` reads only the plain files, through
+:class:`augstudy.ablation.storage.schema.StudyPaths`).  A :class:`Study` reads only the plain files, through
 the report's loader (:func:`augstudy.report.load.load_study`): it never opens ``study.sqlite``,
 never loads the dataset and writes nothing (except :meth:`Study.report`, when asked).  Every
 column of a file is kept, so columns added to the folder's contract show up without changes here.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from augstudy.ablate.schema import EffectRow
+    from augstudy.ablation.storage.schema import EffectRow
 
 
 class Study:
@@ -74,7 +74,7 @@ class Study:
 
     @property
     def effect_rows(self) -> list["EffectRow"]:
-        """effects.csv as typed :class:`~augstudy.ablate.schema.EffectRow` objects, rank order."""
+        """effects.csv as typed :class:`~augstudy.ablation.storage.schema.EffectRow` objects, rank order."""
         return list(self._data.effect_rows)
 
     def table(self) -> str:

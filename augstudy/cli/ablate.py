@@ -1,6 +1,6 @@
 """``augstudy ablate FACTOR``: a paired-seed ablation of the fixed CNN, ranked effects, resumable.
 
-Thin: parses options and calls :func:`augstudy.ablate.runner.run_study` (heavy imports
+Thin: parses options and calls :func:`augstudy.ablation.runner.run_study` (heavy imports
 happen inside the command, so ``--help`` is instant).
 """
 
@@ -101,18 +101,18 @@ def ablate_command(factor, seeds, start_seeds, max_seeds, seed_batch, sesoi, bud
     from augstudy.errors import UserError
 
     if list_only:
-        from augstudy.ablate.spec import format_factor_list
+        from augstudy.ablation.spec.study_spec import format_factor_list
 
         click.echo(format_factor_list(specs))
         return
     if by is not None:  # refuse `--by all` and `A --by A` before anything loads
-        from augstudy.ablate.factorial import check_factor_pair
+        from augstudy.ablation.designs.factorial import check_factor_pair
 
         check_factor_pair(factor, by)
     if not factor:
         raise UserError("missing FACTOR: name a factor (see `augstudy ablate --list`) or `all`")
-    from augstudy.ablate.executors import make_executor
-    from augstudy.ablate.runner import run_study
+    from augstudy.ablation.execution.executors import make_executor
+    from augstudy.ablation.runner import run_study
 
     debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
     executor = make_executor(executor_name, address=ray_address, gpus_per_run=gpus_per_run,

@@ -1,6 +1,6 @@
 """``augstudy plan``: paired seeds, runs and GPU/CPU hours a study needs, before spending them.
 
-Thin: parses options, then calls :func:`augstudy.ablate.plan.plan` (imported inside the command
+Thin: parses options, then calls :func:`augstudy.ablation.plan.plan` (imported inside the command
 so ``--help`` stays instant) and prints its table.
 """
 
@@ -61,7 +61,7 @@ def plan_command(from_study, val_size, arms, sesoi, seed_sd, accuracy, churn, va
       augstudy plan --val-size 2000 --arms 4 --seed-sd 0.8 --accuracy 0.48 --churn 0.1
       augstudy plan --from reports/dropout-fashion-mnist-mini --val-size 10000 --out reports/plan
     """
-    from augstudy.ablate.plan import DEFAULT_EFFECTS, plan
+    from augstudy.ablation.plan import DEFAULT_EFFECTS, plan
 
     result = plan(from_study, val_size=val_size, arms=arms, sesoi=sesoi, seed_sd=seed_sd, accuracy=accuracy,
                   churn=churn, val_sd=val_sd, effects=effects or DEFAULT_EFFECTS, power=power, sims=sims,

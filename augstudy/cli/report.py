@@ -72,7 +72,7 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
 def _print_summary(study) -> None:
     """The ranked effect table on stdout, as ``augstudy ablate`` printed it, plus the progress
     notice for an unfinished study."""
-    from augstudy.ablate.effect_table import format_effect_table
+    from augstudy.ablation.analysis.effect_table import format_effect_table
 
     notice = study.progress_notice()
     if notice:

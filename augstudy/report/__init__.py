@@ -5,8 +5,8 @@
 >>> paths = compare_studies(["reports/dropout-x", "reports/augment-x"], "reports/compare.html")
 
 Pipeline: :mod:`load` (the study directory's plain files, named by
-:mod:`augstudy.ablate.schema`) -> :mod:`content` (numbers formatted, the effect table
-rendered by :mod:`augstudy.ablate.effect_table`, figures by :mod:`figures`, findings
+:mod:`augstudy.ablation.storage.schema`) -> :mod:`content` (numbers formatted, the effect table
+rendered by :mod:`augstudy.ablation.analysis.effect_table`, figures by :mod:`figures`, findings
 from :mod:`findings`) -> :mod:`html` / :mod:`markdown` (layout) -> atomic writes.
 The report recomputes no statistic and never loads the dataset.
 """
@@ -68,7 +68,7 @@ def refuse_unsafe_targets(paths: dict[str, Path], study_dirs: list[str | Path]) 
     study's own file (its store, checkpoints, exported CSV/JSON/Markdown, TensorBoard events or
     previews; of a study reported or of the study folder the target is in), or an existing file
     that is neither a report name (.html/.md) nor a report written earlier."""
-    from augstudy.ablate.schema import STUDY_JSON, STUDY_SQLITE, StudyPaths
+    from augstudy.ablation.storage.schema import STUDY_JSON, STUDY_SQLITE, StudyPaths
 
     for target in paths.values():
         folders = [Path(d) for d in study_dirs]

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from augstudy.ablate.schema import EFFECT_COLUMNS, EffectRow
+from augstudy.ablation.storage.schema import EFFECT_COLUMNS, EffectRow
 from augstudy.errors import UserError
 from augstudy.report import figures
 from augstudy.report.content import Figure, ReportContent, Section, Table, effect_table, noise_floor_facts
@@ -41,7 +41,7 @@ def check_comparable(studies: list[Study]) -> None:
 
 def combined_effects(studies: list[Study]) -> list[EffectRow]:
     """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
-    across studies as each study ranks its own (:func:`augstudy.ablate.stats.verdicts.assign_ranks`):
+    across studies as each study ranks its own (:func:`augstudy.ablation.analysis.stats.verdicts.assign_ranks`):
     by the mean effect, arms with one seed last; rows without an effect stay unranked."""
     tagged = [(study, row) for study in studies for row in study.effect_rows]
     names = [row.arm for _, row in tagged]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from augstudy.ablate.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
-from augstudy.ablate.schema import EffectRow, sort_by_rank
+from augstudy.ablation.analysis.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
+from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
 from augstudy.report import figures
 from augstudy.report.load import Study, parse_bool, parse_number
 from augstudy.report.findings import Finding, collect_findings
@@ -133,7 +133,7 @@ def verdict_class(row: EffectRow) -> str:
 
 def effect_table(rows: list[EffectRow], arms: pd.DataFrame | None, baseline: str | None) -> Table:
     """The ranked effect table exactly as ``augstudy ablate`` prints it and effects.md shows it
-    (:func:`augstudy.ablate.effect_table.display_cells`), with the baseline's reference row first."""
+    (:func:`augstudy.ablation.analysis.effect_table.display_cells`), with the baseline's reference row first."""
     columns = list(DISPLAY_COLUMNS)
     cells, classes = [], []
     if baseline is not None and arms is not None and len(arms) and baseline in set(arms["arm"]):
@@ -208,7 +208,7 @@ def _summary_table(study: Study, per_seed: pd.DataFrame) -> Table:
 
 def _gen_gap_caption(study: Study) -> str:
     """The sentence saying which arms have no generalization gap, and why ('' when all have one)."""
-    from augstudy.ablate.schema import GEN_GAP_NA_MIXING, gen_gap_na
+    from augstudy.ablation.storage.schema import GEN_GAP_NA_MIXING, gen_gap_na
 
     arms = [str(a.get("arm")) for a in study.arm_specs if isinstance(a, dict) and gen_gap_na(a.get("config"))]
     return f"{', '.join(arms)}: {GEN_GAP_NA_MIXING}." if arms else ""

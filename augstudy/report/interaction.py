@@ -1,6 +1,6 @@
 """The report's two-factor section: the interaction plot, the A x B table and the one-sentence verdict.
 
-Reads ``interaction.json`` (written by :func:`augstudy.ablate.factorial.export_factorial`);
+Reads ``interaction.json`` (written by :func:`augstudy.ablation.designs.factorial.export_factorial`);
 recomputes nothing.  Accuracy points.
 """
 
@@ -53,8 +53,8 @@ def _cls(verdict: str) -> str:
 
 def interaction_section(study: Study) -> Section | None:
     """The section of a two-factor study; None for any other study."""
-    from augstudy.ablate.factorial import read_interaction
-    from augstudy.ablate.factorial_table import cell_grid, format_number, format_seeds, interval_text
+    from augstudy.ablation.designs.factorial import read_interaction
+    from augstudy.ablation.designs.factorial_table import cell_grid, format_number, format_seeds, interval_text
 
     analysis = read_interaction(study.path)
     if analysis is None:

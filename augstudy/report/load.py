@@ -3,8 +3,8 @@
 The report never opens ``study.sqlite`` and never loads the dataset: it reads only
 the plain files ``augstudy ablate`` exports atomically (``study.json``, ``runs.csv``,
 ``epochs.csv``, ``class_metrics.csv``, ``effects.csv``, ``arms.csv``,
-``previews/<arm>.png``), named by :class:`augstudy.ablate.schema.StudyPaths`.
-``effects.csv`` rows are read as :class:`~augstudy.ablate.schema.EffectRow`, verdict
+``previews/<arm>.png``), named by :class:`augstudy.ablation.storage.schema.StudyPaths`.
+``effects.csv`` rows are read as :class:`~augstudy.ablation.storage.schema.EffectRow`, verdict
 included: the report formats them and recomputes nothing.  A study that is still
 running has some files missing or partial; :class:`Study` keeps what exists and
 records what is missing so the report can say so instead of failing.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from augstudy.ablate.schema import (EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_csv_text,
+from augstudy.ablation.storage.schema import (EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_csv_text,
                                    read_effects_csv)
 from augstudy.atomic import read_json_file
 from augstudy.errors import UserError

@@ -48,12 +48,12 @@ def final_class_accuracy(study: Study) -> pd.DataFrame:
 def per_class_effects_table(study: Study, n_boot: int = PER_CLASS_N_BOOT) -> pd.DataFrame:
     """One row per (non-baseline arm, class) with ``PER_CLASS_COLUMNS``; effects in points.
 
-    Statistics come from :func:`augstudy.ablate.stats.per_class_effects` (the same paired
+    Statistics come from :func:`augstudy.ablation.analysis.stats.per_class_effects` (the same paired
     sign-flip test and interval as the main effect table, Benjamini-Hochberg q-values over
     the classes of each arm; ``significant`` needs q < 0.05 and an interval excluding 0).
     Only seeds finished in both the arm and the baseline are paired.
     """
-    from augstudy.ablate.stats import per_class_effects
+    from augstudy.ablation.analysis.stats import per_class_effects
 
     final = final_class_accuracy(study)
     base = study.baseline_arm

@@ -1,7 +1,7 @@
 """Policy previews for the arms that change augmentation: the PNGs ``augstudy ablate`` drew.
 
-The previews are drawn once, at study time, by :func:`augstudy.ablate.assets.write_previews`
-into ``previews/<safe arm name>.png`` (:meth:`augstudy.ablate.schema.StudyPaths.preview`).
+The previews are drawn once, at study time, by :func:`augstudy.ablation.execution.assets.write_previews`
+into ``previews/<safe arm name>.png`` (:meth:`augstudy.ablation.storage.schema.StudyPaths.preview`).
 The report shows those files as they are and never loads the dataset; an arm without its
 file gets a sentence saying how to draw it.
 """

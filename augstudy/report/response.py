@@ -1,6 +1,6 @@
 """The report's response-curve section for a numeric factor (dropout, weight_decay, lr, batch_size, ...).
 
-Reads ``response.json`` (written by :func:`augstudy.ablate.response.export_response`); recomputes
+Reads ``response.json`` (written by :func:`augstudy.ablation.designs.response.export_response`); recomputes
 nothing.  The figure: the metric against the level with per-level 95% intervals, on a log axis
 where the levels are spaced geometrically (a level of 0 cannot sit on a log axis: it is drawn at
 the left edge, one step below the smallest positive level, and labelled 0), the best level
@@ -64,7 +64,7 @@ def _cell(x) -> str:
 
 def response_section(study: Study) -> Section | None:
     """The section of a numeric one-factor study; None for any other study."""
-    from augstudy.ablate.response import read_response
+    from augstudy.ablation.designs.response import read_response
 
     analysis = read_response(study.path)
     if analysis is None:

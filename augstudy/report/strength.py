@@ -1,6 +1,6 @@
 """The report's policy-strength section: accuracy per strength next to affinity, diversity and pixel shift.
 
-Reads ``strength.json`` (written by :func:`augstudy.ablate.strength_study.measure_strengths`);
+Reads ``strength.json`` (written by :func:`augstudy.ablation.designs.strength.measure_strengths`);
 recomputes nothing.  Accuracy in points; affinity and diversity are ratios (1 = like the
 unaugmented data); SSIM in [-1, 1].
 """
@@ -70,7 +70,7 @@ def too_much_sentence(summary: dict) -> str:
 
 def strength_section(study: Study) -> Section | None:
     """The section of a policy-strength study; None for any other study."""
-    from augstudy.ablate.strength_study import read_strength
+    from augstudy.ablation.designs.strength import read_strength
 
     summary = read_strength(study.path)
     if summary is None:

@@ -5,7 +5,7 @@ training (epochs ``> last_epoch / 2``) and the generalization gap is train minus
 val accuracy at the last epoch; both in accuracy points (100 x fraction),
 computed per (arm, seed) from finished runs so the figure can show the seeds.  An arm whose
 config mixes (MixUp/CutMix) has no generalization gap (NaN, shown n/a): its train accuracy is
-measured on mixed images (:func:`augstudy.ablate.schema.gen_gap_na`).
+measured on mixed images (:func:`augstudy.ablation.storage.schema.gen_gap_na`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from augstudy.ablate.schema import gen_gap_na
+from augstudy.ablation.storage.schema import gen_gap_na
 from augstudy.report.load import Study
 
 SUMMARY_COLUMNS = ("arm", "seed", "stability", "gen_gap", "final_val_acc", "best_val_acc", "epochs")

@@ -102,7 +102,7 @@ def test_3_4_model_output_not_batch_by_classes_is_refused_before_training(
 
 def test_4_a_study_whose_every_run_failed_is_not_complete(tiny_data, specs3, tmp_path):
     from augstudy import load_study
-    from augstudy.ablate.runner import run_study
+    from augstudy.ablation.runner import run_study
 
     lines: list[str] = []
     result = run_study("drop", seeds=1, budget="flaky", data=str(tiny_data), device="cpu", out=tmp_path / "s",
@@ -127,8 +127,8 @@ def test_5_a_verdict_that_is_not_one_is_refused(cli_runner, small_study, tmp_pat
 
 
 def test_5_the_readers_verdicts_are_the_statistics_verdicts():
-    from augstudy.ablate.schema import VERDICT_VALUES
-    from augstudy.ablate.stats.verdicts import VERDICTS
+    from augstudy.ablation.storage.schema import VERDICT_VALUES
+    from augstudy.ablation.analysis.stats.verdicts import VERDICTS
 
     assert set(VERDICTS) <= set(VERDICT_VALUES)
     older = {"within noise", "needs >= 2 seeds", "no paired seeds"}   # what older study folders hold

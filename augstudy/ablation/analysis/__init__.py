@@ -1,0 +1,1 @@
+"""What results mean: the effect table, its statistics, per-class effects."""

@@ -1,0 +1,1 @@
+"""Study designs: one module per design (one-factor, factorial, response curve, strength)."""

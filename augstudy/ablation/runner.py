@@ -1,0 +1,313 @@
+"""``run_study``: the entry point of ``augstudy ablate`` -- resolve arms, set the folder up, drive, report.
+
+The pieces (see ARCHITECTURE.md "Ablation"): :mod:`~augstudy.ablation.storage.recovery` opens (or
+rebuilds) the store, :mod:`~augstudy.ablation.execution.assets` draws the data check and previews,
+:class:`~augstudy.ablation.execution.driver.StudyDriver` claims and records runs for an executor, and
+:mod:`~augstudy.ablation.storage.exporter` writes the plain files the report reads.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from augstudy.ablation.execution.assets import data_check_findings, refuse_data_errors, write_previews
+from augstudy.ablation.execution.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
+from augstudy.ablation.execution.driver import StudyDriver
+from augstudy.ablation.analysis.effect_table import format_effect_table
+from augstudy.ablation.storage.exporter import StudyDescription
+from augstudy.ablation.execution.preflight import check_model_outputs
+from augstudy.ablation.storage.recovery import open_store
+from augstudy.ablation.storage.schema import METRICS, StudyPaths
+from augstudy.ablation.spec.study_spec import Arm, resolve_study_arms
+from augstudy.ablation.storage.store import StudyStore, run_id_for
+from augstudy.ablation.execution.train import resolve_device, subset_shortfalls
+from augstudy.atomic import remove_stale_temporaries
+from augstudy.errors import UserError
+
+VERSION_PACKAGES = ("augstudy", "torch", "torchvision", "kornia", "albumentations")
+
+
+@dataclass
+class StudyResult:
+    """What ``run_study`` produced: the folder, the files written, the effect table, completion."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    complete: bool
+    table: str
+    effects: object | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    out["python"] = platform.python_version()
+    return out
+
+
+def _git_commit() -> str | None:
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def default_out_dir(factor: str, dataset_name: str) -> Path:
+    return Path("reports") / f"{factor}-{dataset_name}"
+
+
+def register_study(store: StudyStore, out_dir: Path, identity: dict, arms: list[Arm], seeds: list[int],
+                   dataset, device: str, metric: str) -> None:
+    """Refuse a store that holds another study; else add this invocation's runs (pending) and meta."""
+    meta = store.meta()
+    clash = {k: meta[k] for k in identity if k in meta and meta[k] != identity[k]}
+    if clash:
+        held = ", ".join(f"{k}={v}" for k, v in clash.items())
+        raise UserError(f"{out_dir}: already holds a study with {held}; pass --out DIR for a new study")
+    runs = {}
+    for seed in seeds:
+        for arm in arms:
+            runs.setdefault(run_id_for(arm.config_hash, seed), {
+                "run_id": run_id_for(arm.config_hash, seed), "arm": arm.name, "level": arm.level, "seed": seed,
+                "config_hash": arm.config_hash, "config": arm.config})
+    store.register_runs(list(runs.values()))
+    store.set_meta({
+        **identity, "created": meta.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+        "dataset_path": str(dataset.root), "versions": _versions(), "git_commit": _git_commit(),
+        "device": device, "metric": metric})
+
+
+def keep_registered_seeds(store: StudyStore, arms: list[Arm], seeds: list[int], out_dir: Path, echo) -> list[int]:
+    """``seeds`` plus every seed the store already holds runs of for these arms: a rerun with fewer
+    ``--seeds`` never shrinks the study (its exported files list every run the store holds; the
+    registered runs of those seeds are trained too).  Says so when it adds any."""
+    ours = {a.config_hash for a in arms}
+    held = {int(r["seed"]) for r in store.runs().values() if r["config_hash"] in ours}
+    extra = sorted(held - set(seeds))
+    if not extra:
+        return seeds
+    kept = sorted(set(seeds) | held)
+    echo(f"seeds: {out_dir} already holds runs of seed(s) {', '.join(map(str, extra))}; they stay in the study "
+         f"(seeds {', '.join(map(str, kept))}): --seeds adds seeds, it never drops a run the store holds")
+    return kept
+
+
+# ----------------------------------------------------------------------------- entry point
+def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke", data=None, device: str = "auto",
+              metric: str = "last3", out: str | Path | None = None, report: bool = True,
+              specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
+              executor=None, prune_checkpoints: bool = False, keep_checkpoints: bool = False,
+              checkpoint_every: float = DEFAULT_CHECKPOINT_EVERY_S, checkpoint_clock=None,
+              precision: str | None = "auto", compile: bool = False,
+              echo: Callable[[str], None] = print, allow_data_errors: bool = False,
+              sesoi: float | None = None, start_seeds: int = 3, max_seeds: int = 20, seed_batch: int = 2,
+              by: str | None = None) -> StudyResult:
+    """Run (or resume) the paired-seed study of ``factor`` (a file in ``ablations/``, or ``all``).
+
+    ``seeds``: a count N (seeds 0..N-1) or explicit seeds.  ``data``: a dataset path (None:
+    the default dataset); ``dataset``: an already loaded ``ImageDataset``-like object
+    (overrides ``data``).  ``budget_override``: a deep-merge override applied after the
+    budget (tests use it for tiny runs).  ``out``: default ``reports/<factor>-<dataset>``.
+    ``allow_data_errors``: train even when the data check finds errors (default: UserError).
+    ``seeds="auto"``: ``--seeds auto`` (:mod:`augstudy.ablation.execution.seeds_auto`): start with ``start_seeds``,
+    add ``seed_batch`` seeds at a time to the undecided arms, at most ``max_seeds``.
+    ``sesoi``: smallest effect size of interest, accuracy points (None: the study spec's ``sesoi``, else 1.0).
+    ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablation.designs.factorial`).
+    ``checkpoint_every``: seconds between a run's checkpoints (0: every epoch end; ``checkpoint_clock``
+    replaces ``time.monotonic``, for tests); ``keep_checkpoints``: keep every finished run's weights;
+    ``precision``: ``auto`` | ``fp32`` | ``bf16`` (pinned in the study: a rerun asking for another is a
+    UserError); ``compile``: ``torch.compile`` the model.
+    Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
+    """
+    if metric not in METRICS:
+        raise UserError(f"--metric {metric}: must be one of {', '.join(METRICS)}")
+    plan = None
+    if seeds == "auto":
+        from augstudy.ablation.analysis.effects import SequentialPlan
+        from augstudy.ablation.execution.seeds_auto import check_plan
+
+        plan = check_plan(SequentialPlan(int(start_seeds), int(seed_batch), int(max_seeds)))
+        seeds = plan.start
+    elif isinstance(seeds, str):
+        raise UserError(f"--seeds {seeds}: must be a number of seeds or auto")
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list or len(set(seed_list)) != len(seed_list) or min(seed_list) < 0:
+        raise UserError(f"--seeds: need at least 1 distinct non-negative seed, got {seeds}")
+    if sesoi is None:   # the study spec's (FACTOR's file, else baseline.yaml's), else 1 point
+        from augstudy.ablation.spec.study_spec import study_sesoi
+
+        sesoi = study_sesoi(factor, specs_dir)
+    elif not 0.0 < float(sesoi) < 100.0:
+        raise UserError(f"--sesoi {sesoi}: must be a number of accuracy points in (0, 100)")
+    if by is not None:  # two-factor study: the cells are the arms, named after both factors
+        from augstudy.ablation.designs.factorial import resolve_factorial_arms, study_name
+
+        arms = resolve_factorial_arms(factor, by, budget, specs_dir, budget_override)
+        factor = study_name(factor, by)
+    else:
+        arms = resolve_study_arms(factor, budget, specs_dir, budget_override)
+    device_obj = resolve_device(device)
+    if dataset is None:
+        from augstudy.data import load_dataset, resolve_data_path
+
+        _, data_message = resolve_data_path(data)
+        echo(data_message)
+        dataset = load_dataset(data)
+    else:
+        data_message = f"using dataset {getattr(dataset, 'name', '?')} (given)"
+    check_model_outputs(arms, int(dataset.num_classes), int(dataset.val_images.shape[-1]), device_obj)
+    out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
+    echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
+    echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
+         f"seeds {seed_list if plan is None else plan.describe()}"
+         f", metric {metric}, SESOI {float(sesoi):g} pts -> {out_dir}")
+
+    paths = StudyPaths(out_dir)
+    identity = {"factor": factor, "budget": budget, "dataset": dataset.name}
+    store = open_store(paths, identity, arms, echo)
+    try:  # closed on every exit (an interrupt too), so no later garbage collection rewrites study.sqlite
+        stale = [p for folder in (paths.root, paths.checkpoints_dir) for p in remove_stale_temporaries(folder)]
+        if stale:
+            echo(f"removed {len(stale)} temporary file(s) left by a killed writer: {', '.join(p.name for p in stale)}")
+        if plan is None:
+            seed_list = keep_registered_seeds(store, arms, seed_list, out_dir, echo)
+        register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
+        from augstudy.ablation.execution.precision import pin_precision
+
+        resolved = pin_precision(store, precision, device_obj, out_dir)
+        echo(f"precision: {resolved}{', torch.compile' if compile else ''}; checkpoints every "
+             f"{checkpoint_every:g} s" + (" (and at every epoch end)" if checkpoint_every == 0 else ""))
+        if plan is not None:
+            from augstudy.ablation.execution.seeds_auto import pin_plan
+
+            pin_plan(store, plan, float(sesoi), out_dir)
+        desc = StudyDescription(
+            factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
+            dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
+            n_train=0, n_val=0, data_message=data_message,
+            grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
+            seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms}, precision=resolved,
+            compile=bool(compile))
+        driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
+                             prune_checkpoints=prune_checkpoints, keep_checkpoints=keep_checkpoints,
+                             checkpoint_every=checkpoint_every, clock=checkpoint_clock, precision=resolved,
+                             compile=bool(compile))
+        base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
+        desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
+        desc.data_check = data_check_findings(paths, dataset, echo)
+        if not allow_data_errors:
+            refuse_data_errors(desc.data_check, dataset.root)
+        for note in dict.fromkeys(n for arm in arms for n in subset_shortfalls(dataset, arm.config["data"])):
+            echo(f"warning: budget {budget}: {note}")
+        write_previews(paths, arms, dataset, echo)
+        driver.export()
+        if plan is None:
+            driver.run(executor)
+            exported = driver.export()
+        else:
+            from augstudy.ablation.execution.seeds_auto import run_auto
+
+            exported = run_auto(driver, store, executor, echo)
+        files = dict(exported.files)
+        table = format_effect_table(exported.effects.rows, exported.effects.header)
+        records = store.runs(driver.order).values()
+        counts = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "diverged", "failed", "pending",
+                                                                            "running")}
+        echo("")
+        echo(table)
+        _echo_extra_tables(out_dir, echo)
+        if exported.complete:  # a policy-strength study: affinity, diversity, pixel shift per level
+            from augstudy.ablation.designs.strength import measure_strengths
+
+            files.update(measure_strengths(paths, arms, dataset, desc.seeds, device_obj, echo))
+        files["tb"] = paths.tb_dir
+        files["checkpoints"] = paths.checkpoints_dir
+        files["study_sqlite"] = store.path
+        if report:
+            files.update(_build_report(out_dir, echo))
+        echo("files:")
+        for name, path in files.items():
+            echo(f"  {name:<18} {path}")
+        echo(disk_line(paths))
+        if counts["failed"]:
+            echo(f"{counts['failed']} run(s) FAILED (see the error column of runs.csv); rerun the command to retry them")
+    finally:
+        store.close()
+    return StudyResult(out_dir, files, exported.complete, table, exported.effects, counts)
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (0 when missing)."""
+    import os
+
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass  # removed meanwhile (another process's temporary)
+    return total
+
+
+def disk_line(paths: StudyPaths) -> str:
+    """``disk: 1.2 GB in OUT (checkpoints 0.9 GB)``: what the study folder holds now."""
+    def size(n: int) -> str:
+        return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+    return (f"disk: {size(folder_bytes(paths.root))} in {paths.root} "
+            f"(checkpoints {size(folder_bytes(paths.checkpoints_dir))})")
+
+
+def _echo_extra_tables(out_dir: Path, echo) -> None:
+    """A two-factor study's A x B table of cell means and its interaction verdicts; a numeric factor's
+    best level and edge warning."""
+    from augstudy.ablation.designs.factorial import read_interaction
+    from augstudy.ablation.designs.factorial_table import format_interaction_table
+    from augstudy.ablation.designs.response import read_response
+
+    analysis = read_interaction(out_dir)
+    if analysis is not None:
+        echo(format_interaction_table(analysis))
+    curve = read_response(out_dir)
+    if curve is not None:
+        echo(curve["sentence"] + (f"\nwarning: {curve['edge_warning']}" if curve.get("edge_warning") else ""))
+
+
+def _cuda_name(device) -> str:
+    import torch
+
+    return torch.cuda.get_device_name(device)
+
+
+def _build_report(out_dir: Path, echo) -> dict[str, Path]:
+    from augstudy.report import build_report
+
+    try:
+        result = build_report(out_dir)
+    except UserError as exc:
+        echo(f"report: {exc}; the study itself is complete (run `augstudy report {out_dir}` to retry)")
+        return {}
+    except Exception as exc:  # noqa: BLE001 - the study's results are safe; the report can be rebuilt
+        echo(f"report: failed ({type(exc).__name__}: {exc}); the study itself is complete "
+             f"(run `augstudy --debug report {out_dir}` to see why)")
+        return {}
+    return {f"report_{k}": Path(v) for k, v in result.items()}
+
+
+__all__ = ["run_study", "register_study", "StudyResult", "default_out_dir"]
