@@ -52,6 +52,7 @@ import numpy as np
 
 from augstudy.ablation.analysis.stats import sequential as sq
 from augstudy.ablation.analysis.stats import verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 EFFECTS_SD = np.array([0.0, 0.5, 1.0, 2.0])   # true effects of the four arms, in noise SDs
 SESOI = 1.0                                    # accuracy points
@@ -62,7 +63,7 @@ ORACLE_SEEDS = range(3, 13)                    # seed counts the fixed-n oracle 
 
 def correct_false(verdicts: np.ndarray, effects: np.ndarray, sesoi: float = SESOI) -> tuple[np.ndarray, np.ndarray]:
     """``[S, m]`` correct and false masks of the verdicts (module docstring's table)."""
-    better, worse, eq = verdicts == sv.BETTER, verdicts == sv.WORSE, verdicts == sv.EQUIVALENT
+    better, worse, eq = verdicts == Verdict.BETTER, verdicts == Verdict.WORSE, verdicts == Verdict.EQUIVALENT
     e = np.broadcast_to(effects, verdicts.shape)
     correct = np.where(e == 0, eq, np.where(e < sesoi, better | eq, better))
     false = np.where(e == 0, better | worse, np.where(e < sesoi, worse, worse | eq))

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core, simulate as sim, verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 VAL_SIZES = (160, 500, 2000, 10_000)
 SEEDS = (2, 3, 5, 10)
@@ -43,7 +44,7 @@ def welch_rule(d, e, alpha=0.05):
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(se > 0, 2 * sps.t.sf(np.abs(mean) / se, df), 1.0)
     sig = core.holm(p) < alpha
-    return np.where(sig, np.where(mean > 0, sv.BETTER, sv.WORSE), sv.INCONCLUSIVE)
+    return np.where(sig, np.where(mean > 0, Verdict.BETTER, Verdict.WORSE), Verdict.INCONCLUSIVE)
 
 
 def _chunks(studies, arms, seeds, n_val):
@@ -75,7 +76,7 @@ def grid_cells(rng, studies, n_val, ratio, noise, effects=None):
 
 
 def _fp(v):
-    return np.any((v == sv.BETTER) | (v == sv.WORSE), axis=-1)
+    return np.any((v == Verdict.BETTER) | (v == Verdict.WORSE), axis=-1)
 
 
 def fwer_table(studies, seed=0):
@@ -107,7 +108,7 @@ def power_table(studies, seed=1):
             out = []
             for eff in (1.0, 2.0):
                 new, old = res[eff][(seeds, arms)]
-                p_new, p_old = np.mean(new[:, 0] == sv.BETTER), np.mean(old[:, 0] == sv.BETTER)
+                p_new, p_old = np.mean(new[:, 0] == Verdict.BETTER), np.mean(old[:, 0] == Verdict.BETTER)
                 out.append(f"{100 * p_new:.0f}% ({100 * p_old:.0f}%)")
             rows.append(f"| {n_val:,} | {seeds} | {arms} | {out[0]} | {out[1]} |")
             print(rows[-1], flush=True)

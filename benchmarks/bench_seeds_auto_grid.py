@@ -22,21 +22,22 @@ import time
 import numpy as np
 
 from augstudy.ablation.analysis.stats import sequential as sq, simulate as sim, verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 CHUNK_ELEMENTS = 2.0e7
 EFFECTS = np.array([0.0, 0.5, 1.0, 2.0])
-CODE = {sq.CODE_BETTER: sv.BETTER, sq.CODE_WORSE: sv.WORSE, sq.CODE_EQUIVALENT: sv.EQUIVALENT,
-        sq.CODE_INCONCLUSIVE: sv.INCONCLUSIVE, sq.UNDECIDED: sv.INCONCLUSIVE}
+CODE = {sq.CODE_BETTER: Verdict.BETTER, sq.CODE_WORSE: Verdict.WORSE, sq.CODE_EQUIVALENT: Verdict.EQUIVALENT,
+        sq.CODE_INCONCLUSIVE: Verdict.INCONCLUSIVE, sq.UNDECIDED: Verdict.INCONCLUSIVE}
 
 
 def correct_false(verdicts, effects, sesoi=1.0):
     """bench_adaptive's scoring: null -> equivalent; 0 < e < SESOI -> equivalent or better; e >= SESOI -> better."""
     e = np.broadcast_to(effects, verdicts.shape)
     null, small, big = e == 0, (e > 0) & (e < sesoi), e >= sesoi
-    correct = (null & (verdicts == sv.EQUIVALENT)) | (small & np.isin(verdicts, (sv.EQUIVALENT, sv.BETTER))) | (
-        big & (verdicts == sv.BETTER))
-    false = (null & np.isin(verdicts, (sv.BETTER, sv.WORSE))) | (small & (verdicts == sv.WORSE)) | (
-        big & np.isin(verdicts, (sv.WORSE, sv.EQUIVALENT)))
+    correct = (null & (verdicts == Verdict.EQUIVALENT)) | (
+        small & np.isin(verdicts, (Verdict.EQUIVALENT, Verdict.BETTER))) | (big & (verdicts == Verdict.BETTER))
+    false = (null & np.isin(verdicts, (Verdict.BETTER, Verdict.WORSE))) | (small & (verdicts == Verdict.WORSE)) | (
+        big & np.isin(verdicts, (Verdict.WORSE, Verdict.EQUIVALENT)))
     return correct, false
 
 

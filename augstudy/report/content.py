@@ -15,6 +15,7 @@ import pandas as pd
 
 from augstudy.ablation.analysis.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
 from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.report import figures
 from augstudy.report.load import Study, parse_bool, parse_number
 from augstudy.report.findings import Finding, collect_findings
@@ -128,7 +129,7 @@ def fmt_seconds(value) -> str:
 
 def verdict_class(row: EffectRow) -> str:
     """The row's colour class from its stored verdict: BETTER, WORSE, or NOISE for any other verdict."""
-    return {"better": BETTER, "worse": WORSE}.get(row.verdict, NOISE)
+    return {Verdict.BETTER: BETTER, Verdict.WORSE: WORSE}.get(row.verdict, NOISE)
 
 
 def effect_table(rows: list[EffectRow], arms: pd.DataFrame | None, baseline: str | None) -> Table:

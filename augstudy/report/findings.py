@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.report.load import Study, parse_number
 
 #: above this share of single-channel images a dataset counts as grayscale
@@ -109,11 +110,11 @@ def collect_findings(study: Study) -> list[Finding]:
                                         "and rerun 'augstudy ablate' to retry it."))
 
     for row in study.effect_rows:
-        if row.significant or row.verdict == "equivalent":   # a verdict either way: not underpowered
+        if row.significant or (row.verdict and row.verdict.is_decided()):   # decided: not underpowered
             continue
         effect = row.effect_mean if math.isfinite(row.effect_mean) else None
         verdict = row.verdict or "not significant"
-        if verdict == "inconclusive":  # the statistics' word for "not significant, but above the MDE"
+        if verdict == Verdict.INCONCLUSIVE:  # the statistics' word for "not significant, but above the MDE"
             verdict = "inconclusive (not significant)"
         what = f"effect {effect:+.2f} pts is {verdict}" if effect is not None else f"effect is {verdict}"
         needed = row.seeds_needed

@@ -6,6 +6,7 @@ recomputes nothing.  Accuracy points.
 
 from __future__ import annotations
 
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.report.content import BETTER, NOISE, WORSE, Figure, Section, Table
 from augstudy.report.load import Study
 
@@ -48,7 +49,7 @@ def interaction_plot(analysis: dict) -> bytes:
 
 
 def _cls(verdict: str) -> str:
-    return {"better": BETTER, "worse": WORSE}.get(verdict, NOISE)
+    return {Verdict.BETTER: BETTER, Verdict.WORSE: WORSE}.get(verdict, NOISE)
 
 
 def interaction_section(study: Study) -> Section | None:
@@ -78,7 +79,7 @@ def interaction_section(study: Study) -> Section | None:
         rows.append([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
                      interval_text(c),
                      "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
-                     format_seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"])
+                     format_seeds(c["seeds_needed"]) if c["verdict"] == Verdict.INCONCLUSIVE else "-"])
         classes.append(_cls(c["verdict"]))
     section.tables.append(Table(["Kind", "Contrast", "Effect (pts)", "CI", "Adj. p", "Verdict", "Seeds needed"],
                                 rows, classes, table_id="interaction-contrasts",

@@ -127,12 +127,11 @@ def test_5_a_verdict_that_is_not_one_is_refused(cli_runner, small_study, tmp_pat
 
 
 def test_5_the_readers_verdicts_are_the_statistics_verdicts():
-    from augstudy.ablation.storage.schema import VERDICT_VALUES
-    from augstudy.ablation.analysis.stats.verdicts import VERDICTS
+    from augstudy.ablation.storage.verdict import WRITTEN, Verdict
 
-    assert set(VERDICTS) <= set(VERDICT_VALUES)
+    assert set(WRITTEN) <= set(Verdict)          # one enum: what the statistics write, the reader reads
     older = {"within noise", "needs >= 2 seeds", "no paired seeds"}   # what older study folders hold
-    assert set(VERDICT_VALUES) - set(VERDICTS) == older
+    assert {v.value for v in Verdict} - set(WRITTEN) == older
 
 
 # ----------------------------------------------------------------------------- 6: fewer --seeds on a rerun

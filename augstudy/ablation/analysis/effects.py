@@ -24,10 +24,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from augstudy.ablation.analysis import stats
-from augstudy.ablation.analysis.stats import power as stats_power, sequential as stats_sequential, verdicts as stats_verdicts
+from augstudy.ablation.analysis.stats import sequential as stats_sequential, verdicts as stats_verdicts
 from augstudy.ablation.analysis.effect_table import effects_markdown
-from augstudy.ablation.storage.schema import (ARM_COLUMNS, EFFECT_COLUMNS, METRICS, EffectRow, RunStatus, StudyPaths,
-                                    csv_text, effects_csv_text, sort_by_rank)
+from augstudy.ablation.storage.schema import (ARM_COLUMNS, EFFECT_COLUMNS, METRICS, POINTS, EffectRow, RunStatus,
+                                              StudyPaths, csv_text, effects_csv_text, sort_by_rank)
 from augstudy.atomic import atomic_write_text
 from augstudy.errors import UserError
 
@@ -149,7 +149,7 @@ def _nanmean(values: Iterable[float]) -> float:
 
 
 def summarize_arm(arm: str, level: Any, runs: Sequence[Any], metric_name: str,
-                  is_baseline: bool, scale: float = stats.POINTS,
+                  is_baseline: bool, scale: float = POINTS,
                   gen_gap_na: str | None = None) -> tuple[dict, dict[int, float]]:
     """Summary row (:data:`ARM_COLUMNS`, accuracy points) and ``{seed: metric}`` of one arm.
 
@@ -214,18 +214,6 @@ def metric_correctness(correct_by_epoch: Mapping[int, np.ndarray], epochs: Seque
     if any(a is None for a in arrays) or len({a.shape for a in arrays}) != 1:
         return None
     return np.mean(np.stack([np.asarray(a, dtype=np.float64) for a in arrays]), axis=0)
-
-
-def noise_floor(per_seed: Mapping[str, Mapping[int, float]], baseline_arm: str) -> dict:
-    """study.json's ``noise_floor`` (points): baseline seed sd, pooled sd of the paired differences
-    and the minimum detectable effect at the baseline's seed count (exact noncentral t,
-    :func:`augstudy.ablation.analysis.stats.power.minimum_detectable_effect`, one arm at 5% two-sided)."""
-    floor = stats.noise_floor(per_seed, baseline_arm)
-    # p_floor and ci_method describe stats.paired's interval rule, not the verdicts this table uses
-    floor = {k: v for k, v in floor.items() if k not in ("p_floor", "ci_method")}
-    sd, n = floor.get("sd_diff"), int(floor.get("n_seeds") or 0)
-    floor["mde"] = stats_power.minimum_detectable_effect(sd, n) if sd is not None and math.isfinite(sd) else math.nan
-    return floor
 
 
 def family_name(factor: str) -> str:
@@ -321,17 +309,17 @@ def compute_effects(runs: Sequence[Any], baseline_arm: str, factor: str,
     if sequential is not None:
         seq = stats_sequential.sequential_step(paired, sequential.start, sequential.batch, sequential.max_seeds,
                                                alpha=alpha, sesoi=sesoi, family=family,
-                                               chance=None if chance is None else stats.POINTS * chance)
+                                               chance=None if chance is None else POINTS * chance)
         effects_by_arm = {a.effect.arm: a.effect for a in seq.arms}
         header = list(seq.header)
     else:
         seq = None
         fam = stats_verdicts.analyze_family(paired, family=family, alpha=alpha, sesoi=sesoi,
-                                            chance=None if chance is None else stats.POINTS * chance)
+                                            chance=None if chance is None else POINTS * chance)
         effects_by_arm = {e.arm: e for e in fam.arms}
         header = fam.header_lines()
     header.insert(0, f"Metric: {metric_name} ({METRICS[metric_name]}), vs baseline {baseline_arm}.")
-    noise = noise_floor(per_seed, baseline_arm)
+    noise = stats.noise_floor(per_seed, baseline_arm)
     summaries = {a["arm"]: a for a in arms}
     factor_of = factor_of or {}
     rows = []

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.ablation.spec.compose import compose_levels
-from augstudy.ablation.storage.schema import RunStatus, StudyPaths, csv_text
+from augstudy.ablation.storage.schema import POINTS, RunStatus, StudyPaths, csv_text
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.ablation.spec.study_spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, load_baseline,
                                   load_factor, resolve_config)
 from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
@@ -46,7 +47,6 @@ CELL_COLUMNS = ("arm", "a_level", "b_level", "seed", "status", "metric")
 CONTRAST_COLUMNS = ("kind", "contrast", "a_level", "b_level", "n_seeds", "effect_mean", "ci_low", "ci_high",
                     "ci_level", "p_value", "p_adjusted", "verdict", "seeds_needed", "n_diverged", "note")
 KINDS = ("interaction", "main", "simple")
-POINTS = 100.0
 
 
 def study_name(factor_a: str, factor_b: str) -> str:
@@ -224,15 +224,15 @@ def interaction_sentence(analysis: dict) -> str:
     inter = [c for c in analysis["contrasts"] if c["kind"] == "interaction"]
     verdicts = [c["verdict"] for c in inter]
     named = [f"{c['contrast']} {_signed(c['effect_mean'])} pts ({c['verdict']})" for c in inter]
-    if any(v in ("better", "worse") for v in verdicts):
-        lead = "better" if "better" in verdicts and "worse" not in verdicts else (
-            "worse" if "worse" in verdicts and "better" not in verdicts else "mixed (better and worse)")
+    if any(v in (Verdict.BETTER, Verdict.WORSE) for v in verdicts):
+        signs = {v for v in verdicts if v in (Verdict.BETTER, Verdict.WORSE)}
+        lead = next(iter(signs)) if len(signs) == 1 else "mixed (better and worse)"
         head = (f"The {a} x {b} interaction is {lead}: the effect of {a} depends on {b} "
                 f"(difference of differences vs {b}={analysis['levels_b'][0]})")
-    elif verdicts and all(v == "equivalent" for v in verdicts):
+    elif verdicts and all(v == Verdict.EQUIVALENT for v in verdicts):
         head = (f"The {a} x {b} interaction is equivalent: the effect of {a} is the same at every level of {b} "
                 f"(within the SESOI)")
-    elif any(v == "unstable" for v in verdicts):
+    elif any(v == Verdict.UNSTABLE for v in verdicts):
         head = f"The {a} x {b} interaction is unstable: a cell diverged on at least one seed"
     else:
         head = (f"The {a} x {b} interaction is inconclusive: neither a difference nor equivalence is shown "

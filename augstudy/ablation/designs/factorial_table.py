@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from augstudy.ablation.storage.verdict import Verdict
+
 
 def format_number(x, signed: bool = False) -> str:
     if x is None:
@@ -66,7 +68,7 @@ def contrast_lines(analysis: dict, kinds: Sequence[str] = ("interaction",)) -> l
     for c in analysis.get("contrasts", []):
         if c["kind"] not in kinds:
             continue
-        needed = f", seeds needed {format_seeds(c['seeds_needed'])}" if c["verdict"] == "inconclusive" else ""
+        needed = f", seeds needed {format_seeds(c['seeds_needed'])}" if c["verdict"] == Verdict.INCONCLUSIVE else ""
         p = "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}"
         out.append(f"{c['contrast']}: {format_number(c['effect_mean'], True)} pts "
                    f"{interval_text(c)}, adj. p {p} -> {c['verdict']}{needed}")
@@ -117,7 +119,7 @@ def interaction_markdown(analysis: dict) -> str:
         lines.append(_md_row([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
                               interval_text(c),
                               "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
-                              format_seeds(c["seeds_needed"]) if c["verdict"] == "inconclusive" else "-"]))
+                              format_seeds(c["seeds_needed"]) if c["verdict"] == Verdict.INCONCLUSIVE else "-"]))
     return "\n".join(lines) + "\n"
 
 

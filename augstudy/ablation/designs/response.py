@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from augstudy.ablation.storage.schema import RunStatus, StudyPaths
+from augstudy.ablation.storage.schema import POINTS, RunStatus, StudyPaths
 from augstudy.ablation.spec.study_spec import Arm
 from augstudy.atomic import atomic_write_json, read_json_file
 
 RESPONSE_JSON = "response.json"
-POINTS = 100.0
 
 
 #: below this many seeds the best-level share is flagged as optimistic (few distinct bootstrap resamples)

@@ -28,6 +28,7 @@ from typing import Sequence
 
 from augstudy.ablation.plan.model import DataModel, NoiseEstimate, calibrate
 from augstudy.ablation.plan.result import PlanResult, PlanRow
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.errors import UserError
 
 DEFAULT_EFFECTS = (1.0, 2.0)
@@ -196,9 +197,9 @@ def _simulate(model: DataModel, arms: int, sesoi: float, alpha: float, power: fl
     from augstudy.ablation.analysis.stats import sequential as stats_sequential
     from augstudy.progress import progress as progress_bar
 
-    scenarios = [Scenario(f"better at +{e:g} pts", (e,) + (0.0,) * (arms - 1), "better", key=i + 1)
+    scenarios = [Scenario(f"better at +{e:g} pts", (e,) + (0.0,) * (arms - 1), Verdict.BETTER, key=i + 1)
                  for i, e in enumerate(effects)]
-    scenarios.append(Scenario(f"equivalent inside +-{sesoi:g} (truth 0)", (0.0,) * arms, "equivalent", key=0))
+    scenarios.append(Scenario(f"equivalent inside +-{sesoi:g} (truth 0)", (0.0,) * arms, Verdict.EQUIVALENT, key=0))
     auto_sims = max(MIN_SIMS // 2, sims // 2)
     bar = progress_bar(total=1, desc="plan: simulating studies", unit="study-seed",
                        disable=None if show else True)

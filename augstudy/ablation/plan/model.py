@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 
+from augstudy.ablation.storage.schema import POINTS
 from augstudy.errors import UserError
 
-POINTS = 100.0                # fraction -> accuracy points
 _NODES = 64                   # Gauss-Hermite nodes for the difficulty, per axis
 _MAX_LOGIT_SD = 12.0
 

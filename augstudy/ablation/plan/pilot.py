@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from augstudy.ablation.plan.model import POINTS, NoiseEstimate
+from augstudy.ablation.plan.model import NoiseEstimate
+from augstudy.ablation.storage.schema import POINTS
 from augstudy.errors import UserError
 
 

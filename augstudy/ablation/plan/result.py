@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from augstudy.ablation.storage.verdict import Verdict
 from augstudy.atomic import atomic_write_json, atomic_write_text, ensure_writable_folder
 
 PLAN_JSON, PLAN_CSV = "plan.json", "plan.csv"
@@ -34,7 +35,7 @@ class PlanRow:
     """
 
     question: str
-    target: str                 # "better" | "equivalent"
+    target: Verdict             # better | equivalent
     effect: float               # true effect of the arm asked about (0 for equivalence), points
     seeds: int | None
     runs: int | None
@@ -150,7 +151,7 @@ class PlanResult:
         lines.append(f"seeds: paired seeds per arm for a fixed design (--seeds N); runs = (arms + 1) x seeds; "
                      f"power +- its Monte-Carlo standard error. auto: --seeds auto (looks at "
                      f"{', '.join(map(str, self.auto_schedule))} seeds), mean runs and its rate of the same verdict.")
-        null = next((r for r in self.rows if r.target == "equivalent"), None)
+        null = next((r for r in self.rows if r.target == Verdict.EQUIVALENT), None)
         if null is not None and null.false_any is not None and math.isfinite(null.false_any):
             at = null.seeds if null.seeds is not None else self.max_seeds
             auto = ("" if null.auto_false_any is None or not math.isfinite(null.auto_false_any)

@@ -26,8 +26,9 @@ import numpy as np
 
 from augstudy.ablation.analysis import stats
 from augstudy.ablation.analysis.stats import sequential as stats_sequential
-from augstudy.ablation.analysis.stats.verdicts import BETTER, EQUIVALENT, WORSE
-from augstudy.ablation.plan.model import POINTS, DataModel, seed_correct, study_eta
+from augstudy.ablation.plan.model import DataModel, seed_correct, study_eta
+from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.storage.verdict import Verdict
 
 _CHUNK_ELEMENTS = 200_000     # bool elements of one seed of one chunk: bounds memory to about 2 MB x seeds
 _MAX_CHUNK = 25              # studies per chunk at most (so small --sims are not rounded far up)
@@ -39,13 +40,13 @@ class Scenario:
     """One question: the arms' true effects (points), what counts as success, and its cached runs.
 
     effects: ``[m]`` true effects of the non-baseline arms in accuracy points.
-    target: ``"better"`` (arm 0 called better) or ``"equivalent"`` (each arm called equivalent;
+    target: ``Verdict.BETTER`` (arm 0 called better) or ``Verdict.EQUIVALENT`` (each arm called equivalent;
         the rate is averaged over the arms).
     """
 
     name: str
     effects: tuple[float, ...]
-    target: str
+    target: Verdict
     key: int                                   # stream key: scenarios draw independent studies
     cache: dict = field(default_factory=dict)  # n -> (successes, trials, studies, studies with a false claim)
     seeds: dict = field(default_factory=dict)  # (chunk, k) -> packed bool [chunk, m + 1, n_val / 8]
@@ -118,13 +119,13 @@ class Simulator:
         for c in range(studies // self.chunk, sims // self.chunk):
             diffs, example = self._paired(self._chunk_correct(scenario, c, n))
             verdicts = stats.decide(diffs, alpha=self.alpha, sesoi=self.sesoi, example_diffs=example)
-            if scenario.target == "better":
-                succ += int(np.sum(verdicts[:, 0] == BETTER))
+            if scenario.target == Verdict.BETTER:
+                succ += int(np.sum(verdicts[:, 0] == Verdict.BETTER))
                 trials += verdicts.shape[0]
             else:
-                succ += int(np.sum(verdicts == EQUIVALENT))
+                succ += int(np.sum(verdicts == Verdict.EQUIVALENT))
                 trials += verdicts.size
-            claims = (verdicts == BETTER) | (verdicts == WORSE)
+            claims = (verdicts == Verdict.BETTER) | (verdicts == Verdict.WORSE)
             false_any += int(np.sum((claims & null[None, :]).any(axis=1)))
             studies += self.chunk
             self.tick(self.chunk * n)
@@ -154,7 +155,7 @@ class Simulator:
             used = stats_sequential.seeds_used(res, schedule)
             runs.append(used.sum(axis=1) + used.max(axis=1))
             code = res["code"]
-            if scenario.target == "better":
+            if scenario.target == Verdict.BETTER:
                 succ += int(np.sum(code[:, 0] == stats_sequential.CODE_BETTER))
                 trials += code.shape[0]
             else:

@@ -7,7 +7,9 @@ One home for what both sides must agree on:
 - the CSV columns (:data:`RUNS_COLUMNS`, :data:`EPOCHS_COLUMNS`, :data:`CLASS_COLUMNS`,
   :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
 - :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
-  (verdict included) and read back by the report, which formats it and never recomputes it;
+  (its :class:`~augstudy.ablation.storage.verdict.Verdict` included) and read back by the report,
+  which formats it and never recomputes it;
+- :data:`POINTS`: the unit of every accuracy-like number in the study's files;
 - :data:`METRICS`: the per-run selection metrics a study may rank by;
 - :func:`pack_correct` / :func:`unpack_correct`: how per-example val correctness is stored.
 
@@ -24,6 +26,8 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from augstudy.ablation.storage.verdict import Verdict
 
 
 # ----------------------------------------------------------------------------- run states
@@ -198,6 +202,8 @@ ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_
                "best_val_acc", "stability", "gen_gap", "n_diverged")
 #: ``seeds_needed`` above this is written ``>N`` (the statistics' search limit)
 SEEDS_NEEDED_MAX = 200
+#: fraction -> accuracy points (100 x fraction): the unit of effects, arms and class effects
+POINTS = 100.0
 
 
 def csv_cell(key: str, value: Any) -> str:
@@ -332,12 +338,6 @@ def diversity_na(config: Mapping | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------- effect rows
-#: the verdicts an effect row may hold: :data:`augstudy.ablation.analysis.stats.verdicts.VERDICTS` (repeated here
-#: because this module imports no numpy; a test checks they agree), then the older short verdicts of
-#: ``stats.paired.verdict`` that study folders written before the verdicts module still hold
-VERDICT_VALUES = ("better", "worse", "equivalent", "inconclusive", "unstable",
-                  "within noise", "needs >= 2 seeds", "no paired seeds")
-
 @dataclass
 class EffectRow:
     """One non-baseline arm of ``effects.csv``: its paired effect vs the baseline, and its verdict.
@@ -367,8 +367,8 @@ class EffectRow:
     d_z: float                   # effect in noise units: mean / sd of the paired differences
     d_z_low: float               # its 95% interval (noncentral t)
     d_z_high: float
-    verdict: str                 # better | worse | equivalent | inconclusive | unstable
-    decision: str                # the statistical call ignoring divergence (= verdict unless unstable)
+    verdict: Verdict | str       # better | worse | equivalent | inconclusive | unstable ('' = an older file's none)
+    decision: Verdict | str      # the statistical call ignoring divergence (= verdict unless unstable)
     seeds_needed: int | None     # paired seeds that would settle an inconclusive arm (> SEEDS_NEEDED_MAX: beyond)
     mde: float                   # minimum detectable effect at n_seeds (80% power), points
     rank: int | None             # 1 = largest mean effect (one-seed arms last); None when the effect is unknown
@@ -382,6 +382,12 @@ class EffectRow:
     gen_gap: float               # train minus val accuracy at the last epoch, points
     n_diverged: int
     note: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("verdict", "decision"):   # a Verdict whoever built the row ('' = none stored)
+            value = getattr(self, name)
+            if value and not isinstance(value, Verdict):
+                setattr(self, name, Verdict.parse(value))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "EffectRow":
@@ -406,9 +412,14 @@ class EffectRow:
                 raise ValueError(f"column {f.name}: cannot read {text!r}") from None
         for name in ("verdict", "decision"):  # decided once by the statistics: never shown unless it is one
             value = out[name].strip()
-            if value not in VERDICT_VALUES and (value or (name == "verdict" and name in row)):
-                raise ValueError(f"column {name}: {out[name]!r} is not a verdict (one of "
-                                 f"{', '.join(VERDICT_VALUES)})")
+            if value or (name == "verdict" and name in row):
+                try:
+                    out[name] = Verdict.parse(value)
+                except ValueError:
+                    raise ValueError(f"column {name}: {out[name]!r} is not a verdict (one of "
+                                     f"{', '.join(Verdict)})") from None
+            else:
+                out[name] = ""   # an older effects.csv without the column
         if out["note"] is None:
             out["note"] = ""
         return cls(**out)
@@ -476,7 +487,7 @@ __all__ = [
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
     "DERIVED_FILES", "STUDY_SUBDIRS",
     "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "SEEDS_NEEDED_MAX",
-    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "VERDICT_VALUES",
+    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "POINTS",
     "sort_by_rank", "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
     "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT",
 ]

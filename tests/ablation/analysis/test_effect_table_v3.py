@@ -8,6 +8,7 @@ import pytest
 
 from augstudy.ablation.analysis import effects
 from augstudy.ablation.analysis.stats import simulate as sim, verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 
 def _run(arm, seed, metric, status="done", correct=None):
@@ -84,8 +85,8 @@ def test_equivalent_never_beside_an_unbounded_interval():
     """5 identical differences without per-example data: the exact sign-flip floor 2/32 > 5% leaves the
     interval unbounded, so the one-sided floor 1/32 must not make the arm equivalent."""
     a = sv.analyze_family([sv.PairedArm("tie", np.full(5, 0.2))]).arms[0]
-    assert math.isinf(a.ci_low) and a.decision != sv.EQUIVALENT
-    assert sv.decide(np.full((1, 5), 0.2))[0] != sv.EQUIVALENT
+    assert math.isinf(a.ci_low) and a.decision != Verdict.EQUIVALENT
+    assert sv.decide(np.full((1, 5), 0.2))[0] != Verdict.EQUIVALENT
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -94,9 +95,9 @@ def test_verdicts_never_contradict_the_printed_interval(seed):
     arms = [sv.PairedArm(f"a{i}", rng.normal(rng.normal(0, 2), rng.uniform(0.1, 3), size=int(rng.integers(2, 8))))
             for i in range(6)]
     for a in sv.analyze_family(arms).arms:
-        if a.decision in (sv.BETTER, sv.WORSE):
-            assert (a.ci_low > 0 or a.ci_high < 0) and (a.decision == sv.BETTER) == (a.effect_mean > 0)
+        if a.decision in (Verdict.BETTER, Verdict.WORSE):
+            assert (a.ci_low > 0 or a.ci_high < 0) and (a.decision == Verdict.BETTER) == (a.effect_mean > 0)
         else:
             assert a.ci_low <= 0 <= a.ci_high
-        if a.decision == sv.EQUIVALENT:
+        if a.decision == Verdict.EQUIVALENT:
             assert math.isfinite(a.ci_low) and math.isfinite(a.ci_high)

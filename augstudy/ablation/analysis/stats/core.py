@@ -284,8 +284,14 @@ def holm(p) -> np.ndarray:
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    """BH adjusted p-values (``scipy.stats.false_discovery_control``) along the last axis; NaN kept out."""
+    """BH adjusted p-values (``scipy.stats.false_discovery_control``) along the last axis; NaN kept out.
+
+    The one Benjamini-Hochberg of the package: the effect table's ``correction="bh"`` and the
+    per-class q-values (:mod:`.per_class`).  NaN p-values stay NaN and do not count as tests.
+    """
     p = np.asarray(p, dtype=np.float64)
+    if p.size == 0:
+        return p.copy()
     flat = p.reshape(-1, p.shape[-1]) if p.ndim else p.reshape(1, 1)
     out = np.full(flat.shape, np.nan)
     for i, row in enumerate(flat):

@@ -21,9 +21,10 @@ import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
 
+from augstudy.ablation.storage.schema import SEEDS_NEEDED_MAX   # search limit; max + 1: "not reachable by then"
+
 ALPHA = 0.05                 # two-sided test level
 POWER = 0.80                 # target power of the MDE and of seeds_needed
-SEEDS_NEEDED_MAX = 200       # search limit; max + 1 means "not reachable by then"
 
 
 def welch_df(sd: float, n: int, val_var: float = 0.0, n_val: int | None = None) -> float:

@@ -56,7 +56,8 @@ from scipy import optimize
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core as stats_core, verdicts as stats_verdicts
-from augstudy.ablation.analysis.stats.verdicts import BETTER, EQUIVALENT, INCONCLUSIVE, WORSE, PairedArm
+from augstudy.ablation.analysis.stats.verdicts import PairedArm
+from augstudy.ablation.storage.verdict import Verdict
 
 MAX_SEEDS = 20
 START_SEEDS = 3
@@ -69,8 +70,8 @@ _NO_BOUNDARY = 40.0         # z boundary standing for "spend nothing at this loo
 
 # decision codes of the vectorized replay
 UNDECIDED, CODE_BETTER, CODE_WORSE, CODE_EQUIVALENT, CODE_INCONCLUSIVE = 0, 1, 2, 3, 4
-CODE_NAMES = {CODE_BETTER: BETTER, CODE_WORSE: WORSE, CODE_EQUIVALENT: EQUIVALENT,
-              CODE_INCONCLUSIVE: INCONCLUSIVE, UNDECIDED: INCONCLUSIVE}
+CODE_NAMES = {CODE_BETTER: Verdict.BETTER, CODE_WORSE: Verdict.WORSE, CODE_EQUIVALENT: Verdict.EQUIVALENT,
+              CODE_INCONCLUSIVE: Verdict.INCONCLUSIVE, UNDECIDED: Verdict.INCONCLUSIVE}
 
 
 def look_schedule(start_seeds: int = START_SEEDS, batch: int = BATCH, max_seeds: int = MAX_SEEDS) -> tuple[int, ...]:

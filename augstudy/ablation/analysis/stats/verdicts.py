@@ -52,13 +52,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from augstudy.ablation.analysis.stats import core as stats_core, power as stats_power
+from augstudy.ablation.analysis.stats.power import ALPHA
+from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.storage.verdict import Verdict
 
-ALPHA = 0.05
 SESOI = 1.0              # smallest effect size of interest, accuracy points
-POINTS = 100.0           # fraction -> accuracy points
-
-BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE = "better", "worse", "equivalent", "inconclusive", "unstable"
-VERDICTS = (BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNSTABLE)
 
 METHOD_SEED_AND_VAL = ("paired t over seeds (n-1 df) + val-set sampling variance from per-example "
                        "correctness (normal; churn counted once)")
@@ -177,8 +175,8 @@ class ArmEffect:
     tost_p: float
     tost_p_adjusted: float
     equivalent: bool
-    decision: str
-    verdict: str
+    decision: Verdict
+    verdict: Verdict
     seeds_needed: int | None
     mde: float
     p_improve: float
@@ -253,8 +251,8 @@ def header_lines(family: str, n_arms: int, alpha: float, sesoi: float, correctio
     ]
 
 
-def _verdict(decision: str, n_diverged: int) -> str:
-    return UNSTABLE if n_diverged > 0 else decision
+def _verdict(decision: Verdict, n_diverged: int) -> Verdict:
+    return Verdict.UNSTABLE if n_diverged > 0 else decision
 
 
 def _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) -> int | None:
@@ -329,7 +327,7 @@ def analyze_family(arms: Sequence[PairedArm], family: str = "this study", alpha:
 
 
 def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA, sesoi: float = SESOI,
-               method: str = METHOD_SEED_ONLY, decision: str | None = None, alpha_plan: float | None = None,
+               method: str = METHOD_SEED_ONLY, decision: Verdict | None = None, alpha_plan: float | None = None,
                power: float = stats_power.POWER, pooled: dict | None = None) -> ArmEffect:
     """One arm's :class:`ArmEffect` given the error levels it is tested at.
 
@@ -348,8 +346,8 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
     flags = list(a.flags)
     if n == 0:
         return ArmEffect(a.name, 0, a.n_diverged, math.nan, math.nan, math.nan, math.nan, method,
-                         math.nan, math.nan, False, math.nan, math.nan, False, INCONCLUSIVE,
-                         _verdict(INCONCLUSIVE, a.n_diverged), None, math.inf, math.nan, math.nan, math.nan,
+                         math.nan, math.nan, False, math.nan, math.nan, False, Verdict.INCONCLUSIVE,
+                         _verdict(Verdict.INCONCLUSIVE, a.n_diverged), None, math.inf, math.nan, math.nan, math.nan,
                          math.nan, math.nan, math.nan, math.nan, math.nan, note="; ".join(["no paired seeds"] + flags))
     m = stats_core.paired_moments(a.diffs, a.example_diffs)
     p, tp = float(stats_core.family_p(m, pooled)), float(stats_core.family_tost_p(m, sesoi, pooled))
@@ -362,7 +360,10 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
     significant = bool(p_adj < alpha and (low > 0 or high < 0))
     equivalent = bool(tp_adj < alpha and math.isfinite(low) and math.isfinite(high))
     if decision is None:
-        decision = (BETTER if mean > 0 else WORSE) if significant else (EQUIVALENT if equivalent else INCONCLUSIVE)
+        if significant:
+            decision = Verdict.BETTER if mean > 0 else Verdict.WORSE
+        else:
+            decision = Verdict.EQUIVALENT if equivalent else Verdict.INCONCLUSIVE
     notes = []
     if degenerate and n >= 2:
         notes.append("all paired differences equal: seed noise not estimable, exact sign-flip p used")
@@ -371,7 +372,7 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
     if n < 2:
         notes.append("needs >= 2 seeds")
     notes += flags
-    needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) if decision == INCONCLUSIVE else None
+    needed = _seeds_needed(mean, sd, val_var, n_val, sesoi, alpha_plan, n) if decision == Verdict.INCONCLUSIVE else None
     if n < 2:
         mde = math.inf
     elif degenerate:
@@ -421,7 +422,8 @@ def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = 
         diffs: ``[..., m, n]`` paired differences of the ``m`` arms of each family (points).
         example_diffs: optional ``[..., m, n, n_val]`` per-example differences (points).
     Returns:
-        ``[..., m]`` array of :data:`VERDICTS` strings among better / worse / equivalent / inconclusive.
+        ``[..., m]`` array of :class:`~augstudy.ablation.storage.verdict.Verdict` strings among better /
+        worse / equivalent / inconclusive.
     """
     mom = stats_core.paired_moments(diffs, example_diffs)
     pooled = stats_core.pooled_moments(mom)
@@ -431,5 +433,5 @@ def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = 
     significant = (p_adj < alpha) & ((low > 0) | (high < 0))
     tp = stats_core.family_tost_p(mom, sesoi, pooled)
     equivalent = (stats_core.adjust(tp, eq_correction) < alpha) & np.isfinite(low) & np.isfinite(high)
-    return np.where(significant, np.where(mom["mean"] > 0, BETTER, WORSE),
-                    np.where(equivalent, EQUIVALENT, INCONCLUSIVE))
+    return np.where(significant, np.where(mom["mean"] > 0, Verdict.BETTER, Verdict.WORSE),
+                    np.where(equivalent, Verdict.EQUIVALENT, Verdict.INCONCLUSIVE))

@@ -12,10 +12,11 @@ import pytest
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core, simulate as sim, verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 
 def _fwer(v):
-    return float(np.mean(np.any(np.isin(v, (sv.BETTER, sv.WORSE)), axis=-1)))
+    return float(np.mean(np.any(np.isin(v, (Verdict.BETTER, Verdict.WORSE)), axis=-1)))
 
 
 def _bound(studies, rate=0.05):
@@ -30,7 +31,7 @@ def welch_rule(d, e):
     se = np.sqrt(seed_var + val_var)
     df = (seed_var + val_var) ** 2 / (seed_var**2 / (n - 1) + val_var**2 / (n_val - 1))
     p = 2 * sps.t.sf(np.abs(d.mean(-1)) / se, df)
-    return np.where(core.holm(p) < 0.05, np.where(d.mean(-1) > 0, sv.BETTER, sv.WORSE), sv.INCONCLUSIVE)
+    return np.where(core.holm(p) < 0.05, np.where(d.mean(-1) > 0, Verdict.BETTER, Verdict.WORSE), Verdict.INCONCLUSIVE)
 
 
 @pytest.mark.parametrize("n_val,seeds,ratio,studies", [
@@ -58,8 +59,8 @@ def test_160_images_are_not_over_conservative_any_more():
     assert 0.03 <= new <= _bound(2000) and old < 0.02
     rng = np.random.default_rng(161)
     d, e = sim.simulate_study(rng, 1000, 1, 10, 160, 0.2 * sim.val_sd(160), effects=[3.0])
-    power_new = np.mean(sv.decide(d, example_diffs=e) == sv.BETTER)
-    power_old = np.mean(welch_rule(d, e) == sv.BETTER)
+    power_new = np.mean(sv.decide(d, example_diffs=e) == Verdict.BETTER)
+    power_old = np.mean(welch_rule(d, e) == Verdict.BETTER)
     assert power_new > power_old + 0.05
 
 
@@ -70,7 +71,7 @@ def test_skewed_seed_noise_keeps_false_calls_under_5_percent_with_several_arms()
     rng = np.random.default_rng(7)
     d = rng.exponential(1.0, (4000, 4, 5)) - 1.0
     v = sv.decide(d)
-    per_arm = float(np.mean(np.isin(v, (sv.BETTER, sv.WORSE))))
+    per_arm = float(np.mean(np.isin(v, (Verdict.BETTER, Verdict.WORSE))))
     assert per_arm <= 0.05 and _fwer(v) <= _bound(4000)
     own_t = core.two_sided_p(core.paired_moments(d)) < 0.05
     assert float(np.mean(own_t)) > 0.10                       # what one arm's t test alone does

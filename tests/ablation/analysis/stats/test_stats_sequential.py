@@ -8,6 +8,7 @@ from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import sequential as sq
 from augstudy.ablation.analysis.stats import verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 N_STUDIES = 2500
 
@@ -89,10 +90,10 @@ def test_sequential_step_asks_for_the_next_batch_only_where_undecided():
     step = sq.sequential_step(arms, start_seeds=3, batch=2, max_seeds=20)
     assert step.look == 0 and not step.done
     by = {a.effect.arm: a for a in step.arms}
-    assert by["a0"].final and by["a0"].effect.verdict == sv.BETTER and by["a0"].more_seeds == 0
+    assert by["a0"].final and by["a0"].effect.verdict == Verdict.BETTER and by["a0"].more_seeds == 0
     for name in ("a1", "a2"):
         assert not by[name].final and by[name].more_seeds == 2 and by[name].target_seeds == 5
-        assert by[name].effect.verdict == sv.INCONCLUSIVE and "needs 2 more seeds" in by[name].effect.note
+        assert by[name].effect.verdict == Verdict.INCONCLUSIVE and "needs 2 more seeds" in by[name].effect.note
     assert step.baseline_seeds == 5 and step.runs_needed(baseline_has=3) == 2 + 2 + 2
     assert step.plan_text(baseline_has=3, seconds_per_run=30.0) == (
         "seeds auto: 2 of 3 arms undecided; next look at 5 seeds costs 6 runs (4 arm, 2 baseline), about 3.0 min.")
@@ -107,8 +108,8 @@ def test_sequential_step_asks_for_the_next_batch_only_where_undecided():
                                   start_seeds=3, batch=2, max_seeds=20)
     assert step.done
     verdicts = {a.effect.arm: a.effect.verdict for a in step.arms}
-    assert verdicts["a0"] == sv.BETTER
-    assert verdicts["a1"] in (sv.EQUIVALENT, sv.INCONCLUSIVE)
+    assert verdicts["a0"] == Verdict.BETTER
+    assert verdicts["a1"] in (Verdict.EQUIVALENT, Verdict.INCONCLUSIVE)
     # stateless: the final data with extra seeds beyond each arm's stop replays the same decisions
     again = sq.sequential_step([sv.PairedArm(f"a{i}", d) for i, d in enumerate(full)],
                                start_seeds=3, batch=2, max_seeds=20)
@@ -123,7 +124,7 @@ def test_sequential_effect_rows_are_coherent():
     for a in step.arms:
         e = a.effect
         assert e.significant == (e.p_adjusted < 0.05) == (e.ci_low > 0 or e.ci_high < 0)
-        assert (e.verdict in (sv.BETTER, sv.WORSE)) == e.significant
+        assert (e.verdict in (Verdict.BETTER, Verdict.WORSE)) == e.significant
     assert any("alpha spending" in line for line in step.header)
 
 
@@ -136,8 +137,8 @@ def test_sequential_step_uses_the_val_set_term_when_per_example_data_is_given():
     with_val = sq.sequential_step([sv.PairedArm("a", example.mean(axis=1), example)])
     seed_only = sq.sequential_step([sv.PairedArm("a", example.mean(axis=1) + 0.01 * rng.normal(size=9))])
     assert "per-example" in with_val.arms[0].effect.ci_method and with_val.arms[0].effect.val_se > 0.5
-    assert with_val.arms[0].effect.verdict != sv.BETTER       # six images of one fixed val set
-    assert seed_only.arms[0].effect.verdict == sv.BETTER      # the seed-only view is fooled
+    assert with_val.arms[0].effect.verdict != Verdict.BETTER       # six images of one fixed val set
+    assert seed_only.arms[0].effect.verdict == Verdict.BETTER      # the seed-only view is fooled
 
 
 def test_futility_only_removes_claims_and_keeps_both_error_rates():
@@ -186,7 +187,7 @@ def test_sequential_step_reports_a_futility_stop_as_final_inconclusive():
     step = sq.sequential_step([stuck], futility=0.05)
     arm = step.arms[0]
     assert step.done and arm.final and arm.more_seeds == 0 and arm.effect.n_seeds < 17
-    assert arm.effect.verdict == sv.INCONCLUSIVE and "chance of any verdict by 20" in arm.effect.note
+    assert arm.effect.verdict == Verdict.INCONCLUSIVE and "chance of any verdict by 20" in arm.effect.note
     assert any("chance of any verdict" in line for line in step.header)
     again = sq.sequential_step([stuck], futility=0.0)
     assert not again.done and again.arms[0].more_seeds > 0

@@ -13,6 +13,7 @@ from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core as stats_core, power as stats_power
 from augstudy.ablation.analysis.stats import verdicts as sv
+from augstudy.ablation.storage.verdict import Verdict
 
 N_STUDIES = 4000
 SE_5PCT = math.sqrt(0.05 * 0.95 / N_STUDIES)      # about 0.0034
@@ -25,7 +26,7 @@ def _noise(rng, shape, dist):
 
 
 def _false_positive(verdicts):
-    return (verdicts == sv.BETTER) | (verdicts == sv.WORSE)
+    return (verdicts == Verdict.BETTER) | (verdicts == Verdict.WORSE)
 
 
 # ------------------------------------------------------------------ one rule, two implementations
@@ -52,8 +53,8 @@ def test_significant_adjusted_p_and_interval_never_disagree():
                 excludes = a.ci_low > 0 or a.ci_high < 0
                 assert a.significant == (a.p_adjusted < 0.05) == excludes
                 assert a.p_adjusted >= a.p_value - 1e-12
-                assert a.verdict in (sv.BETTER, sv.WORSE) if a.significant else a.verdict in (
-                    sv.EQUIVALENT, sv.INCONCLUSIVE)
+                assert a.verdict in (Verdict.BETTER, Verdict.WORSE) if a.significant else a.verdict in (
+                    Verdict.EQUIVALENT, Verdict.INCONCLUSIVE)
 
 
 def test_holm_matches_the_hand_computed_step_down_and_bh_is_scipys():
@@ -126,7 +127,7 @@ def test_tied_differences_at_2_3_seeds_with_160_images_are_never_better_or_worse
             assert np.ptp(diffs) < 1e-9 and abs(diffs[0]) == pytest.approx(abs(k) * 100 / 160)
             for example in (None, 100.0 * (arm.astype(float) - base)):
                 a = sv.analyze_family([sv.PairedArm("tie", diffs, example)]).arms[0]
-                assert a.verdict not in (sv.BETTER, sv.WORSE), (k, n_seeds, a)
+                assert a.verdict not in (Verdict.BETTER, Verdict.WORSE), (k, n_seeds, a)
                 assert a.p_value >= 2 / 2**n_seeds - 1e-12
 
 
@@ -180,7 +181,7 @@ def test_equivalence_error_at_an_effect_equal_to_sesoi_is_at_most_alpha(n_seeds,
     rng = np.random.default_rng(int(n_seeds * 10 + sd * 10))
     for sign in (1.0, -1.0):
         d = sign * sv.SESOI + sd * rng.normal(size=(N_STUDIES, 1, n_seeds))
-        verdict_rate = float(np.mean(sv.decide(d) == sv.EQUIVALENT))
+        verdict_rate = float(np.mean(sv.decide(d) == Verdict.EQUIVALENT))
         # the TOST rule itself (a significant arm is printed better/worse even when also equivalent)
         rate = float(np.mean(stats_core.tost_p(stats_core.paired_moments(d[:, 0]), sv.SESOI) < 0.05))
         assert verdict_rate <= rate <= 0.05 + 3 * SE_5PCT, rate
@@ -191,7 +192,7 @@ def test_equivalence_error_at_an_effect_equal_to_sesoi_is_at_most_alpha(n_seeds,
 def test_equivalence_is_reached_for_a_null_arm_with_enough_precision():
     rng = np.random.default_rng(6)
     d = 0.3 * rng.normal(size=(2000, 1, 10))
-    assert np.mean(sv.decide(d) == sv.EQUIVALENT) > 0.9
+    assert np.mean(sv.decide(d) == Verdict.EQUIVALENT) > 0.9
 
 
 # ------------------------------------------------------------------ power, MDE, effect sizes
@@ -202,11 +203,11 @@ def test_power_at_the_reported_mde_matches_the_noncentral_t_reference(n_seeds):
     rng = np.random.default_rng(20 + n_seeds)
     mde = stats_power.minimum_detectable_effect(1.0, n_seeds)
     d = mde + rng.normal(size=(20_000, 1, n_seeds))
-    power = float(np.mean(sv.decide(d) == sv.BETTER))
+    power = float(np.mean(sv.decide(d) == Verdict.BETTER))
     assert power == pytest.approx(0.80, abs=3 * math.sqrt(0.8 * 0.2 / 20_000) + 0.002)
     if n_seeds <= 3:      # the shifted-central-t formula the table used to print falls short
         old = (sps.t.ppf(0.975, n_seeds - 1) + sps.t.ppf(0.8, n_seeds - 1)) / math.sqrt(n_seeds)
-        assert float(np.mean(sv.decide(old + rng.normal(size=(20_000, 1, n_seeds))) == sv.BETTER)) < 0.78
+        assert float(np.mean(sv.decide(old + rng.normal(size=(20_000, 1, n_seeds))) == Verdict.BETTER)) < 0.78
 
 
 def test_seeds_needed_reaches_the_promised_power():
@@ -244,7 +245,7 @@ def test_diverged_seeds_count_at_chance_and_make_the_arm_unstable():
     assert paired.n_diverged == 2 and paired.diffs.size == 5
     assert paired.diffs[2] == pytest.approx(100 * (0.005 - 0.48))
     a = sv.analyze_family([paired], chance=0.5).arms[0]
-    assert a.verdict == sv.UNSTABLE and a.effect_mean < -15
+    assert a.verdict == Verdict.UNSTABLE and a.effect_mean < -15
     assert any("chance level (0.5 pts)" in line for line in sv.analyze_family([paired], chance=0.5).header_lines())
     with pytest.raises(ValueError, match="chance"):
         sv.pair_arm("lr=1", arm, base, diverged_arm=[2])
@@ -287,4 +288,4 @@ def test_arm_effect_to_dict_has_every_table_column():
                 "p_adjusted", "significant", "verdict", "seeds_needed", "p_improve", "p_improve_low",
                 "p_improve_high", "d_z", "d_z_low", "d_z_high", "rank", "mde"):
         assert key in row
-    assert row["verdict"] == sv.INCONCLUSIVE and row["seeds_needed"] > 3
+    assert row["verdict"] == Verdict.INCONCLUSIVE and row["seeds_needed"] > 3
