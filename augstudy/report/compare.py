@@ -8,7 +8,6 @@ differing field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import pandas as pd
@@ -43,14 +42,14 @@ def combined_effects(studies: list[Study]) -> list[EffectRow]:
     """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
     across studies as each study ranks its own (:func:`augstudy.ablation.analysis.stats.verdicts.assign_ranks`):
     by the mean effect, arms with one seed last; rows without an effect stay unranked."""
+    from augstudy.ablation.analysis.stats.verdicts import assign_ranks   # scipy: only when comparing
+
     tagged = [(study, row) for study in studies for row in study.effect_rows]
     names = [row.arm for _, row in tagged]
     clash = len(set(names)) < len(names)
-    rows = [replace(row, arm=f"{study.path}: {row.arm}" if clash else row.arm) for study, row in tagged]
-    ranked = sorted((r for r in rows if math.isfinite(r.effect_mean)),
-                    key=lambda r: (r.n_seeds < 2, -r.effect_mean))
-    position = {id(r): i for i, r in enumerate(ranked, start=1)}
-    return [replace(r, rank=position.get(id(r))) for r in rows]
+    rows = [replace(row, arm=f"{study.path}: {row.arm}" if clash else row.arm, rank=None) for study, row in tagged]
+    assign_ranks(rows)
+    return rows
 
 
 def compare_content(studies: list[Study]) -> ReportContent:

@@ -396,6 +396,10 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
 def assign_ranks(effects: Sequence[ArmEffect]) -> None:
     """Rank in place by the mean effect (desc; ties keep input order); arms without data unranked.
 
+    The one rank rule: every effect table, contrast family and the comparison of studies
+    (``augstudy report A B``, on stored :class:`~augstudy.ablation.storage.schema.EffectRow`) use it;
+    ``effects``: anything with ``n_seeds``, ``effect_mean`` and a settable ``rank``.
+
     Why the mean: "which arm is best" is a question about the true effects, and with equal
     noise the largest observed mean is the most likely largest true effect; an arm with a
     larger mean never ranks below one with a smaller mean.  (Ranking by each arm's Holm-level
