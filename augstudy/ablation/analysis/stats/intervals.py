@@ -2,14 +2,14 @@
 per-class effects (:mod:`.per_class`).  Numpy + scipy, no torch; any unit in, the same unit out.
 
 The effect table's verdicts do not use these (:mod:`.core` and :mod:`.verdicts` decide them, with
-the val set's own noise in the variance); a class's effect has no per-example difference to
-carry that term, so it keeps the per-seed rule:
+the val set's own noise in the variance).  Per-class effects are computed from per-seed class
+accuracies (``class_metrics.csv``), so they keep this per-seed rule:
 
 - **interval**: paired Student t below :data:`BOOTSTRAP_MIN_SEEDS` seeds, BCa bootstrap
   (``scipy.stats.bootstrap``, seeded) from there on;
 - **p-value**: the sign-flip permutation test, exact up to :data:`EXACT_PERMUTATION_MAX_SEEDS`
-  seeds (floor ``2 / 2^n``: 0.25 at 3 seeds, so nothing is significant below 6 seeds), Monte
-  Carlo above;
+  seeds (floor ``2 / 2^n``: 0.25 at 3 seeds; per-class effects need its corrected q below 5 %,
+  so no class is flagged below 6 seeds), Monte Carlo above;
 - **significant**: the interval excludes 0, and from :data:`BOOTSTRAP_MIN_SEEDS` seeds (BCa is
   liberal there) or on tied differences the sign-flip test must agree.
 """
