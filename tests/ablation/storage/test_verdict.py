@@ -39,3 +39,21 @@ def test_an_unknown_verdict_is_refused_naming_the_column_and_the_allowed_values(
         schema.EffectRow.from_csv_row({**cells, "verdict": "amazing"})
     old = {k: v for k, v in cells.items() if k not in ("verdict", "decision")}   # no verdict columns at all
     assert schema.EffectRow.from_csv_row(old).verdict == ""
+
+
+def test_seeds_auto_stops_every_decided_arm_and_final_differs_only_by_inconclusive():
+    """``--seeds auto`` asks ``final`` (the rule stopped the arm); a decided decision is always final, and
+    a final arm that is not decided stopped inconclusive."""
+    from augstudy.ablation.analysis.stats import sequential as sq, verdicts as sv
+
+    rng = np.random.default_rng(3)
+    seen = set()
+    for k in range(30):
+        effects = rng.choice([0.0, 0.5, 4.0], size=3)
+        n = int(rng.choice([3, 5, 9, 20]))
+        arms = [sv.PairedArm(f"a{i}", e + rng.normal(size=n)) for i, e in enumerate(effects)]
+        for a in sq.sequential_step(arms, start_seeds=3, batch=2, max_seeds=20).arms:
+            decided = a.effect.decision.is_decided()
+            assert (a.final and a.effect.decision != Verdict.INCONCLUSIVE) == decided, (k, a)
+            seen.add((a.final, decided))
+    assert seen == {(True, True), (False, False), (True, False)}      # every case was exercised

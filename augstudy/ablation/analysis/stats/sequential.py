@@ -280,6 +280,8 @@ def seeds_used(result: dict, schedule: Sequence[int]) -> np.ndarray:
 class SequentialArm:
     """One arm after a look: its effect row, whether its verdict is final, what it still needs.
 
+    final: the rule stopped the arm: its decision is decided (``effect.decision.is_decided()``; the
+        verdict may still be unstable), or it stopped ``inconclusive`` (futility, or the last look).
     more_seeds: paired seeds to add before the next look (0 when final).
     target_seeds: the seed count of that next look (the arm's seed count when final).
     """
