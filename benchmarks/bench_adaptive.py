@@ -52,7 +52,7 @@ import numpy as np
 
 from augstudy.ablation.analysis.stats import sequential as sq
 from augstudy.ablation.analysis.stats import verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 EFFECTS_SD = np.array([0.0, 0.5, 1.0, 2.0])   # true effects of the four arms, in noise SDs
 SESOI = 1.0                                    # accuracy points

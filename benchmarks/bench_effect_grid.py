@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core, simulate as sim, verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 VAL_SIZES = (160, 500, 2000, 10_000)
 SEEDS = (2, 3, 5, 10)

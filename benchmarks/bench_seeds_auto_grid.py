@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from augstudy.ablation.analysis.stats import sequential as sq, simulate as sim, verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 CHUNK_ELEMENTS = 2.0e7
 EFFECTS = np.array([0.0, 0.5, 1.0, 2.0])

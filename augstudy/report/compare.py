@@ -42,7 +42,7 @@ def combined_effects(studies: list[Study]) -> list[EffectRow]:
     """Every study's effect rows, labelled ``<study dir>: <arm>`` when arm names collide, ranked
     across studies as each study ranks its own (:func:`augstudy.ablation.analysis.stats.verdicts.assign_ranks`):
     by the mean effect, arms with one seed last; rows without an effect stay unranked."""
-    from augstudy.ablation.analysis.stats.verdicts import assign_ranks   # scipy: only when comparing
+    from augstudy.ablation.terms import assign_ranks
 
     tagged = [(study, row) for study in studies for row in study.effect_rows]
     names = [row.arm for _, row in tagged]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from augstudy.ablation.analysis.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
 from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.report import figures
 from augstudy.report.load import Study, parse_bool, parse_number
 from augstudy.report.findings import Finding, collect_findings

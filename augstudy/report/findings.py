@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.report.load import Study, parse_number
 
 #: above this share of single-channel images a dataset counts as grayscale

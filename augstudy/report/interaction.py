@@ -6,7 +6,7 @@ recomputes nothing.  Accuracy points.
 
 from __future__ import annotations
 
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.report.content import BETTER, NOISE, WORSE, Figure, Section, Table
 from augstudy.report.load import Study
 

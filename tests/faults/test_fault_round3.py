@@ -127,7 +127,7 @@ def test_5_a_verdict_that_is_not_one_is_refused(cli_runner, small_study, tmp_pat
 
 
 def test_5_the_readers_verdicts_are_the_statistics_verdicts():
-    from augstudy.ablation.storage.verdict import WRITTEN, Verdict
+    from augstudy.ablation.terms import WRITTEN, Verdict
 
     assert set(WRITTEN) <= set(Verdict)          # one enum: what the statistics write, the reader reads
     older = {"within noise", "needs >= 2 seeds", "no paired seeds"}   # what older study folders hold

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from augstudy.ablation.storage.schema import SEEDS_NEEDED_MAX, EffectRow, sort_by_rank
+from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
+from augstudy.ablation.terms import SEEDS_NEEDED_MAX
 
 #: columns of every human effect table, in order
 DISPLAY_COLUMNS = ("rank", "arm", "n", "effect (pts)", "interval (level)", "p adj", "p equiv", "P(>base) [95%]",

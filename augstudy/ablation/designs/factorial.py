@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.ablation.spec.compose import compose_levels
-from augstudy.ablation.storage.schema import POINTS, RunStatus, StudyPaths, csv_text
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.storage.schema import RunStatus, StudyPaths, csv_text
+from augstudy.ablation.terms import POINTS
+from augstudy.ablation.terms import Verdict
 from augstudy.ablation.spec.study_spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, load_baseline,
                                   load_factor, resolve_config)
 from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file

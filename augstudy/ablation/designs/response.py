@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from augstudy.ablation.storage.schema import POINTS, RunStatus, StudyPaths
+from augstudy.ablation.storage.schema import RunStatus, StudyPaths
+from augstudy.ablation.terms import POINTS
 from augstudy.ablation.spec.study_spec import Arm
 from augstudy.atomic import atomic_write_json, read_json_file
 

@@ -28,7 +28,7 @@ from typing import Sequence
 
 from augstudy.ablation.plan.model import DataModel, NoiseEstimate, calibrate
 from augstudy.ablation.plan.result import PlanResult, PlanRow
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.errors import UserError
 
 DEFAULT_EFFECTS = (1.0, 2.0)

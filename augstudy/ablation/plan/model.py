@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 
-from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.terms import POINTS
 from augstudy.errors import UserError
 
 _NODES = 64                   # Gauss-Hermite nodes for the difficulty, per axis

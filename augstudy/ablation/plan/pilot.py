@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from augstudy.ablation.plan.model import NoiseEstimate
-from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.terms import POINTS
 from augstudy.errors import UserError
 
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.atomic import atomic_write_json, atomic_write_text, ensure_writable_folder
 
 PLAN_JSON, PLAN_CSV = "plan.json", "plan.csv"

@@ -27,8 +27,8 @@ import numpy as np
 from augstudy.ablation.analysis import stats
 from augstudy.ablation.analysis.stats import sequential as stats_sequential
 from augstudy.ablation.plan.model import DataModel, seed_correct, study_eta
-from augstudy.ablation.storage.schema import POINTS
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import POINTS
+from augstudy.ablation.terms import Verdict
 
 _CHUNK_ELEMENTS = 200_000     # bool elements of one seed of one chunk: bounds memory to about 2 MB x seeds
 _MAX_CHUNK = 25              # studies per chunk at most (so small --sims are not rounded far up)

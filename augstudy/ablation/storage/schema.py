@@ -7,9 +7,9 @@ One home for what both sides must agree on:
 - the CSV columns (:data:`RUNS_COLUMNS`, :data:`EPOCHS_COLUMNS`, :data:`CLASS_COLUMNS`,
   :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
 - :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
-  (its :class:`~augstudy.ablation.storage.verdict.Verdict` included) and read back by the report,
+  (its :class:`~augstudy.ablation.terms.Verdict` included) and read back by the report,
   which formats it and never recomputes it;
-- :data:`POINTS`: the unit of every accuracy-like number in the study's files;
+- :data:`~augstudy.ablation.terms.POINTS` (in `terms.py`): the unit of every accuracy-like number in the study's files;
 - :data:`METRICS`: the per-run selection metrics a study may rank by;
 - :func:`pack_correct` / :func:`unpack_correct`: how per-example val correctness is stored.
 
@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import SEEDS_NEEDED_MAX, Verdict
 
 
 # ----------------------------------------------------------------------------- run states
@@ -200,10 +200,6 @@ EPOCHS_COLUMNS = ("arm", "level", "seed", "epoch", "train_loss", "train_acc", "v
 CLASS_COLUMNS = ("arm", "level", "seed", "epoch", "class_index", "class_name", "val_acc", "n_val")
 ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std",
                "best_val_acc", "stability", "gen_gap", "n_diverged")
-#: ``seeds_needed`` above this is written ``>N`` (the statistics' search limit)
-SEEDS_NEEDED_MAX = 200
-#: fraction -> accuracy points (100 x fraction): the unit of effects, arms and class effects
-POINTS = 100.0
 
 
 def csv_cell(key: str, value: Any) -> str:
@@ -486,8 +482,8 @@ __all__ = [
     "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
     "DERIVED_FILES", "STUDY_SUBDIRS",
-    "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "SEEDS_NEEDED_MAX",
-    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow", "POINTS",
+    "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS",
+    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow",
     "sort_by_rank", "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
     "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT",
 ]

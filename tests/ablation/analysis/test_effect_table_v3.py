@@ -8,7 +8,7 @@ import pytest
 
 from augstudy.ablation.analysis import effects
 from augstudy.ablation.analysis.stats import simulate as sim, verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 
 def _run(arm, seed, metric, status="done", correct=None):

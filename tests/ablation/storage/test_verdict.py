@@ -5,7 +5,7 @@ import pytest
 
 from augstudy.ablation.analysis import stats
 from augstudy.ablation.storage import schema
-from augstudy.ablation.storage.verdict import WRITTEN, Verdict
+from augstudy.ablation.terms import WRITTEN, Verdict
 
 
 def test_verdict_values_are_the_stored_strings():

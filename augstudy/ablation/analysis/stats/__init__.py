@@ -17,13 +17,13 @@ them on any numbers:
   intervals and sign-flip test of :mod:`.intervals`;
 - :mod:`.simulate`: per-example simulated studies for measuring any rule's error rates.
 
-:class:`Verdict` itself lives in :mod:`augstudy.ablation.storage.verdict` (standard library only,
+:class:`Verdict` itself lives in :mod:`augstudy.ablation.terms` (standard library only,
 so the store and the report read verdicts without scipy); ``Verdict.is_decided()`` is the one
 answer to "has this arm a verdict" (better, worse or equivalent).
 
 Units: the inputs of :func:`pair_arm`, :func:`noise_floor` and :func:`per_class_effects` are
 accuracies as fractions in [0, 1]; every number they return is in **accuracy points** (100 x the
-fraction, :data:`augstudy.ablation.storage.schema.POINTS`).  The lower-level functions
+fraction, :data:`augstudy.ablation.terms.POINTS`).  The lower-level functions
 (:func:`analyze_family`, :func:`decide`, :func:`t_interval`, ...) work in whatever unit they are given.
 
 What decides the effect table (every verdict a study stores, and :func:`decide` on arrays):
@@ -48,7 +48,7 @@ One limit no rule on 5 numbers can remove: with a single arm and strongly skewed
 ``tests/ablation/analysis/stats/test_stats_grid.py``).
 """
 
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 from augstudy.ablation.analysis.stats.core import benjamini_hochberg, holm
 from augstudy.ablation.analysis.stats.power import ALPHA, POWER, minimum_detectable_effect, seeds_needed
 from augstudy.ablation.analysis.stats.intervals import (

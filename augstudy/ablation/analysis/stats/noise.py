@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 
 from augstudy.ablation.analysis.stats import power as stats_power
-from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.terms import POINTS
 
 
 def _finite(x) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from augstudy.ablation.analysis.stats.core import benjamini_hochberg
 from augstudy.ablation.analysis.stats.intervals import DEFAULT_N_BOOT, paired_effect
 from augstudy.ablation.analysis.stats.power import ALPHA
-from augstudy.ablation.storage.schema import POINTS
+from augstudy.ablation.terms import POINTS
 
 
 def per_class_effects(per_seed_class_acc_arm: Mapping[int, Sequence[float]],

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
 
-from augstudy.ablation.storage.schema import SEEDS_NEEDED_MAX   # search limit; max + 1: "not reachable by then"
+from augstudy.ablation.terms import SEEDS_NEEDED_MAX# search limit; max + 1: "not reachable by then"
 
 ALPHA = 0.05                 # two-sided test level
 POWER = 0.80                 # target power of the MDE and of seeds_needed

@@ -57,7 +57,7 @@ from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core as stats_core, verdicts as stats_verdicts
 from augstudy.ablation.analysis.stats.verdicts import PairedArm
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 MAX_SEEDS = 20
 START_SEEDS = 3

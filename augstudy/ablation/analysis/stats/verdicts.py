@@ -53,8 +53,7 @@ import numpy as np
 
 from augstudy.ablation.analysis.stats import core as stats_core, power as stats_power
 from augstudy.ablation.analysis.stats.power import ALPHA
-from augstudy.ablation.storage.schema import POINTS
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import POINTS, Verdict, assign_ranks
 
 SESOI = 1.0              # smallest effect size of interest, accuracy points
 
@@ -393,25 +392,6 @@ def arm_effect(a: PairedArm, level: float, eq_level: float, alpha: float = ALPHA
         sd_seed=sd, val_se=math.sqrt(val_var), note="; ".join(notes))
 
 
-def assign_ranks(effects: Sequence[ArmEffect]) -> None:
-    """Rank in place by the mean effect (desc; ties keep input order); arms without data unranked.
-
-    The one rank rule: every effect table, contrast family and the comparison of studies
-    (``augstudy report A B``, on stored :class:`~augstudy.ablation.storage.schema.EffectRow`) use it;
-    ``effects``: anything with ``n_seeds``, ``effect_mean`` and a settable ``rank``.
-
-    Why the mean: "which arm is best" is a question about the true effects, and with equal
-    noise the largest observed mean is the most likely largest true effect; an arm with a
-    larger mean never ranks below one with a smaller mean.  (Ranking by each arm's Holm-level
-    lower bound, the rule before, held the most significant arm to the strictest level and put
-    the truly best arm first less often; ``benchmarks/bench_effect_grid.py`` measures both.)
-    Arms with fewer than 2 seeds (one run: no interval at all) come after every arm with 2 or more.
-    """
-    ranked = [e for e in effects if e.n_seeds > 0 and math.isfinite(e.effect_mean)]
-    ranked.sort(key=lambda e: (e.n_seeds < 2, -e.effect_mean))
-    for position, e in enumerate(ranked, start=1):
-        e.rank = position
-
 
 def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = "holm",
            example_diffs=None, eq_correction: str = "none") -> np.ndarray:
@@ -426,7 +406,7 @@ def decide(diffs, alpha: float = ALPHA, sesoi: float = SESOI, correction: str = 
         diffs: ``[..., m, n]`` paired differences of the ``m`` arms of each family (points).
         example_diffs: optional ``[..., m, n, n_val]`` per-example differences (points).
     Returns:
-        ``[..., m]`` array of :class:`~augstudy.ablation.storage.verdict.Verdict` strings among better /
+        ``[..., m]`` array of :class:`~augstudy.ablation.terms.Verdict` strings among better /
         worse / equivalent / inconclusive.
     """
     mom = stats_core.paired_moments(diffs, example_diffs)

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import power
-from augstudy.ablation.storage.schema import SEEDS_NEEDED_MAX
+from augstudy.ablation.terms import SEEDS_NEEDED_MAX
 
 
 def test_minimum_detectable_effect_has_exactly_the_promised_noncentral_t_power():

@@ -7,7 +7,7 @@ import pytest
 
 from augstudy.ablation.analysis.stats import factorial as sf
 from augstudy.ablation.analysis.stats import verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 
 def _two_by_two(rng, n_seeds, interaction, noise=1.0):

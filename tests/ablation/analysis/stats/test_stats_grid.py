@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core, simulate as sim, verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 
 def _fwer(v):

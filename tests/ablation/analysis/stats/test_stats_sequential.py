@@ -8,7 +8,7 @@ from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import sequential as sq
 from augstudy.ablation.analysis.stats import verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 N_STUDIES = 2500
 

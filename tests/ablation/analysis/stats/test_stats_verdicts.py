@@ -13,7 +13,7 @@ from scipy import stats as sps
 
 from augstudy.ablation.analysis.stats import core as stats_core, power as stats_power
 from augstudy.ablation.analysis.stats import verdicts as sv
-from augstudy.ablation.storage.verdict import Verdict
+from augstudy.ablation.terms import Verdict
 
 N_STUDIES = 4000
 SE_5PCT = math.sqrt(0.05 * 0.95 / N_STUDIES)      # about 0.0034

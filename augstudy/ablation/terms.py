@@ -1,14 +1,23 @@
-"""The verdict of one effect row: one enum, and the one question asked of it (:meth:`Verdict.is_decided`).
+"""The effect table's shared terms: the verdict enum and its one question (:meth:`Verdict.is_decided`),
+the unit of effects (:data:`POINTS`), the cap on seeds needed and the one rank rule (:func:`assign_ranks`).
 
-Pure standard library, so the store, the report and the API read verdicts without numpy or scipy;
-the statistics (:mod:`augstudy.ablation.analysis.stats.verdicts`) decide them.  A ``StrEnum``:
+Pure standard library, at the bottom of ``augstudy/ablation/``: the statistics
+(:mod:`augstudy.ablation.analysis.stats`) decide with these terms, the store and the exporter write
+them, the report and the API read them, without numpy or scipy.  A ``StrEnum``:
 each member *is* its string, so ``effects.csv``, ``factorial.csv``, ``study.json`` and
 comparisons with a string read from a file are unchanged (``Verdict.BETTER == "better"``).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from enum import StrEnum
+
+#: fraction -> accuracy points (100 x fraction): the unit of effects, arms and class effects
+POINTS = 100.0
+#: ``seeds_needed`` above this is written ``>N`` (the statistics' search limit; max + 1: "not reachable by then")
+SEEDS_NEEDED_MAX = 200
 
 
 class Verdict(StrEnum):
@@ -49,4 +58,24 @@ _DECIDED = frozenset({Verdict.BETTER, Verdict.WORSE, Verdict.EQUIVALENT})
 #: the verdicts the statistics write today, in the order the table header explains them
 WRITTEN = (Verdict.BETTER, Verdict.WORSE, Verdict.EQUIVALENT, Verdict.INCONCLUSIVE, Verdict.UNSTABLE)
 
-__all__ = ["Verdict", "WRITTEN"]
+def assign_ranks(effects: Sequence) -> None:
+    """Rank in place by the mean effect (desc; ties keep input order); arms without data unranked.
+
+    The one rank rule: every effect table, contrast family and the comparison of studies
+    (``augstudy report A B``, on stored :class:`~augstudy.ablation.storage.schema.EffectRow`) use it;
+    ``effects``: anything with ``n_seeds``, ``effect_mean`` and a settable ``rank``.
+
+    Why the mean: "which arm is best" is a question about the true effects, and with equal
+    noise the largest observed mean is the most likely largest true effect; an arm with a
+    larger mean never ranks below one with a smaller mean.  (Ranking by each arm's Holm-level
+    lower bound, the rule before, held the most significant arm to the strictest level and put
+    the truly best arm first less often; ``benchmarks/bench_effect_grid.py`` measures both.)
+    Arms with fewer than 2 seeds (one run: no interval at all) come after every arm with 2 or more.
+    """
+    ranked = [e for e in effects if e.n_seeds > 0 and math.isfinite(e.effect_mean)]
+    ranked.sort(key=lambda e: (e.n_seeds < 2, -e.effect_mean))
+    for position, e in enumerate(ranked, start=1):
+        e.rank = position
+
+
+__all__ = ["POINTS", "SEEDS_NEEDED_MAX", "Verdict", "WRITTEN", "assign_ranks"]
