@@ -117,7 +117,7 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str 
         UserError: missing directory, no study.json, unreadable files, bad ``fmt``.
     """
     from augstudy.report.content import study_content
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
 
     paths = output_paths(Path(study_dir), out, fmt)
     refuse_unsafe_targets(paths, [study_dir])
@@ -133,7 +133,7 @@ def compare_studies(dirs: list[str | Path], out: str | Path | None = None, fmt: 
     Returns ``{"html": Path, "md": Path, "files_dir": Path}`` (only the formats written).
     """
     from augstudy.report.compare import compare_content
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
 
     studies = [load_study(d) for d in dirs]
     content = compare_content(studies)

@@ -7,7 +7,7 @@ recomputes nothing.  Accuracy points.
 from __future__ import annotations
 
 from augstudy.report.content import BETTER, NOISE, WORSE, Figure, Section, Table
-from augstudy.report.load import Study
+from augstudy.ablation.storage.reader import Study
 
 
 def _number(x) -> float:
