@@ -4,11 +4,12 @@
 >>> paths = build_report("reports/dropout-fashion-mnist-mini")      # report.html + report.md
 >>> paths = compare_studies(["reports/dropout-x", "reports/augment-x"], "reports/compare.html")
 
-Pipeline: :mod:`load` (the study directory's plain files, named by
-:mod:`augstudy.ablation.storage.schema`) -> :mod:`content` (numbers formatted, the effect table
+Pipeline: :func:`augstudy.ablation.storage.reader.load_study` (the study directory's plain files,
+named by :mod:`augstudy.ablation.storage.schema`) -> :mod:`content` (numbers formatted, the effect table
 rendered by :mod:`augstudy.ablation.analysis.effect_table`, figures by :mod:`figures`, findings
 from :mod:`findings`) -> :mod:`html` / :mod:`markdown` (layout) -> atomic writes.
-The report recomputes no statistic and never loads the dataset.
+The report recomputes no statistic (per-class effects are class_effects.csv, stability and the
+gap arms.csv's) and never loads the dataset.
 """
 
 from __future__ import annotations
