@@ -10,10 +10,11 @@ a thin object over those files: it reads ``study.json`` and the exported CSVs (c
 has some files missing or partial: the handle keeps what exists and :attr:`Study.missing` names
 the rest, so a reader can say so instead of failing.
 
-Every statistic shown is read as the analysis stored it (``effects.csv`` rows as
-:class:`~augstudy.ablation.storage.schema.EffectRow`, ``class_effects.csv``); the two derived
-tables of an older folder are computed here by the analysis' own functions, documented where
-they are (:attr:`Study.class_effects`, :attr:`Study.seed_summaries`).
+Every statistic is read as the analysis stored it (``effects.csv`` rows as
+:class:`~augstudy.ablation.storage.schema.EffectRow`, ``arms.csv``, ``class_effects.csv``).  Two
+tables are derived here, each by the analysis' own function, never by a second rule:
+:attr:`Study.class_effects` for a folder exported before ``class_effects.csv`` existed (a documented
+fallback), and :attr:`Study.seed_summaries`, the per-run stability and gap whose means arms.csv stores.
 
 Units: ``effects``, ``class_effects`` and ``seed_summaries`` in accuracy points (100 x fraction);
 accuracies in ``runs``, ``curves`` and ``class_metrics`` are fractions in [0, 1]; ``wall_s`` in seconds.
@@ -46,7 +47,7 @@ class Study:
     """
 
     def __init__(self, path: str | Path):
-        from augstudy.ablation.storage import reader_files as files
+        from augstudy.ablation.storage import reader_files as files   # pandas: not on `import augstudy`
 
         self.path = Path(path)
         self._meta = files.read_meta(self.path)
@@ -60,7 +61,7 @@ class Study:
             raise UserError(f"{exc}; rerun 'augstudy ablate' to re-export it") from None
         files.check_rows_complete(self.path, self._meta, self._frames, self._effect_rows)
         self._class_effects = files.read_class_effects(self.path, self._meta, self._frames, self.baseline_arm)
-        self._seed_summaries = None
+        self._seed_summaries: "pd.DataFrame | None" = None
 
     # -- tables ---------------------------------------------------------------------
     @property
