@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 from augstudy.ablation.analysis import stats
+from augstudy.ablation.analysis.class_effects import class_effect_rows, write_class_effects
 from augstudy.ablation.analysis.effects import compute_effects
+from augstudy.ablation.storage.schema import preview_arm_names
 from augstudy.ablation.storage.schema import EFFECT_COLUMNS as SCHEMA_EFFECT_COLUMNS, csv_cell
 
 EFFECT_COLUMNS = list(SCHEMA_EFFECT_COLUMNS)
@@ -73,6 +75,7 @@ def make_study(
     diverged: tuple[str, int] | None = None,
     baseline_hash: str = "base0001",
     previews: bool = True,
+    class_effects: bool = True,
     data_check: list | None = None,
     seed: int = 0,
 ) -> Path:
@@ -83,6 +86,8 @@ def make_study(
     study: the next run is "running" with half its epochs, the rest "pending", no
     effects.csv/arms.csv when fewer than two arms have a finished seed.
     ``diverged``: ``(level, seed)`` of a run that diverges (NaN loss) halfway.
+    ``class_effects``: write class_effects.csv as the exporter does (False: a folder exported before
+    that file existed, whose reader computes it).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,6 +166,12 @@ def make_study(
     finished = {arm: accs for arm, accs in final_acc.items() if accs}
     if len(finished.get(baseline_arm, {})) >= 2 and len(finished) >= 2:
         noise_floor = stats.noise_floor(finished, baseline_arm)
+        runs = [{"arm": arm, "level": next(a["level"] for a in arm_specs if a["arm"] == arm), "seed": seed,
+                 "status": "done", "metric": acc,
+                 "epochs": [e for e in epoch_rows if e["arm"] == arm and e["seed"] == seed]}
+                for arm, accs in finished.items() for seed, acc in accs.items()]
+        computed = compute_effects(runs, baseline_arm, factor, "final")
+        stored = {a["arm"]: a for a in computed.arms}   # stability and gen gap as the exporter stores them
         summary = {}
         arm_rows = []
         for spec in arm_specs:
@@ -171,15 +182,12 @@ def make_study(
             summary[arm] = {
                 "n_seeds": len(values), "metric_mean": round(values.mean(), 4),
                 "metric_std": round(values.std(ddof=1), 4) if len(values) > 1 else "",
-                "best_val_acc": round(values.max(), 4), "stability": 0.3, "gen_gap": 5.0,
+                "best_val_acc": round(values.max(), 4), "stability": round(stored[arm]["stability"], 6),
+                "gen_gap": round(stored[arm]["gen_gap"], 6),
                 "n_diverged": sum(1 for r in runs_rows if r["arm"] == arm and r["status"] == "diverged"),
             }
             arm_rows.append({"arm": arm, "level": spec["level"], "is_baseline": spec["is_baseline"], **summary[arm]})
         effect_rows = []
-        runs = [{"arm": arm, "level": next(a["level"] for a in arm_specs if a["arm"] == arm), "seed": seed,
-                 "status": "done", "metric": acc, "epochs": []}
-                for arm, accs in finished.items() for seed, acc in accs.items()]
-        computed = compute_effects(runs, baseline_arm, factor, "final")
         effect_header = computed.header
         noise_floor = computed.noise
         for effect in computed.rows:
@@ -191,9 +199,15 @@ def make_study(
 
     if previews:
         (out / "previews").mkdir(exist_ok=True)
+        drawn = preview_arm_names(arm_specs)   # the arms ablate draws; "heavy" exercises "no preview"
         for i, spec in enumerate(arm_specs):
-            if spec["policy"] is not None and spec["level"] != "heavy":  # "heavy" exercises "no preview"
+            if spec["arm"] in drawn and spec["level"] != "heavy":
                 _png(out / "previews" / f"{spec['arm']}.png", i)
+
+    if class_effects:  # as the exporter writes it; False gives a folder exported before the file existed
+        done = {(r["arm"], r["seed"]) for r in runs_rows if r["status"] == "done"}
+        write_class_effects(out, class_effect_rows(class_rows, done, baseline_arm, [a["arm"] for a in arm_specs],
+                                                   class_names))
 
     complete = finished_runs is None
     meta = {

@@ -112,6 +112,7 @@ for _unit in MAY_IMPORT:
 UPWARD_ON_PURPOSE = {
     ("ablation.runner", "report"): "run_study(report=True) ends by building the report (imported in the function)",
     ("ablation.designs", "report"): "a design's report section draws with the report's figure helpers",
+    ("ablation.storage", "report"): "Study.report(), the API's shortcut from a loaded study to its report",
 }
 
 

@@ -8,7 +8,8 @@ concern per module:
 - :mod:`.previews`: :func:`preview` -> a matplotlib ``Figure``;
 - :mod:`.measurement`: :func:`measure` -> :class:`MeasureResult`;
 - :mod:`.ablation`: :func:`ablate` -> :class:`Study`;
-- :mod:`.study`: :class:`Study` and :func:`load_study` (read-only handle on a study folder);
+- :class:`Study` and :func:`load_study` (read-only handle on a study folder) are re-exported from
+  :mod:`augstudy.ablation.storage.reader`, their home;
 - :mod:`.planning`: :func:`plan` -> :class:`~augstudy.ablation.plan.PlanResult` (seeds, runs, hours).
 """
 
@@ -19,6 +20,6 @@ from augstudy.api.data import load_dataset
 from augstudy.api.measurement import MeasureResult, measure
 from augstudy.api.previews import preview
 from augstudy.api.planning import plan
-from augstudy.api.study import Study, load_study
+from augstudy.ablation.storage.reader import Study, load_study
 
 __all__ = ["load_dataset", "preview", "measure", "MeasureResult", "ablate", "Study", "load_study", "plan"]

@@ -1,4 +1,4 @@
-"""``augstudy.ablate``: a paired-seed ablation from Python, returning a :class:`~augstudy.api.study.Study`.
+"""``augstudy.ablate``: a paired-seed ablation from Python, returning a :class:`~augstudy.ablation.storage.reader.Study`.
 
 Calls :func:`augstudy.ablation.runner.run_study`, the function behind ``augstudy ablate``: same
 folder, same files, same resume rules (rerunning the same call skips finished runs).
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from augstudy.api.data import DataSource, is_path_like, load_dataset
-from augstudy.api.study import Study
+from augstudy.ablation.storage.reader import Study
 
 #: a model: ``"final"``, ``"first"``, ``"timm:<name>"``, ``"package.module:function"`` or a callable
 ModelSpec = Any

@@ -51,7 +51,7 @@ def report_command(study_dirs: tuple[str, ...], out: str | None, fmt: str, open_
         from pathlib import Path
 
         from augstudy.report import build_report, output_paths, refuse_unsafe_targets
-        from augstudy.report.load import load_study
+        from augstudy.ablation.storage.reader import load_study
 
         # A refused --out is refused before the table is printed, so the one error line stands alone.
         refuse_unsafe_targets(output_paths(Path(study_dirs[0]), out, fmt), [study_dirs[0]])
@@ -74,7 +74,7 @@ def _print_summary(study) -> None:
     notice for an unfinished study."""
     from augstudy.ablation.analysis.effect_table import format_effect_table
 
-    notice = study.progress_notice()
+    notice = study.progress
     if notice:
         click.echo(f"note: {notice}")
     if not study.effect_rows:

@@ -4,11 +4,12 @@
 >>> paths = build_report("reports/dropout-fashion-mnist-mini")      # report.html + report.md
 >>> paths = compare_studies(["reports/dropout-x", "reports/augment-x"], "reports/compare.html")
 
-Pipeline: :mod:`load` (the study directory's plain files, named by
-:mod:`augstudy.ablation.storage.schema`) -> :mod:`content` (numbers formatted, the effect table
+Pipeline: :func:`augstudy.ablation.storage.reader.load_study` (the study directory's plain files,
+named by :mod:`augstudy.ablation.storage.schema`) -> :mod:`content` (numbers formatted, the effect table
 rendered by :mod:`augstudy.ablation.analysis.effect_table`, figures by :mod:`figures`, findings
 from :mod:`findings`) -> :mod:`html` / :mod:`markdown` (layout) -> atomic writes.
-The report recomputes no statistic and never loads the dataset.
+The report recomputes no statistic (per-class effects are class_effects.csv, stability and the
+gap arms.csv's) and never loads the dataset.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, fmt: str 
         UserError: missing directory, no study.json, unreadable files, bad ``fmt``.
     """
     from augstudy.report.content import study_content
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
 
     paths = output_paths(Path(study_dir), out, fmt)
     refuse_unsafe_targets(paths, [study_dir])
@@ -133,7 +134,7 @@ def compare_studies(dirs: list[str | Path], out: str | Path | None = None, fmt: 
     Returns ``{"html": Path, "md": Path, "files_dir": Path}`` (only the formats written).
     """
     from augstudy.report.compare import compare_content
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
 
     studies = [load_study(d) for d in dirs]
     content = compare_content(studies)

@@ -16,7 +16,7 @@ from augstudy.ablation.storage.schema import EFFECT_COLUMNS, EffectRow
 from augstudy.errors import UserError
 from augstudy.report import figures
 from augstudy.report.content import Figure, ReportContent, Section, Table, effect_table, noise_floor_facts
-from augstudy.report.load import Study
+from augstudy.ablation.storage.reader import Study
 
 
 def check_comparable(studies: list[Study]) -> None:
@@ -63,7 +63,7 @@ def compare_content(studies: list[Study]) -> ReportContent:
     overview_rows = []
     for study in studies:
         overview_rows.append([str(study.path), study.factor, str(len(study.effect_rows)),
-                              f"{study.finished_runs} of {study.expected_runs}", study.progress_notice() or "complete"])
+                              f"{study.finished_runs} of {study.expected_runs}", study.progress or "complete"])
     overview.tables.append(Table(["Study", "Factor", "Arms with effects", "Runs finished", "Status"], overview_rows,
                                  table_id="studies-table"))
     for study in studies:
@@ -89,7 +89,7 @@ def compare_content(studies: list[Study]) -> ReportContent:
     return ReportContent(
         title=f"Comparison: {factors} on {first.dataset}",
         subtitle=" + ".join(str(s.path) for s in studies),
-        notice=None if all(s.is_complete for s in studies) else "some studies are unfinished; their effects are provisional",
+        notice=None if all(s.complete for s in studies) else "some studies are unfinished; their effects are provisional",
         facts=[("Studies", str(len(studies))), ("Dataset", first.dataset), ("Metric", first.metric),
                ("Baseline", f"{first.baseline_arm} (config_hash {first.baseline_config_hash})"),
                ("Seeds", "; ".join(f"{s.factor}: {', '.join(map(str, s.seeds))}" for s in studies))],

@@ -1,6 +1,6 @@
 """What the report says, independent of how it is written (HTML or Markdown).
 
-:func:`study_content` turns a loaded :class:`~augstudy.report.load.Study` into a
+:func:`study_content` turns a loaded :class:`~augstudy.ablation.storage.reader.Study` into a
 :class:`ReportContent`: header facts, formatted tables whose cells carry a
 significance class, PNG figures and findings.  ``html.py`` and ``markdown.py``
 only lay it out, so both formats always show the same numbers.
@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from augstudy.ablation.analysis.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
+from augstudy.ablation.storage.cells import parse_bool, parse_number
+from augstudy.ablation.storage.reader import Study
 from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
 from augstudy.ablation.terms import Verdict
 from augstudy.report import figures
-from augstudy.report.load import Study, parse_bool, parse_number
 from augstudy.report.findings import Finding, collect_findings
 
 #: per-arm count of classes listed as most hurt / most helped
@@ -191,15 +192,19 @@ def _header_facts(study: Study) -> list[tuple[str, str]]:
 
 
 def _summary_table(study: Study, per_seed: pd.DataFrame) -> Table:
-    """Stability and generalization gap per arm (mean ± sd over seeds, points)."""
-    from augstudy.report.summary import arm_summary
-
-    summary = arm_summary(study)
+    """Stability and generalization gap per arm: the means arms.csv stores (effects.csv's columns, computed
+    by the analysis), ± the sd over the seeds of :attr:`Study.seed_summaries` (points)."""
+    stored = study.arms.set_index("arm") if "arm" in study.arms.columns else pd.DataFrame()
     rows = []
-    for row in summary.to_dict("records"):
-        rows.append([row["arm"], fmt_int(row["n_seeds"]), fmt_fixed(row["final_val_acc_mean"]),
-                     _mean_sd(row["stability_mean"], row["stability_sd"]),
-                     _mean_sd(row["gen_gap_mean"], row["gen_gap_sd"])])
+    for arm in study.arm_names:
+        seeds = per_seed[per_seed["arm"] == arm]
+        if not len(seeds):
+            continue
+        mean = stored.loc[arm] if arm in stored.index else {}
+        sd = seeds[["stability", "gen_gap"]].std(ddof=1) if len(seeds) > 1 else {}
+        rows.append([arm, fmt_int(len(seeds)), fmt_fixed(seeds["final_val_acc"].mean()),
+                     _mean_sd(mean.get("stability"), sd.get("stability")),
+                     _mean_sd(mean.get("gen_gap"), sd.get("gen_gap"))])
     classes = [BASELINE if r[0] == study.baseline_arm else "" for r in rows]
     return Table(["Arm", "Seeds", "Final val acc (%)", "Stability: sd of val acc, 2nd half (pts)",
                   "Gen. gap: train - val acc (pts)"], rows, classes, table_id="stability-table",
@@ -232,10 +237,10 @@ CLASS_TABLE_COLUMNS = ["Class", "Change (pts)", "95% CI", "p", "BH q", "Signific
 
 
 def _per_class_section(study: Study) -> Section:
-    from augstudy.report.per_class import most_changed, per_class_effects_table
+    from augstudy.report.per_class import most_changed
 
     section = Section("per-class", "Per-class effects")
-    per_class = per_class_effects_table(study)
+    per_class = study.class_effects
     if not len(per_class):
         section.paragraphs.append("No per-class effects yet: they need class_metrics.csv and at least two "
                                   "seeds finished in both an arm and the baseline.")
@@ -321,7 +326,7 @@ def study_content(study: Study) -> ReportContent:
     return ReportContent(
         title=f"Ablation report: {study.factor} on {study.dataset}",
         subtitle=f"{study.path}",
-        notice=study.progress_notice(),
+        notice=study.progress,
         facts=_header_facts(study),
         sections=sections,
     )
@@ -370,21 +375,20 @@ def _effects_section(study: Study, palette: dict[str, str]) -> Section:
 
 def _curves_section(study: Study, palette: dict[str, str]) -> Section:
     section = Section("curves", "Learning curves")
-    if not len(study.epochs):
+    curves = study.curves
+    if not len(curves):
         section.paragraphs.append("No epochs recorded yet (epochs.csv is missing).")
         return section
     section.paragraphs.append("Mean over seeds per epoch; the band spans the minimum to the maximum seed. "
                               "Each arm has the same colour in every figure.")
     section.figures.append(Figure("learning_curves", "Learning curves",
-                                  figures.learning_curves(study.epochs, study.arm_names, palette)))
+                                  figures.learning_curves(curves, study.arm_names, palette)))
     return section
 
 
 def _stability_section(study: Study, palette: dict[str, str]) -> Section:
-    from augstudy.report.summary import per_seed_summary
-
     section = Section("stability", "Stability and generalization gap")
-    per_seed = per_seed_summary(study)
+    per_seed = study.seed_summaries
     if not len(per_seed):
         section.paragraphs.append("No finished runs yet.")
         return section

@@ -73,7 +73,7 @@ def forest_plot(effects: pd.DataFrame, palette: dict[str, str], *, metric: str =
     ``significant``; significant arms get filled markers, the others hollow ones.
     """
     plt, sns = _pyplot()
-    from augstudy.report.load import parse_bool
+    from augstudy.ablation.storage.cells import parse_bool
 
     data = effects.dropna(subset=["effect_mean"]).sort_values("effect_mean", ascending=True).reset_index(drop=True)
     bounds = pd.concat([data["effect_mean"], data["ci_low"], data["ci_high"]]).astype(float)
@@ -185,7 +185,7 @@ def class_heatmap(per_class: pd.DataFrame, arms: list[str], max_classes: int = H
     """Arms x classes heatmap of the per-class accuracy change (points), diverging colormap
     centred at 0 (red = worse, blue = better); ``*`` marks BH-significant cells."""
     plt, sns = _pyplot()
-    from augstudy.report.load import parse_bool
+    from augstudy.ablation.storage.cells import parse_bool
 
     classes = select_heatmap_classes(per_class, max_classes)
     sub = per_class[per_class["class_index"].isin(classes)]

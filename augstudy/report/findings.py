@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from augstudy.ablation.storage.cells import parse_number
+from augstudy.ablation.storage.reader import Study
 from augstudy.ablation.terms import Verdict
-from augstudy.report.load import Study, parse_number
 
 #: above this share of single-channel images a dataset counts as grayscale
 GRAYSCALE_THRESHOLD = 0.99
@@ -93,7 +94,7 @@ def _number(value) -> float | None:
 def collect_findings(study: Study) -> list[Finding]:
     """Every finding for ``study``, in reading order (progress, runs, power, data)."""
     findings: list[Finding] = []
-    notice = study.progress_notice()
+    notice = study.progress
     if notice:
         findings.append(Finding("progress", None, notice[0].upper() + notice[1:] + "."))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from augstudy.ablation.terms import Verdict
 from augstudy.report.content import BETTER, NOISE, WORSE, Figure, Section, Table
-from augstudy.report.load import Study
+from augstudy.ablation.storage.reader import Study
 
 
 def _number(x) -> float:

@@ -1,26 +1,21 @@
 """Policy previews for the arms that change augmentation: the PNGs ``augstudy ablate`` drew.
 
 The previews are drawn once, at study time, by :func:`augstudy.ablation.execution.assets.write_previews`
-into ``previews/<safe arm name>.png`` (:meth:`augstudy.ablation.storage.schema.StudyPaths.preview`).
-The report shows those files as they are and never loads the dataset; an arm without its
+into ``previews/<safe arm name>.png`` (:meth:`augstudy.ablation.storage.schema.StudyPaths.preview`),
+for the arms of :func:`augstudy.ablation.storage.schema.preview_arm_names`; the report shows the
+same arms (one rule), those files as they are, and never loads the dataset; an arm without its
 file gets a sentence saying how to draw it.
 """
 
 from __future__ import annotations
 
-from augstudy.report.load import Study
+from augstudy.ablation.storage.schema import preview_arm_names
+from augstudy.ablation.storage.reader import Study
 
 
 def preview_arms(study: Study) -> list[str]:
-    """Arms whose policy differs from the baseline's, plus any arm with a preview PNG, in study order."""
-    base_policy = study.arm_spec(study.baseline_arm).get("policy") if study.baseline_arm else None
-    arms = []
-    for arm in study.arm_names:
-        policy = study.arm_spec(arm).get("policy")
-        changes = arm != study.baseline_arm and policy is not None and policy != base_policy
-        if changes or study.preview_path(arm) is not None:
-            arms.append(arm)
-    return arms
+    """The arms ``augstudy ablate`` draws a preview for (baseline first), in study order."""
+    return preview_arm_names([s for s in study.arm_specs if isinstance(s, dict) and "arm" in s])
 
 
 def preview_png(study: Study, arm: str) -> tuple[bytes | None, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from augstudy.report.content import Figure, Section, Table
-from augstudy.report.load import Study
+from augstudy.ablation.storage.reader import Study
 
 
 def _positions(levels: list[float], log_axis: bool) -> list[float]:

@@ -8,7 +8,7 @@ unaugmented data); SSIM in [-1, 1].
 from __future__ import annotations
 
 from augstudy.report.content import Figure, Section, Table
-from augstudy.report.load import Study
+from augstudy.ablation.storage.reader import Study
 
 
 def _f(x, spec: str = ".3f") -> str:

@@ -33,8 +33,9 @@ from fault_helpers import link_study, one_error_line, replace_bytes
 SEED = int(os.environ.get("AUGSTUDY_FAULT_SEED", "19"))
 ROUNDS = int(os.environ.get("AUGSTUDY_FAULT_ROUNDS", "1"))
 DAMAGES = ("cut", "truncate", "corrupt")
-TEXT_FILES = ("runs.csv", "epochs.csv", "class_metrics.csv", "effects.csv", "arms.csv", "study.json")
-FRAMES = ("runs", "epochs", "class_metrics", "effects", "arms")
+TEXT_FILES = ("runs.csv", "epochs.csv", "class_metrics.csv", "effects.csv", "arms.csv", "class_effects.csv",
+              "study.json")
+FRAMES = ("runs", "curves", "class_metrics", "effects", "arms", "class_effects")
 
 
 def _targets(study: Path) -> list[str]:
@@ -75,8 +76,7 @@ def _loaded(study: Path) -> dict:
     from augstudy import load_study
 
     handle = load_study(study)
-    data = handle._data
-    return {"meta": data.meta, "effect_rows": data.effect_rows, **{k: getattr(data, k) for k in FRAMES}}
+    return {"meta": handle.meta, "effect_rows": handle.effect_rows, **{k: getattr(handle, k) for k in FRAMES}}
 
 
 def _same(got: dict, want: dict, where: str) -> None:

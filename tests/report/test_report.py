@@ -203,8 +203,8 @@ def test_noise_floor_and_header(study, rendered):
 
 def test_every_image_is_an_embedded_decodable_png(rendered):
     page = parse_html(rendered["html"])
-    # forest, curves, stability, heatmap, two stored previews ("heavy" has none: rendering is off)
-    assert len(page.images) == 6
+    # forest, curves, stability, heatmap, three stored previews (baseline, crop, jitter; "heavy" has none)
+    assert len(page.images) == 7
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         decode_png(base64.b64decode(src.split(",", 1)[1], validate=True))
@@ -256,7 +256,7 @@ def test_per_class_section_has_bh_q_values_matching_the_statistics(study, render
 def test_markdown_links_existing_pngs(rendered):
     md = rendered["md"].read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert len(links) == 6
+    assert len(links) == 7
     for link in links:
         assert link.startswith("report_files/")
         path = rendered["md"].parent / link
@@ -303,7 +303,7 @@ def test_study_without_effects_yet(tmp_path):
 def test_grayscale_check_uses_fraction_and_dataset_name(tmp_path):
     import json
 
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
     from augstudy.report.findings import collect_findings
 
     study = make_study(tmp_path / "rgb", dataset="tiny-imagenet-200", previews=False)
@@ -332,11 +332,9 @@ def test_grayscale_noop_fields_follow_the_policy_neutral_jitter_rule():
 
 def test_many_classes_heatmap_shows_the_most_changed(tmp_path):
     from augstudy.report.figures import class_heatmap, select_heatmap_classes
-    from augstudy.report.load import load_study
-    from augstudy.report.per_class import per_class_effects_table
-
+    from augstudy.ablation.storage.reader import load_study
     study = load_study(make_study(tmp_path / "wide", n_classes=200, epochs=2, previews=False))
-    per_class = per_class_effects_table(study)
+    per_class = study.class_effects
     assert per_class["class_index"].nunique() == 200
     shown = select_heatmap_classes(per_class, 30)
     assert len(shown) == 30 and shown == sorted(shown)
@@ -353,7 +351,7 @@ def test_stored_previews_are_embedded_and_missing_ones_named(tmp_path, monkeypat
     """The report shows the PNGs ablate drew, under the schema's safe names, and never loads a dataset."""
     import augstudy.data
     from augstudy.ablation.storage.schema import StudyPaths
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
     from augstudy.report.previews import preview_arms, preview_png
 
     def no_dataset(*args, **kwargs):
@@ -362,7 +360,8 @@ def test_stored_previews_are_embedded_and_missing_ones_named(tmp_path, monkeypat
     monkeypatch.setattr(augstudy.data, "load_dataset", no_dataset)
     path = make_study(tmp_path / "prev", n_classes=10, epochs=2)
     study = load_study(path)
-    assert preview_arms(study) == ["augment=crop", "augment=jitter", "augment=heavy"]
+    # the rule ablate draws by (baseline first); "heavy" has no file
+    assert preview_arms(study) == ["augment=none", "augment=crop", "augment=jitter", "augment=heavy"]
     png, note = preview_png(study, "augment=crop")
     assert png == StudyPaths(path).preview("augment=crop").read_bytes()
     png, note = preview_png(study, "augment=heavy")

@@ -143,6 +143,22 @@ def _gen_gap(epochs: Sequence[Mapping]) -> float:
     return float(last["train_acc"]) - float(last["val_acc"])
 
 
+def run_summary(epochs: Sequence[Mapping], scale: float = POINTS) -> dict[str, float] | None:
+    """One run's training summary, in points: ``stability`` and ``gen_gap`` (the per-run values whose
+    mean over seeds :func:`summarize_arm` stores in arms.csv and effects.csv), ``final_val_acc`` and
+    ``best_val_acc``; NaN where undefined.  None when no epoch has a finite val accuracy."""
+    finite = [e for e in epochs if _finite(e.get("val_acc")) and _finite(e.get("train_acc"))]
+    accs = _val_accs(finite)
+    if not accs:
+        return None
+    return {"stability": scale * _stability(finite), "gen_gap": scale * _gen_gap(finite),
+            "final_val_acc": scale * accs[-1], "best_val_acc": scale * max(accs)}
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
 def _nanmean(values: Iterable[float]) -> float:
     v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
     return float(v.mean()) if v.size else math.nan
@@ -353,7 +369,7 @@ def write_effects(result: EffectsResult, out_dir: str | Path, extra_markdown: st
     }
 
 
-__all__ = ["EffectsResult", "SequentialPlan", "compute_effects", "write_effects", "summarize_arm",
+__all__ = ["EffectsResult", "SequentialPlan", "compute_effects", "write_effects", "summarize_arm", "run_summary",
            "metric_from_epochs", "metric_correctness", "family_name", "METRICS", "LAST_K_EPOCHS"]
 
 

@@ -3,7 +3,7 @@
 - :func:`data_check_findings`: the ``augstudy data check`` findings, kept in ``data_check.json``
   (a rerun reuses them) and copied into ``study.json``;
 - :func:`write_previews`: ``previews/<safe arm name>.png`` (:meth:`StudyPaths.preview`) for the
-  baseline and every arm whose policy differs from it, drawn by
+  arms of :func:`preview_arm_names` (the one rule, the report's too), drawn by
   :func:`augstudy.preview.render_preview_grid` with :data:`PREVIEW_IMAGES` train images x
   :data:`PREVIEW_DRAWS` draws from seed :data:`PREVIEW_SEED` (the report shows these files as they are).
 """
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from augstudy.ablation.storage.schema import StudyPaths, mixes
+from augstudy.ablation.storage.schema import StudyPaths, preview_arm_names
 from augstudy.ablation.spec.study_spec import Arm, canonical_json
 from augstudy.atomic import atomic_write_json
 from augstudy.errors import UserError
@@ -73,13 +73,12 @@ def refuse_data_errors(findings: list[dict] | None, root) -> None:
                         f"on it anyway")
 
 
+
 def preview_arms(arms: list[Arm]) -> list[Arm]:
-    """The baseline and every arm whose policy differs from the baseline's or that mixes (MixUp/CutMix, drawn
-    by :mod:`augstudy.ablation.execution.mix_preview`); [] when none does."""
-    baseline = next(a for a in arms if a.is_baseline)
-    changed = [a for a in arms if canonical_json(a.policy) != canonical_json(baseline.policy) or
-               (mixes(a.config) and not a.is_baseline)]
-    return [baseline, *changed] if changed else []
+    """The arms of :func:`preview_arm_names`, baseline first."""
+    by_name = {a.name: a for a in arms}
+    specs = [{"arm": a.name, "is_baseline": a.is_baseline, "policy": a.policy, "config": a.config} for a in arms]
+    return [by_name[name] for name in preview_arm_names(specs)]
 
 
 def write_previews(paths: StudyPaths, arms: list[Arm], dataset, echo: Callable[[str], None]) -> list[Path]:
@@ -104,5 +103,5 @@ def write_previews(paths: StudyPaths, arms: list[Arm], dataset, echo: Callable[[
     return written
 
 
-__all__ = ["data_check_findings", "preview_arms", "write_previews", "PREVIEW_IMAGES", "PREVIEW_DRAWS",
+__all__ = ["data_check_findings", "preview_arm_names", "preview_arms", "write_previews", "PREVIEW_IMAGES", "PREVIEW_DRAWS",
            "PREVIEW_SEED", "PREVIEW_SPLIT"]

@@ -3,7 +3,7 @@
 What is read (a study folder's contract, ARCHITECTURE.md "Study directory"):
 
 - ``study.json`` / ``runs.csv`` / ``epochs.csv`` through the report's loader
-  (:func:`augstudy.report.load.load_study`; a folder that is not a study is one line);
+  (:func:`augstudy.ablation.storage.reader.load_study`; a folder that is not a study is one line);
 - the per-seed metrics of finished runs -> **accuracy** (the baseline's mean) and **seed sd**
   (the sd of the per-seed paired differences arm - baseline, pooled over the arms, points);
 - the per-example correctness stored per run in ``study.sqlite`` (table ``val_correct``, the
@@ -111,7 +111,7 @@ def persistent_variance(d: np.ndarray) -> float:
 def read_pilot(path: str | Path) -> Pilot:
     """Noise estimate, sizes and run time of the study folder ``path`` (module docstring)."""
     from augstudy.ablation.analysis.effects import metric_correctness
-    from augstudy.report.load import load_study
+    from augstudy.ablation.storage.reader import load_study
 
     study = load_study(path)
     runs, meta = study.runs, study.meta
@@ -144,7 +144,7 @@ def read_pilot(path: str | Path) -> Pilot:
     hashes = {str(spec.get("arm")): spec.get("config_hash") for spec in study.arm_specs}
     rid = {(a, s): f"{hashes.get(a)}-seed{s}" for (a, s) in metric_of if hashes.get(a)}
     stored = _read_correct(where / "study.sqlite", sorted(set(rid.values())))
-    epochs = study.epochs
+    epochs = study.curves
     correct: dict[tuple[str, int], np.ndarray] = {}
     for key, run_id in rid.items():
         if run_id not in stored:

@@ -6,7 +6,8 @@ Pure: a :class:`StudyDescription` (what this invocation studies) plus a
 - :func:`export_progress` (after every epoch): ``runs.csv``, ``epochs.csv``,
   ``class_metrics.csv`` -- the learning curves and where every run stands;
 - :func:`export_study` (at start, when a run finishes, at the end): those files plus
-  ``effects.csv``, ``effects.md``, ``arms.csv`` and ``study.json``; a numeric factor's
+  ``effects.csv``, ``effects.md``, ``arms.csv``, ``class_effects.csv``
+  (:mod:`~augstudy.ablation.analysis.class_effects`) and ``study.json``; a numeric factor's
   ``response.json`` (:mod:`~augstudy.ablation.designs.response`) and a two-factor study's ``cells.csv`` and
   ``interaction.*`` (:mod:`~augstudy.ablation.designs.factorial`).
 
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from augstudy.ablation.analysis.class_effects import class_effect_rows, write_class_effects
 from augstudy.ablation.analysis.effects import (EffectsResult, SequentialPlan, compute_effects, metric_correctness,
                                     metric_from_epochs, write_effects)
 from augstudy.ablation.designs.factorial import export_factorial
@@ -134,14 +136,8 @@ def arm_records(desc: StudyDescription, snap: StoreSnapshot) -> list[dict]:
     return records
 
 
-def export_progress(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot,
-                    records: list[dict] | None = None) -> dict[str, Path]:
-    """Write ``runs.csv``, ``epochs.csv`` and ``class_metrics.csv``; returns ``{name: path}``."""
-    records = arm_records(desc, snap) if records is None else records
-    files = {"runs_csv": atomic_write_text(paths.runs_csv, csv_text(records, RUNS_COLUMNS))}
-    epoch_rows = [{**e, "arm": r["arm"], "level": r["level"], "seed": r["seed"]}
-                  for r in records for e in r["epochs"]]
-    files["epochs_csv"] = atomic_write_text(paths.epochs_csv, csv_text(epoch_rows, EPOCHS_COLUMNS))
+def class_metric_rows(desc: StudyDescription, snap: StoreSnapshot, records: list[dict]) -> list[dict]:
+    """class_metrics.csv's rows (:data:`CLASS_COLUMNS`): each class row of a run under every arm sharing it."""
     arms_of_run: dict[str, list[dict]] = {}
     for r in records:
         arms_of_run.setdefault(r["run_id"], []).append(r)
@@ -150,7 +146,19 @@ def export_progress(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapsh
                   "class_name": names[c["class_index"]] if c["class_index"] < len(names) else ""}
                  for c in snap.class_rows for r in arms_of_run.get(c["run_id"], [])]
     class_out.sort(key=lambda c: (c["arm"], c["seed"], c["epoch"], c["class_index"]))
-    files["class_metrics_csv"] = atomic_write_text(paths.class_metrics_csv, csv_text(class_out, CLASS_COLUMNS))
+    return class_out
+
+
+def export_progress(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot,
+                    records: list[dict] | None = None, class_rows: list[dict] | None = None) -> dict[str, Path]:
+    """Write ``runs.csv``, ``epochs.csv`` and ``class_metrics.csv``; returns ``{name: path}``."""
+    records = arm_records(desc, snap) if records is None else records
+    files = {"runs_csv": atomic_write_text(paths.runs_csv, csv_text(records, RUNS_COLUMNS))}
+    epoch_rows = [{**e, "arm": r["arm"], "level": r["level"], "seed": r["seed"]}
+                  for r in records for e in r["epochs"]]
+    files["epochs_csv"] = atomic_write_text(paths.epochs_csv, csv_text(epoch_rows, EPOCHS_COLUMNS))
+    class_rows = class_metric_rows(desc, snap, records) if class_rows is None else class_rows
+    files["class_metrics_csv"] = atomic_write_text(paths.class_metrics_csv, csv_text(class_rows, CLASS_COLUMNS))
     return files
 
 
@@ -163,7 +171,8 @@ def export_runs(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot) 
 def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot) -> ExportResult:
     """Every plain file of the study folder: :func:`export_progress`'s, the effect files and study.json."""
     records = arm_records(desc, snap)
-    files = export_progress(paths, desc, snap, records)
+    class_rows = class_metric_rows(desc, snap, records)
+    files = export_progress(paths, desc, snap, records, class_rows)
     chance = 1.0 / len(desc.class_names) if desc.class_names else None
     effects = compute_effects(records, desc.baseline.name, desc.factor, desc.metric, sesoi=desc.sesoi,
                               chance=chance, sequential=desc.sequential,
@@ -171,6 +180,9 @@ def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot)
                               gen_gap_na={a.name: gen_gap_na(a.config) for a in desc.arms if gen_gap_na(a.config)})
     response_files, response_md = export_response(paths, desc.arms, records, desc.metric, chance)
     files.update(write_effects(effects, paths.root, extra_markdown=response_md))
+    done = {(r["arm"], int(r["seed"])) for r in records if r["status"] == RunStatus.DONE}
+    files["class_effects_csv"] = write_class_effects(paths, class_effect_rows(
+        class_rows, done, desc.baseline.name, [a.name for a in desc.arms], desc.class_names))
     files.update(response_files)
     files.update(export_factorial(paths, desc.arms, records, desc.metric, chance, sesoi=desc.sesoi))
     # complete: every run has a result; a failed run has none (a rerun retries it), so a study with
@@ -207,6 +219,7 @@ def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict],
     }
 
 
-__all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "export_progress", "export_runs",
+__all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "class_metric_rows", "export_progress",
+           "export_runs",
            "export_study",
            "study_json"]

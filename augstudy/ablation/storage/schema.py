@@ -5,7 +5,7 @@ One home for what both sides must agree on:
 - :class:`RunStatus`: the states of a run, and what "finished" means (:attr:`RunStatus.is_finished`);
 - the folder's file names (:class:`StudyPaths`, with :func:`safe_name` for arm names in paths);
 - the CSV columns (:data:`RUNS_COLUMNS`, :data:`EPOCHS_COLUMNS`, :data:`CLASS_COLUMNS`,
-  :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
+  :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`, :data:`CLASS_EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
 - :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
   (its :class:`~augstudy.ablation.terms.Verdict` included) and read back by the report,
   which formats it and never recomputes it;
@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from augstudy.ablation.terms import SEEDS_NEEDED_MAX, Verdict
+# the cell parsers live with the CSV reading (one home); re-exported here, the contract's module
+from augstudy.ablation.storage.cells import (parse_bool, parse_float, parse_int, parse_number,  # noqa: F401
+                                             read_csv_text)
 
 
 # ----------------------------------------------------------------------------- run states
@@ -86,6 +89,7 @@ EPOCHS_CSV = "epochs.csv"
 CLASS_METRICS_CSV = "class_metrics.csv"
 EFFECTS_CSV = "effects.csv"
 EFFECTS_MD = "effects.md"
+CLASS_EFFECTS_CSV = "class_effects.csv"
 ARMS_CSV = "arms.csv"
 DATA_CHECK_JSON = "data_check.json"
 CHECKPOINTS_DIR = "checkpoints"
@@ -96,7 +100,7 @@ STUDY_MARKER_FILES = (STUDY_JSON, RUNS_CSV, EPOCHS_CSV, EFFECTS_CSV)
 #: every other file ``augstudy ablate`` writes at the top of a study folder (the two-factor,
 #: response and strength files, the report).  A folder holding any of these or of the markers but
 #: no study.sqlite is never written into: the files are another study's, or the user's own.
-DERIVED_FILES = (CLASS_METRICS_CSV, EFFECTS_MD, ARMS_CSV, DATA_CHECK_JSON, "cells.csv", "interaction.csv",
+DERIVED_FILES = (CLASS_METRICS_CSV, CLASS_EFFECTS_CSV, EFFECTS_MD, ARMS_CSV, DATA_CHECK_JSON, "cells.csv", "interaction.csv",
                  "interaction.json", "interaction.md", "response.json", "strength.csv", "strength.json",
                  "report.html", "report.md")
 #: sub-folders of a study folder that hold its primary or derived files (never a report target)
@@ -145,6 +149,10 @@ class StudyPaths:
     @property
     def effects_csv(self) -> Path:
         return self.root / EFFECTS_CSV
+
+    @property
+    def class_effects_csv(self) -> Path:
+        return self.root / CLASS_EFFECTS_CSV
 
     @property
     def effects_md(self) -> Path:
@@ -200,6 +208,10 @@ EPOCHS_COLUMNS = ("arm", "level", "seed", "epoch", "train_loss", "train_acc", "v
 CLASS_COLUMNS = ("arm", "level", "seed", "epoch", "class_index", "class_name", "val_acc", "n_val")
 ARM_COLUMNS = ("arm", "level", "is_baseline", "n_seeds", "metric_mean", "metric_std",
                "best_val_acc", "stability", "gen_gap", "n_diverged")
+#: class_effects.csv: one row per (non-baseline arm, class), effects in points
+#: (:func:`augstudy.ablation.analysis.class_effects.class_effect_rows`)
+CLASS_EFFECT_COLUMNS = ("arm", "class_index", "class_name", "n_seeds", "effect_mean", "ci_low", "ci_high",
+                        "p_value", "q_value", "significant")
 
 
 def csv_cell(key: str, value: Any) -> str:
@@ -229,61 +241,6 @@ def csv_text(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
     for row in rows:
         writer.writerow([csv_cell(c, row.get(c)) for c in columns])
     return buf.getvalue()
-
-
-def parse_float(text: Any) -> float:
-    """A CSV cell as a float: blank -> NaN, ``inf``/``-inf`` kept; ValueError on other text."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        return math.nan
-    return float(text)
-
-
-def parse_int(text: Any) -> int | None:
-    """A CSV cell as an int: blank -> None; ``>200`` -> 201 (past the limit); ``3.0`` -> 3."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        return None
-    if isinstance(text, str) and text.strip().startswith(">"):
-        return int(text.strip()[1:]) + 1
-    value = float(text)
-    if math.isnan(value):
-        return None
-    return int(value)
-
-
-def parse_bool(text: Any) -> bool:
-    """``True``/``true``/``1`` -> True; blank and anything else -> False."""
-    if isinstance(text, bool):
-        return text
-    return str(text).strip().lower() in ("true", "1", "yes")
-
-
-def read_csv_text(path: str | Path) -> str:
-    """The whole text of one study CSV after checking its shape (every exported file is UTF-8, has a
-    header and ends every line with a line end).  Raises ValueError, one line naming the file and
-    line: undecodable bytes, an empty file, a last line without a line end (cut off mid-row), or a
-    row whose field count differs from the header's."""
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ValueError(f"{path} line {line}: holds bytes that are not UTF-8 text (the file is damaged)") from None
-    if not text.strip():
-        raise ValueError(f"{path}: is empty, not even the header line is left (the file was cut off)")
-    if not text.endswith("\n"):
-        raise ValueError(f"{path} line {text.count(chr(10)) + 1}: ends without a line end (the file was cut off "
-                         f"mid-row)")
-    reader = csv.reader(io.StringIO(text))
-    try:
-        width = len(next(reader))
-        for row in reader:
-            if row and len(row) != width:
-                raise ValueError(f"{path} line {reader.line_num}: has {len(row)} fields, the header has {width} "
-                                 f"(the row is cut off or damaged)")
-    except csv.Error as exc:
-        raise ValueError(f"{path} line {reader.line_num}: not a readable CSV row ({exc})") from None
-    return text
 
 
 # ----------------------------------------------------------------------------- per-example correctness
@@ -476,14 +433,31 @@ def effects_csv_text(rows: Sequence[EffectRow]) -> str:
     """effects.csv's text: header and the rows in rank order."""
     return csv_text([r.to_dict() for r in sort_by_rank(rows)], EFFECT_COLUMNS)
 
+def preview_arm_names(specs: Sequence[Mapping]) -> list[str]:
+    """The one rule for which arms have a preview, used where they are drawn
+    (:func:`augstudy.ablation.execution.assets.preview_arms`) and
+    where they are shown (the report): the baseline and every arm whose policy differs from the
+    baseline's or that mixes (MixUp/CutMix, drawn by :mod:`augstudy.ablation.execution.mix_preview`),
+    in the given order; [] when none does (or there is no baseline).
+
+    ``specs``: study.json's ``arms`` entries (``arm``, ``is_baseline``, ``policy``, ``config``)."""
+    from augstudy.ablation.spec.study_spec import canonical_json   # pydantic: only when asked
+
+    baseline = next((s for s in specs if s.get("is_baseline")), None)
+    if baseline is None:
+        return []
+    changed = [str(s["arm"]) for s in specs if not s.get("is_baseline") and
+               (canonical_json(s.get("policy")) != canonical_json(baseline.get("policy")) or mixes(s.get("config")))]
+    return [str(baseline["arm"]), *changed] if changed else []
+
 
 __all__ = [
     "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "safe_name",
-    "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
+    "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "CLASS_EFFECTS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
     "DERIVED_FILES", "STUDY_SUBDIRS",
-    "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS",
-    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "EffectRow",
+    "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "CLASS_EFFECT_COLUMNS",
+    "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "parse_number", "EffectRow",
     "sort_by_rank", "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",
-    "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT",
+    "diversity_na", "GEN_GAP_NA_MIXING", "DIVERSITY_NA_SOFT", "preview_arm_names",
 ]

@@ -68,3 +68,21 @@ def test_per_example_correctness_packs_to_bits():
     mask = [True, False, True] * 5 + [False]
     bits = schema.pack_correct(mask)
     assert len(bits) == 2 and schema.unpack_correct(bits, 16).tolist() == mask
+
+
+def test_one_parse_bool_reads_every_flag_a_study_folder_holds():
+    """One parser (storage/cells.py) for effects.csv's cells, pandas' values and study.json's flags."""
+    import numpy as np
+    import pandas as pd
+
+    from augstudy.ablation.storage import cells
+
+    assert schema.parse_bool is cells.parse_bool
+    flags = pd.read_csv(__import__("io").StringIO("significant\nTrue\nFalse\n\n"), skip_blank_lines=False)
+    assert [cells.parse_bool(v) for v in flags["significant"]] == [True, False, False]   # object column, NaN
+    for value in (True, 1, 1.0, np.float64(2.0), "True", "true", " TRUE ", "1", "1.0", "yes", "y", "t", csv_cell(
+            "significant", True)):
+        assert cells.parse_bool(value) is True, value
+    for value in (False, 0, 0.0, math.nan, None, "", "False", "0", "0.0", "no", "nan", "maybe",
+                  csv_cell("significant", False)):
+        assert cells.parse_bool(value) is False, value
