@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -106,7 +107,7 @@ def test_kill_9_between_two_timed_checkpoints_then_resume_gives_the_uninterrupte
     specs, out = _specs(tmp_path / "specs"), tmp_path / "study"
     script = tmp_path / "killed.py"
     script.write_text(KILLED)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), str(Path(__file__).resolve().parent)]), "OMP_NUM_THREADS": "1"}
     killed = subprocess.run([sys.executable, str(script), str(specs), str(out), "18"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == 137, killed.stderr
