@@ -3,7 +3,8 @@
 The report never opens ``study.sqlite`` and never loads the dataset: it reads only
 the plain files ``augstudy ablate`` exports atomically (``study.json``, ``runs.csv``,
 ``epochs.csv``, ``class_metrics.csv``, ``effects.csv``, ``arms.csv``,
-``previews/<arm>.png``), named by :class:`augstudy.ablation.storage.schema.StudyPaths`.
+``previews/<arm>.png``), named by :class:`augstudy.ablation.storage.schema.StudyPaths`, and each
+study design's own files, read by the design (:data:`augstudy.ablation.designs.DESIGNS`).
 ``effects.csv`` rows are read as :class:`~augstudy.ablation.storage.schema.EffectRow`, verdict
 included: the report formats them and recomputes nothing.  A study that is still
 running has some files missing or partial; :class:`Study` keeps what exists and
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from augstudy.ablation.designs import DESIGNS
 from augstudy.ablation.storage.schema import (EFFECTS_CSV, FINISHED_STATUSES, EffectRow, RunStatus, StudyPaths, read_csv_text,
                                    read_effects_csv)
 from augstudy.atomic import read_json_file
@@ -89,6 +91,9 @@ class Study:
     missing: list[str] = field(default_factory=list)
     #: effects.csv as typed rows, in file (rank) order
     effect_rows: list[EffectRow] = field(default_factory=list)
+    #: each study design's files as its ``read`` returned them (design name -> data; only the designs
+    #: whose files the folder holds): :data:`augstudy.ablation.designs.DESIGNS`
+    designs: dict = field(default_factory=dict)
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -350,4 +355,5 @@ def load_study(study_dir: str | Path) -> Study:
     except ValueError as exc:
         raise UserError(f"{exc}; rerun 'augstudy ablate' to re-export it") from None
     _check_rows_complete(path, meta, frames, effect_rows)
-    return Study(path=path, meta=meta, missing=missing, effect_rows=effect_rows, **frames)
+    designs = {d.name: data for d in DESIGNS if (data := d.read(path)) is not None}
+    return Study(path=path, meta=meta, missing=missing, effect_rows=effect_rows, designs=designs, **frames)
