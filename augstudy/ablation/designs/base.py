@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class DesignFiles(Mapping):
     """A design's files at the top of a study folder: ``key -> file name`` (the key is the name the
     runner's ``files:`` listing and :attr:`DesignExport.files` use), e.g.
-    ``DesignFiles(response_json="response.json")``; ``files.response_json`` is the name."""
+    ``DesignFiles(curve_json="curve.json")``; ``files.curve_json`` is the name."""
 
     def __init__(self, **names: str):
         self._names = dict(names)
@@ -166,13 +166,15 @@ class DesignRegistry:
             raise TypeError(f"{design!r}: a study design subclasses StudyDesign")
         if not design.name or design.name in self._designs:
             raise ValueError(f"study design {design.name!r}: needs a name no other design has")
-        owners = {name: "every study (augstudy.ablation.storage.schema)" for name in CORE_FILE_NAMES}
-        owners.update({name: other.name for other in self._designs.values() for name in other.files.values()})
+        owners = {name: "the core files of every study (augstudy.ablation.storage.schema)"
+                  for name in CORE_FILE_NAMES}
+        owners.update({name: f"study design {other.name!r}" for other in self._designs.values()
+                       for name in other.files.values()})
         names = list(design.files.values())
         for name in names:
             if name in owners or names.count(name) > 1:
                 raise ValueError(f"study design {design.name!r}: file {name} is already claimed by "
-                                 f"{owners.get(name, design.name)}")
+                                 f"{owners.get(name, 'another of its own keys')}")
         self._designs[design.name] = design
         return design
 
