@@ -19,11 +19,12 @@ from augstudy.ablation.execution.assets import data_check_findings, refuse_data_
 from augstudy.ablation.execution.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
 from augstudy.ablation.execution.driver import StudyDriver
 from augstudy.ablation.analysis.effect_table import format_effect_table
-from augstudy.ablation.storage.exporter import StudyDescription
+from augstudy.ablation.designs import DESIGNS
+from augstudy.ablation.storage.exporter import StudyDescription, export_final
 from augstudy.ablation.execution.preflight import check_model_outputs
 from augstudy.ablation.storage.recovery import open_store
 from augstudy.ablation.storage.schema import METRICS, StudyPaths
-from augstudy.ablation.spec.study_spec import Arm, resolve_study_arms
+from augstudy.ablation.spec.study_spec import Arm
 from augstudy.ablation.storage.store import StudyStore, run_id_for
 from augstudy.ablation.execution.train import resolve_device, subset_shortfalls
 from augstudy.atomic import remove_stale_temporaries
@@ -127,7 +128,9 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
     ``seeds="auto"``: ``--seeds auto`` (:mod:`augstudy.ablation.execution.seeds_auto`): start with ``start_seeds``,
     add ``seed_batch`` seeds at a time to the undecided arms, at most ``max_seeds``.
     ``sesoi``: smallest effect size of interest, accuracy points (None: the study spec's ``sesoi``, else 1.0).
-    ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablation.designs.factorial`).
+    ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablation.designs.factorial`);
+    which design plans the study, and which add their files, summaries and report sections, is
+    :data:`augstudy.ablation.designs.DESIGNS`'s.
     ``checkpoint_every``: seconds between a run's checkpoints (0: every epoch end; ``checkpoint_clock``
     replaces ``time.monotonic``, for tests); ``keep_checkpoints``: keep every finished run's weights;
     ``precision``: ``auto`` | ``fp32`` | ``bf16`` (pinned in the study: a rerun asking for another is a
@@ -154,13 +157,8 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         sesoi = study_sesoi(factor, specs_dir)
     elif not 0.0 < float(sesoi) < 100.0:
         raise UserError(f"--sesoi {sesoi}: must be a number of accuracy points in (0, 100)")
-    if by is not None:  # two-factor study: the cells are the arms, named after both factors
-        from augstudy.ablation.designs.factorial import resolve_factorial_arms, study_name
-
-        arms = resolve_factorial_arms(factor, by, budget, specs_dir, budget_override)
-        factor = study_name(factor, by)
-    else:
-        arms = resolve_study_arms(factor, budget, specs_dir, budget_override)
+    # the design that plans this invocation names the study and resolves its arms (one-factor; --by: factorial)
+    factor, arms = DESIGNS.resolve_arms(factor, by, budget, specs_dir, budget_override)
     device_obj = resolve_device(device)
     if dataset is None:
         from augstudy.data import load_dataset, resolve_data_path
@@ -223,18 +221,17 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
             from augstudy.ablation.execution.seeds_auto import run_auto
 
             exported = run_auto(driver, store, executor, echo)
-        files = dict(exported.files)
         table = format_effect_table(exported.effects.rows, exported.effects.header)
         records = store.runs(driver.order).values()
         counts = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "diverged", "failed", "pending",
                                                                             "running")}
         echo("")
         echo(table)
-        _echo_extra_tables(out_dir, echo)
-        if exported.complete:  # a policy-strength study: affinity, diversity, pixel shift per level
-            from augstudy.ablation.designs.strength import measure_strengths
-
-            files.update(measure_strengths(paths, arms, dataset, desc.seeds, device_obj, echo))
+        if exported.complete:  # what the designs measure on the finished study (policy strength: affinity, ...)
+            exported = export_final(paths, desc, exported, dataset, device_obj)
+        for text in DESIGNS.summaries(exported.designs):  # A x B table, best level, strength table
+            echo(text)
+        files = dict(exported.files)
         files["tb"] = paths.tb_dir
         files["checkpoints"] = paths.checkpoints_dir
         files["study_sqlite"] = store.path
@@ -274,21 +271,6 @@ def disk_line(paths: StudyPaths) -> str:
             f"(checkpoints {size(folder_bytes(paths.checkpoints_dir))})")
 
 
-def _echo_extra_tables(out_dir: Path, echo) -> None:
-    """A two-factor study's A x B table of cell means and its interaction verdicts; a numeric factor's
-    best level and edge warning."""
-    from augstudy.ablation.designs.factorial import read_interaction
-    from augstudy.ablation.designs.factorial_table import format_interaction_table
-    from augstudy.ablation.designs.response import read_response
-
-    analysis = read_interaction(out_dir)
-    if analysis is not None:
-        echo(format_interaction_table(analysis))
-    curve = read_response(out_dir)
-    if curve is not None:
-        echo(curve["sentence"] + (f"\nwarning: {curve['edge_warning']}" if curve.get("edge_warning") else ""))
-
-
 def _cuda_name(device) -> str:
     import torch
 
@@ -296,6 +278,8 @@ def _cuda_name(device) -> str:
 
 
 def _build_report(out_dir: Path, echo) -> dict[str, Path]:
+    # the one call from augstudy.ablation (outside designs/) into augstudy.report: lazy, so the
+    # ablation machinery never imports the report (which imports the designs)
     from augstudy.report import build_report
 
     try:

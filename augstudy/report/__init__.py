@@ -69,13 +69,15 @@ def refuse_unsafe_targets(paths: dict[str, Path], study_dirs: list[str | Path]) 
     study's own file (its store, checkpoints, exported CSV/JSON/Markdown, TensorBoard events or
     previews; of a study reported or of the study folder the target is in), or an existing file
     that is neither a report name (.html/.md) nor a report written earlier."""
+    from augstudy.ablation.designs import DESIGNS
     from augstudy.ablation.storage.schema import STUDY_JSON, STUDY_SQLITE, StudyPaths
 
+    design_files = DESIGNS.file_names()
     for target in paths.values():
         folders = [Path(d) for d in study_dirs]
         folders += [p for p in (target.parent, *target.parents)
                     if (p / STUDY_JSON).is_file() or (p / STUDY_SQLITE).is_file()]
-        owner = next((f for f in folders if StudyPaths(f).owns(target)), None)
+        owner = next((f for f in folders if StudyPaths(f).owns(target, design_files)), None)
         fix = f"give --out a new name ending in .html or .md (e.g. {target.with_name('report.html')})"
         if owner is not None:
             raise UserError(f"--out {target}: is a file of the study in {owner}, the report would replace it; "

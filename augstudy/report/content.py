@@ -3,71 +3,31 @@
 :func:`study_content` turns a loaded :class:`~augstudy.ablation.storage.reader.Study` into a
 :class:`ReportContent`: header facts, formatted tables whose cells carry a
 significance class, PNG figures and findings.  ``html.py`` and ``markdown.py``
-only lay it out, so both formats always show the same numbers.
+only lay it out, so both formats always show the same numbers.  Sections are built from
+:mod:`augstudy.report.blocks`; each study design adds its own section (interaction, response
+curve, strength) through the :data:`augstudy.ablation.designs.DESIGNS` registry, from the data
+the reader loaded for it (``Study.designs``): nothing here knows a design by name.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
 from augstudy.ablation.analysis.effect_table import DISPLAY_COLUMNS, baseline_cells, display_cells, header_lines, note_lines
 from augstudy.ablation.storage.cells import parse_bool, parse_number
 from augstudy.ablation.storage.reader import Study
+from augstudy.ablation.designs import DESIGNS, StudyDesign
 from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
 from augstudy.ablation.terms import Verdict
 from augstudy.report import figures
+from augstudy.report.blocks import BASELINE, BETTER, NOISE, WORSE, Figure, Section, Table, verdict_cell_class
 from augstudy.report.findings import Finding, collect_findings
 
 #: per-arm count of classes listed as most hurt / most helped
 TOP_CLASSES = 5
-
-# Cell classes: the renderers map them to colours (HTML) or markers (Markdown).
-BETTER, WORSE, NOISE, BASELINE = "better", "worse", "noise", "baseline"
-
-
-@dataclass
-class Table:
-    """A formatted table: ``rows`` of cell texts, ``row_classes`` one of BETTER/WORSE/NOISE/BASELINE/"" per row."""
-
-    columns: list[str]
-    rows: list[list[str]]
-    row_classes: list[str] = field(default_factory=list)
-    table_id: str = ""
-    caption: str = ""
-    #: a two-column label/value table: values are left-aligned even when numeric
-    key_value: bool = False
-
-    def verdict_index(self) -> int:
-        """Position of the verdict column (shown as a badge or marker); -1 when there is none."""
-        lowered = [c.lower() for c in self.columns]
-        return lowered.index("verdict") if "verdict" in lowered else -1
-
-
-@dataclass
-class Figure:
-    """A PNG figure; ``stem`` names its file in ``report_files/``."""
-
-    stem: str
-    title: str
-    png: bytes
-    caption: str = ""
-
-
-@dataclass
-class Section:
-    """One report section (an entry of the table of contents)."""
-
-    anchor: str
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    #: subsections: (heading, paragraphs, tables, figures) blocks, e.g. one per arm
-    blocks: list["Section"] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +90,7 @@ def fmt_seconds(value) -> str:
 
 def verdict_class(row: EffectRow) -> str:
     """The row's colour class from its stored verdict: BETTER, WORSE, or NOISE for any other verdict."""
-    return {Verdict.BETTER: BETTER, Verdict.WORSE: WORSE}.get(row.verdict, NOISE)
+    return verdict_cell_class(row.verdict)
 
 
 def effect_table(rows: list[EffectRow], arms: pd.DataFrame | None, baseline: str | None) -> Table:
@@ -308,9 +268,8 @@ def study_content(study: Study) -> ReportContent:
     builders = [
         lambda: _warnings_section(study),
         lambda: _effects_section(study, palette),
-        lambda: _design_section(study, "interaction"),   # two-factor studies only
-        lambda: _design_section(study, "response"),      # numeric factors only
-        lambda: _design_section(study, "strength"),      # policy-strength studies only
+        # each study design's own section (interaction, response curve, strength), in registry order
+        *[lambda design=design: _design_section(study, design) for design in DESIGNS],
         lambda: _curves_section(study, palette),
         lambda: _stability_section(study, palette),
         lambda: _per_class_section(study),
@@ -332,15 +291,11 @@ def study_content(study: Study) -> ReportContent:
     )
 
 
-def _design_section(study: Study, kind: str) -> Section | None:
-    """The section a study's design adds (interaction plot, response curve, strength curve), or None."""
-    if kind == "interaction":
-        from augstudy.report.interaction import interaction_section as build
-    elif kind == "response":
-        from augstudy.report.response import response_section as build
-    else:
-        from augstudy.report.strength import strength_section as build
-    return build(study)
+def _design_section(study: Study, design: StudyDesign) -> Section | None:
+    """The section ``design`` adds from what it read back from the folder (:attr:`Study.designs`), or
+    None when the folder holds none of its files."""
+    data = study.designs.get(design.name)
+    return None if data is None else design.report_section(study, data)
 
 
 def _warnings_section(study: Study) -> Section:

@@ -14,7 +14,11 @@ baseline) runs the cells unchanged; this module adds what only a factorial desig
   :func:`augstudy.ablation.analysis.stats.factorial.two_factor_effects` (the effect table's interval,
   Holm adjustment per family and verdict rules);
 - :func:`export_factorial`: ``cells.csv`` (one row per cell and seed), ``interaction.csv``
-  (one row per contrast), ``interaction.json`` (what the report draws) and ``interaction.md``.
+  (one row per contrast), ``interaction.json`` (what the report draws) and ``interaction.md``;
+- :class:`FactorialDesign` (registered in :data:`augstudy.ablation.designs.DESIGNS`): those files'
+  names (:data:`FILES`), the A x B table printed after the effect table
+  (:func:`~augstudy.ablation.designs.factorial_table.format_interaction_table`) and the report's
+  section (:func:`interaction_section`, :func:`interaction_plot`).
 
 Learning rate: ``optimizer.lr`` is per 256 examples (the lr in use is ``lr * batch_size /
 256``, :func:`augstudy.ablation.execution.train.effective_lr`), so a factor that changes the batch size keeps
@@ -31,19 +35,25 @@ from pathlib import Path
 
 import numpy as np
 
+from augstudy.ablation.designs.base import DesignExport, DesignFiles, ExportContext, StudyDesign
+from augstudy.ablation.designs.factorial_table import (cell_grid, format_interaction_table, format_number, format_seeds,
+                                                       interaction_markdown, interval_text)
 from augstudy.ablation.spec.compose import compose_levels
 from augstudy.ablation.storage.schema import RunStatus, StudyPaths, csv_text
-from augstudy.ablation.terms import POINTS
-from augstudy.ablation.terms import Verdict
+from augstudy.ablation.terms import POINTS, Verdict
 from augstudy.ablation.spec.study_spec import (ALL_FACTORS, Arm, Baseline, FactorSpec, config_hash, load_baseline,
                                   load_factor, resolve_config)
 from augstudy.atomic import atomic_write_json, atomic_write_text, read_json_file
 from augstudy.errors import UserError
+from augstudy.report.blocks import Figure, Section, Table, verdict_cell_class
 
-CELLS_CSV = "cells.csv"
-INTERACTION_CSV = "interaction.csv"
-INTERACTION_JSON = "interaction.json"
-INTERACTION_MD = "interaction.md"
+#: the files of a two-factor study (keys: the runner's ``files:`` listing)
+FILES = DesignFiles(cells_csv="cells.csv", interaction_csv="interaction.csv", interaction_json="interaction.json",
+                    interaction_md="interaction.md")
+CELLS_CSV = FILES.cells_csv
+INTERACTION_CSV = FILES.interaction_csv
+INTERACTION_JSON = FILES.interaction_json
+INTERACTION_MD = FILES.interaction_md
 CELL_COLUMNS = ("arm", "a_level", "b_level", "seed", "status", "metric")
 CONTRAST_COLUMNS = ("kind", "contrast", "a_level", "b_level", "n_seeds", "effect_mean", "ci_low", "ci_high",
                     "ci_level", "p_value", "p_adjusted", "verdict", "seeds_needed", "n_diverged", "note")
@@ -250,14 +260,14 @@ def _signed(x) -> str:
 
 
 def export_factorial(paths: StudyPaths, arms: list[Arm], records: list[dict], metric: str,
-                     chance: float | None = None, sesoi: float | None = None) -> dict[str, Path]:
-    """Write cells.csv, interaction.csv/.json/.md (a two-factor study only; ``{}`` otherwise)."""
-    from augstudy.ablation.designs.factorial_table import interaction_markdown
-
+                     chance: float | None = None, sesoi: float | None = None) -> tuple[dict[str, Path], dict | None]:
+    """Write cells.csv, interaction.csv/.json/.md of a two-factor study; returns ``(files, analysis)``
+    (``({}, None)`` for any other study).  ``analysis``: what interaction.json holds."""
     if not is_factorial(arms):
-        return {}
+        return {}, None
     root = paths.root
-    files = {"cells_csv": atomic_write_text(root / CELLS_CSV, csv_text(cell_rows(arms, records), CELL_COLUMNS))}
+    files = {"cells_csv": atomic_write_text(FILES.path(root, "cells_csv"),
+                                            csv_text(cell_rows(arms, records), CELL_COLUMNS))}
     analysis = factorial_effects(arms, records, chance, sesoi)
     factor_a, levels_a, factor_b, levels_b = _design(arms)
     if analysis is None:
@@ -265,18 +275,120 @@ def export_factorial(paths: StudyPaths, arms: list[Arm], records: list[dict], me
                     "seeds": [], "n_seeds": 0, "contrasts": [], "header": [],
                     "sentence": "No interaction yet: it needs at least 2 seeds finished in every cell."}
     analysis["metric"] = metric
-    files["interaction_csv"] = atomic_write_text(root / INTERACTION_CSV,
+    files["interaction_csv"] = atomic_write_text(FILES.path(root, "interaction_csv"),
                                                  csv_text(analysis["contrasts"], CONTRAST_COLUMNS))
-    files["interaction_json"] = atomic_write_json(root / INTERACTION_JSON, analysis)
-    files["interaction_md"] = atomic_write_text(root / INTERACTION_MD, interaction_markdown(analysis))
-    return files
+    files["interaction_json"] = atomic_write_json(FILES.path(root, "interaction_json"), analysis)
+    files["interaction_md"] = atomic_write_text(FILES.path(root, "interaction_md"), interaction_markdown(analysis))
+    return files, analysis
 
 
 def read_interaction(study_dir: str | Path) -> dict | None:
     """``interaction.json`` of a study folder, or None when it is not a two-factor study."""
-    return read_json_file(Path(study_dir) / INTERACTION_JSON, invalid_fix="rerun 'augstudy ablate' to rewrite it")
+    return read_json_file(FILES.path(study_dir, "interaction_json"),
+                          invalid_fix="rerun 'augstudy ablate' to rewrite it")
 
+
+# ----------------------------------------------------------------------------- the report's section
+def _number(x) -> float:
+    if x is None:
+        return float("nan")
+    return float(x)   # a number, or "inf" / "-inf"
+
+
+def interaction_plot(analysis: dict) -> bytes:
+    """PNG: metric against A's levels (evenly spaced, in study order), one line per B level, 95% interval bars."""
+    from augstudy.report.figures import _png, _pyplot
+
+    plt, sns = _pyplot()
+    levels_a, levels_b = analysis["levels_a"], analysis["levels_b"]
+    means = np.array([[_number(v) for v in row] for row in analysis["cell_means"]])
+    low = np.array([[_number(v) for v in row] for row in analysis["cell_low"]])
+    high = np.array([[_number(v) for v in row] for row in analysis["cell_high"]])
+    colors = sns.color_palette("colorblind", len(levels_b))
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    x = np.arange(len(levels_a), dtype=float)
+    offsets = (np.arange(len(levels_b)) - (len(levels_b) - 1) / 2) * 0.04   # keep the bars apart
+    for j, level in enumerate(levels_b):
+        m = means[:, j]
+        lo = np.where(np.isfinite(low[:, j]), m - low[:, j], 0.0)
+        hi = np.where(np.isfinite(high[:, j]), high[:, j] - m, 0.0)
+        ax.errorbar(x + offsets[j], m, yerr=[lo, hi], marker="o", capsize=3, color=colors[j],
+                    label=f"{analysis['factor_b']}={level}" + (" (baseline)" if j == 0 else ""))
+    ax.set_xticks(x, [str(v) for v in levels_a])
+    ax.set_xlabel(analysis["factor_a"])
+    ax.set_ylabel(f"{analysis.get('metric', 'metric')} val accuracy (pts)")
+    ax.set_title(f"{analysis['factor_a']} x {analysis['factor_b']}")
+    ax.legend(fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def interaction_section(analysis: dict) -> Section:
+    """The report's two-factor section from ``interaction.json``'s ``analysis``: the one-sentence verdict,
+    the interaction plot, the A x B table and every contrast; recomputes nothing.  Accuracy points."""
+    a, b = analysis["factor_a"], analysis["factor_b"]
+    section = Section("interaction", f"Interaction: {a} x {b}")
+    section.paragraphs.append(analysis.get("sentence", ""))
+    if not analysis.get("contrasts"):
+        return section
+    section.paragraphs.extend(analysis.get("header", []))
+    section.figures.append(Figure(
+        "interaction", f"Interaction plot: {a} x {b}", interaction_plot(analysis),
+        f"Mean over {analysis['n_seeds']} paired seeds per cell, bars: 95% t interval over seeds. Parallel lines = "
+        f"no interaction: the effect of {a} is the same at every level of {b}."))
+    grid = cell_grid(analysis)
+    section.tables.append(Table(grid[0], grid[1:], table_id="interaction-cells",
+                                caption="Cell means (points, ± 95% half-width); last column: the main effect of "
+                                        f"{a} averaged over {b}, with its verdict."))
+    rows, classes = [], []
+    for c in analysis["contrasts"]:
+        rows.append([c["kind"], c["contrast"], format_number(c["effect_mean"], True),
+                     interval_text(c),
+                     "-" if c.get("p_adjusted") is None else f"{c['p_adjusted']:.3g}", c["verdict"],
+                     format_seeds(c["seeds_needed"]) if c["verdict"] == Verdict.INCONCLUSIVE else "-"])
+        classes.append(verdict_cell_class(c["verdict"]))
+    section.tables.append(Table(["Kind", "Contrast", "Effect (pts)", "CI", "Adj. p", "Verdict", "Seeds needed"],
+                                rows, classes, table_id="interaction-contrasts",
+                                caption="Interaction = difference of differences; main = averaged over "
+                                        f"{b}; simple = at one level of {b}. Holm within each kind."))
+    return section
+
+
+# ----------------------------------------------------------------------------- the design
+class FactorialDesign(StudyDesign):
+    """``augstudy ablate A --by B``: the cells of A x B; cells.csv and interaction.* (see the module docstring)."""
+
+    name = "factorial"
+    files = FILES
+
+    def resolve_arms(self, factor: str, by: str | None, budget: str | None, specs_dir=None,
+                     budget_override: dict | None = None) -> tuple[str, list[Arm]] | None:
+        if by is None:
+            return None
+        return study_name(factor, by), resolve_factorial_arms(factor, by, budget, specs_dir, budget_override)
+
+    def applies(self, arms: list[Arm]) -> bool:
+        return is_factorial(arms)
+
+    def export(self, ctx: ExportContext) -> DesignExport:
+        files, analysis = export_factorial(ctx.paths, ctx.arms, ctx.records, ctx.metric, ctx.chance, sesoi=ctx.sesoi)
+        return DesignExport(files, analysis)
+
+    def export_final(self, ctx: ExportContext) -> DesignExport:
+        return DesignExport()   # every file is written at every export
+
+    def read(self, study_dir: Path) -> dict | None:
+        return read_interaction(study_dir)
+
+    def summary(self, data: dict) -> str:
+        return format_interaction_table(data)
+
+    def report_section(self, study, data: dict) -> Section:
+        return interaction_section(data)
+
+
+DESIGN = FactorialDesign()
 
 __all__ = ["study_name", "check_factor_pair", "resolve_factorial_arms", "is_factorial", "cell_rows", "paired_cells",
-           "factorial_effects", "interaction_sentence", "export_factorial", "read_interaction", "CELLS_CSV",
-           "INTERACTION_CSV", "INTERACTION_JSON", "INTERACTION_MD", "CELL_COLUMNS", "CONTRAST_COLUMNS"]
+           "factorial_effects", "interaction_sentence", "export_factorial", "read_interaction", "interaction_plot",
+           "interaction_section", "FactorialDesign", "DESIGN", "FILES", "CELLS_CSV", "INTERACTION_CSV",
+           "INTERACTION_JSON", "INTERACTION_MD", "CELL_COLUMNS", "CONTRAST_COLUMNS"]

@@ -10,6 +10,11 @@ level) and "extend the range" (an edge level above its neighbour); under a flat 
 appears in at most 5% of studies (``tests/test_stats_factorial.py``).
 :func:`export_response` writes ``response.json`` (what the
 report draws) and returns the Markdown section appended to ``effects.md``.
+:class:`ResponseDesign` (registered in :data:`augstudy.ablation.designs.DESIGNS`) applies to every
+study with numeric levels (:func:`curve_arms`): it names ``response.json`` (:data:`FILES`), prints the
+best-level sentence after the effect table and draws the report's section (:func:`response_section`,
+:func:`response_plot`: a log axis where the levels are spaced geometrically; a level of 0 cannot sit
+on a log axis, it is drawn one step below the smallest positive level and labelled 0).
 
 Units: accuracy points (100 x fraction).
 """
@@ -21,12 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+from augstudy.ablation.designs.base import DesignExport, DesignFiles, ExportContext, StudyDesign
 from augstudy.ablation.storage.schema import RunStatus, StudyPaths
 from augstudy.ablation.terms import POINTS
 from augstudy.ablation.spec.study_spec import Arm
 from augstudy.atomic import atomic_write_json, read_json_file
+from augstudy.report.blocks import Figure, Section, Table
 
-RESPONSE_JSON = "response.json"
+#: the file of a numeric one-factor study (key: the runner's ``files:`` listing)
+FILES = DesignFiles(response_json="response.json")
+RESPONSE_JSON = FILES.response_json
 
 
 #: below this many seeds the best-level share is flagged as optimistic (few distinct bootstrap resamples)
@@ -167,21 +176,128 @@ def response_markdown(analysis: dict, metric: str = "") -> str:
 
 
 def export_response(paths: StudyPaths, arms: list[Arm], records: list[dict], metric: str,
-                    chance: float | None = None) -> tuple[dict[str, Path], str]:
-    """Write ``response.json`` for a numeric one-factor study; returns ``(files, effects.md section)``
-    (``({}, "")`` when the study has no response curve yet)."""
+                    chance: float | None = None) -> tuple[dict[str, Path], str, dict | None]:
+    """Write ``response.json`` for a numeric one-factor study; returns ``(files, effects.md section,
+    analysis)`` (``({}, "", None)`` when the study has no response curve yet)."""
     analysis = response_analysis(arms, records, chance)
     if analysis is None:
-        return {}, ""
+        return {}, "", None
     analysis["metric"] = metric
-    files = {"response_json": atomic_write_json(paths.root / RESPONSE_JSON, analysis)}
-    return files, response_markdown(analysis, metric)
+    files = {"response_json": atomic_write_json(FILES.path(paths.root, "response_json"), analysis)}
+    return files, response_markdown(analysis, metric), analysis
 
 
 def read_response(study_dir: str | Path) -> dict | None:
     """``response.json`` of a study folder, or None when the study has no response curve."""
-    return read_json_file(Path(study_dir) / RESPONSE_JSON)
+    return read_json_file(FILES.path(study_dir, "response_json"))
+
+
+def response_summary(analysis: dict) -> str:
+    """The terminal lines: the best-level sentence, then the edge warning when there is one."""
+    return analysis["sentence"] + (f"\nwarning: {analysis['edge_warning']}" if analysis.get("edge_warning") else "")
+
+
+# ----------------------------------------------------------------------------- the report's section
+def _positions(levels: list[float], log_axis: bool) -> list[float]:
+    """x positions: the levels, or on a log axis 0 placed one geometric step below the smallest positive level."""
+    if not log_axis:
+        return list(levels)
+    positive = [v for v in levels if v > 0]
+    step = positive[1] / positive[0] if len(positive) >= 2 else 10.0
+    return [v if v > 0 else positive[0] / step for v in levels]
+
+
+def response_plot(analysis: dict) -> bytes:
+    """PNG: metric against level, points with 95% interval bars, best level circled, baseline marked."""
+    from augstudy.report.figures import BASELINE_COLOR, _png, _pyplot
+
+    plt, _ = _pyplot()
+    levels = [float(v) for v in analysis["levels"]]
+    log_axis = bool(analysis["log_axis"])
+    x = np.array(_positions(levels, log_axis))
+    m = np.array([np.nan if v is None else v for v in analysis["means"]], dtype=float)
+    lo = np.array([np.nan if v is None else v for v in analysis["ci_low"]], dtype=float)
+    hi = np.array([np.nan if v is None else v for v in analysis["ci_high"]], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    yerr = [np.where(np.isfinite(lo), m - lo, 0.0), np.where(np.isfinite(hi), hi - m, 0.0)]
+    ax.errorbar(x, m, yerr=yerr, marker="o", capsize=3, color="#0173b2", label="mean ± 95% CI")
+    best = analysis["level_names"].index(analysis["best_name"])
+    ax.scatter([x[best]], [m[best]], s=160, facecolors="none", edgecolors="#0173b2", linewidths=1.5,
+               label=f"{'best' if analysis.get('best_shown', True) else 'highest mean'}: {analysis['best_name']} "
+                     f"({analysis['best_share'][best]:.0%} of resamples)")
+    if analysis.get("baseline_level") in analysis["level_names"]:
+        k = analysis["level_names"].index(analysis["baseline_level"])
+        ax.axvline(x[k], color=BASELINE_COLOR, linestyle=":", linewidth=1, label="baseline level")
+    if log_axis:
+        ax.set_xscale("log")
+    ax.set_xticks(x, analysis["level_names"])
+    ax.minorticks_off()
+    ax.set_xlabel(f"{analysis['factor']}" + (" (log axis)" if log_axis else ""))
+    ax.set_ylabel(f"{analysis.get('metric', 'metric')} val accuracy (pts)")
+    ax.set_title(f"Response curve: {analysis['factor']}")
+    ax.legend(fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def _report_cell(x) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
+def response_section(analysis: dict) -> Section:
+    """The report's response-curve section from ``response.json``'s ``analysis``; recomputes nothing."""
+    section = Section("response", f"Response curve: {analysis['factor']}")
+    section.paragraphs.append(analysis["sentence"])
+    if analysis.get("edge_warning"):
+        section.paragraphs.append(f"Warning: {analysis['edge_warning']}.")
+    section.paragraphs.append(f"Per-level 95% intervals: {analysis['ci_method']}; they describe the curve, the "
+                              "effect table decides. 'Best in' is the share of seed resamples (bootstrap over "
+                              "seeds, levels kept paired) in which each level has the highest mean: how much "
+                              "these seeds agree, not the chance that a level is truly best.")
+    section.figures.append(Figure("response_curve", f"Response curve: {analysis['factor']}", response_plot(analysis),
+                                  "Metric against level with 95% intervals; circled: the highest mean; dotted: the "
+                                  "baseline level." + (" Log level axis (geometric levels)." if analysis["log_axis"]
+                                                       else "")))
+    rows = [[name + (" (baseline)" if name == analysis.get("baseline_level") else ""),
+             _report_cell(analysis["means"][k]),
+             f"[{_report_cell(analysis['ci_low'][k])}, {_report_cell(analysis['ci_high'][k])}]",
+             f"{analysis['best_share'][k]:.0%}"] for k, name in enumerate(analysis["level_names"])]
+    section.tables.append(Table(["Level", "Mean (pts)", "95% CI", "Best in"], rows, table_id="response-table"))
+    return section
+
+
+# ----------------------------------------------------------------------------- the design
+class ResponseDesign(StudyDesign):
+    """A one-factor study with numeric levels: its response curve (response.json, see the module docstring)."""
+
+    name = "response"
+    files = FILES
+
+    def resolve_arms(self, factor: str, by: str | None, budget: str | None, specs_dir=None,
+                     budget_override: dict | None = None) -> None:
+        return None   # the one-factor design plans the arms; this one adds the curve over them
+
+    def applies(self, arms: list[Arm]) -> bool:
+        return bool(curve_arms(arms)[0])
+
+    def export(self, ctx: ExportContext) -> DesignExport:
+        files, markdown, analysis = export_response(ctx.paths, ctx.arms, ctx.records, ctx.metric, ctx.chance)
+        return DesignExport(files, analysis, markdown)
+
+    def export_final(self, ctx: ExportContext) -> DesignExport:
+        return DesignExport()   # written at every export
+
+    def read(self, study_dir: Path) -> dict | None:
+        return read_response(study_dir)
+
+    def summary(self, data: dict) -> str:
+        return response_summary(data)
+
+    def report_section(self, study, data: dict) -> Section:
+        return response_section(data)
+
+
+DESIGN = ResponseDesign()
 
 
 __all__ = ["numeric_levels", "curve_arms", "response_analysis", "response_markdown", "export_response", "read_response",
-           "RESPONSE_JSON"]
+           "response_summary", "response_plot", "response_section", "ResponseDesign", "DESIGN", "FILES", "RESPONSE_JSON"]

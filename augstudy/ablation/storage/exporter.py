@@ -7,11 +7,14 @@ Pure: a :class:`StudyDescription` (what this invocation studies) plus a
   ``class_metrics.csv`` -- the learning curves and where every run stands;
 - :func:`export_study` (at start, when a run finishes, at the end): those files plus
   ``effects.csv``, ``effects.md``, ``arms.csv``, ``class_effects.csv``
-  (:mod:`~augstudy.ablation.analysis.class_effects`) and ``study.json``; a numeric factor's
-  ``response.json`` (:mod:`~augstudy.ablation.designs.response`) and a two-factor study's ``cells.csv`` and
-  ``interaction.*`` (:mod:`~augstudy.ablation.designs.factorial`).
+  (:mod:`~augstudy.ablation.analysis.class_effects`) and ``study.json``, and the files of every study
+  design that applies (:data:`augstudy.ablation.designs.DESIGNS`, in registry order: a two-factor
+  study's ``cells.csv`` and ``interaction.*``, a numeric factor's ``response.json``, ...);
+- :func:`export_final` (once, when the study is complete): what the designs measure with the
+  dataset and the trained checkpoints (a policy-strength study's ``strength.csv`` / ``.json``).
 
-File names and columns come from :mod:`augstudy.ablation.storage.schema`.
+The core file names and columns come from :mod:`augstudy.ablation.storage.schema`; a design's own
+from its module.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from augstudy.ablation.analysis.class_effects import class_effect_rows, write_class_effects
 from augstudy.ablation.analysis.effects import (EffectsResult, SequentialPlan, compute_effects, metric_correctness,
                                     metric_from_epochs, write_effects)
-from augstudy.ablation.designs.factorial import export_factorial
-from augstudy.ablation.designs.response import export_response
+from augstudy.ablation.designs import DESIGNS, ExportContext
 from augstudy.ablation.storage.schema import (CLASS_COLUMNS, EPOCHS_COLUMNS, RUNS_COLUMNS, RunStatus, StudyPaths, csv_text,
                                     gen_gap_na)
 from augstudy.ablation.spec.study_spec import Arm
@@ -109,9 +112,14 @@ class StoreSnapshot:
 
 @dataclass
 class ExportResult:
+    """What one export wrote (``files``: key -> path), the effects, completion, the records it was made
+    from (:func:`arm_records`) and each applying design's exported data (design name -> data)."""
+
     files: dict[str, Path]
     effects: EffectsResult
     complete: bool
+    records: list[dict] = field(default_factory=list)
+    designs: dict[str, Any] = field(default_factory=dict)
 
 
 def arm_records(desc: StudyDescription, snap: StoreSnapshot) -> list[dict]:
@@ -178,20 +186,51 @@ def export_study(paths: StudyPaths, desc: StudyDescription, snap: StoreSnapshot)
                               chance=chance, sequential=desc.sequential,
                               factor_of={a.name: a.factor for a in desc.arms},
                               gen_gap_na={a.name: gen_gap_na(a.config) for a in desc.arms if gen_gap_na(a.config)})
-    response_files, response_md = export_response(paths, desc.arms, records, desc.metric, chance)
-    files.update(write_effects(effects, paths.root, extra_markdown=response_md))
+    ctx = _design_context(paths, desc, records, chance)
+    design_files: dict[str, Path] = {}
+    markdown = ""
+    for design in DESIGNS.applying(desc.arms):
+        out = design.export(ctx)
+        design_files.update(out.files)
+        markdown += out.markdown      # a design's section of effects.md (the response curve)
+        if out.data is not None:
+            ctx.data[design.name] = out.data
+    files.update(write_effects(effects, paths.root, extra_markdown=markdown))
+    files.update(design_files)
     done = {(r["arm"], int(r["seed"])) for r in records if r["status"] == RunStatus.DONE}
     files["class_effects_csv"] = write_class_effects(paths, class_effect_rows(
         class_rows, done, desc.baseline.name, [a.name for a in desc.arms], desc.class_names))
-    files.update(response_files)
-    files.update(export_factorial(paths, desc.arms, records, desc.metric, chance, sesoi=desc.sesoi))
     # complete: every run has a result; a failed run has none (a rerun retries it), so a study with
     # one -- or where every run failed -- is not complete, whatever its table says
     complete = all(RunStatus(r["status"]).has_result for r in records)
     if desc.sequential is not None and effects.sequential is not None:
         complete = complete and effects.sequential.done
     files["study_json"] = atomic_write_json(paths.study_json, study_json(desc, snap, records, complete, effects))
-    return ExportResult(files, effects, complete)
+    return ExportResult(files, effects, complete, records, dict(ctx.data))
+
+
+def _design_context(paths: StudyPaths, desc: StudyDescription, records: list[dict],
+                    chance: float | None) -> ExportContext:
+    return ExportContext(paths, desc.arms, records, desc.metric, list(desc.seeds), desc.sesoi, chance)
+
+
+def export_final(paths: StudyPaths, desc: StudyDescription, exported: ExportResult, dataset,
+                 device) -> ExportResult:
+    """Once the study is complete (``exported``: its last export): every applying design's
+    ``export_final`` (the strength study's measurements need the dataset and the finished
+    checkpoints), from the records and design data ``exported`` holds -- nothing is read back from
+    the files just written.  Returns ``exported`` with the new files and data added."""
+    chance = 1.0 / len(desc.class_names) if desc.class_names else None
+    ctx = _design_context(paths, desc, exported.records, chance)
+    ctx.data.update(exported.designs)
+    ctx.dataset, ctx.device = dataset, device
+    files = dict(exported.files)
+    for design in DESIGNS.applying(desc.arms):
+        out = design.export_final(ctx)
+        files.update(out.files)
+        if out.data is not None:
+            ctx.data[design.name] = out.data
+    return ExportResult(files, exported.effects, exported.complete, exported.records, dict(ctx.data))
 
 
 def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict], complete: bool,
@@ -220,6 +259,4 @@ def study_json(desc: StudyDescription, snap: StoreSnapshot, records: list[dict],
 
 
 __all__ = ["StudyDescription", "StoreSnapshot", "ExportResult", "arm_records", "class_metric_rows", "export_progress",
-           "export_runs",
-           "export_study",
-           "study_json"]
+           "export_runs", "export_study", "export_final", "study_json"]

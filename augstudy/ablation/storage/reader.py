@@ -62,6 +62,11 @@ class Study:
         files.check_rows_complete(self.path, self._meta, self._frames, self._effect_rows)
         self._class_effects = files.read_class_effects(self.path, self._meta, self._frames, self.baseline_arm)
         self._seed_summaries: "pd.DataFrame | None" = None
+        from augstudy.ablation.designs import DESIGNS   # the designs' own modules: only when a study is read
+
+        #: each study design's files as its ``read`` returned them (design name -> data; only the designs
+        #: whose files the folder holds): :data:`augstudy.ablation.designs.DESIGNS`
+        self.designs: dict[str, Any] = {d.name: data for d in DESIGNS if (data := d.read(self.path)) is not None}
 
     # -- tables ---------------------------------------------------------------------
     @property

@@ -1,8 +1,8 @@
 """A study folder whose ``study.sqlite`` is gone: recognize it, and rebuild the store from its CSVs.
 
 A folder holding any of :data:`~augstudy.ablation.storage.schema.STUDY_MARKER_FILES` (study.json,
-runs.csv, epochs.csv, effects.csv) or :data:`~augstudy.ablation.storage.schema.DERIVED_FILES` (arms.csv,
-report.md, ...) is a study's, or holds the user's own files of those names.  Without its store
+runs.csv, epochs.csv, effects.csv), :data:`~augstudy.ablation.storage.schema.DERIVED_FILES` (arms.csv,
+report.md, ...) or a study design's files (``DESIGNS.file_names()``: interaction.json, ...) is a study's, or holds the user's own files of those names.  Without its store
 it is never overwritten:
 
 - it belongs to another study (factor, budget or dataset differ, or runs.csv, epochs.csv or
@@ -26,6 +26,7 @@ import math
 import time
 from pathlib import Path
 
+from augstudy.ablation.designs import DESIGNS
 from augstudy.ablation.storage.schema import RunStatus, StudyPaths, parse_float, parse_int, read_csv_text
 from augstudy.ablation.spec.study_spec import Arm
 from augstudy.ablation.storage.store import StudyStore, run_id_for
@@ -65,7 +66,7 @@ def _read_csv(path: Path, paths: StudyPaths) -> list[dict]:
 def refuse_foreign_study(paths: StudyPaths, identity: dict, arms: list[Arm]) -> None:
     """Raise a one-line UserError when the folder's study files belong to another study than
     ``identity`` (``factor``, ``budget``, ``dataset``) with ``arms``, or cannot be identified."""
-    markers = paths.marker_files()
+    markers = paths.marker_files(DESIGNS.file_names())
     if not markers:
         return
     meta = _read_json(paths)
@@ -193,10 +194,10 @@ def rebuild_store(store: StudyStore, paths: StudyPaths, arms: list[Arm], echo) -
 def open_store(paths: StudyPaths, identity: dict, arms: list[Arm], echo) -> StudyStore:
     """The study's store, after checking the folder: refuses another study's files, rebuilds a
     missing store from this study's CSVs (see the module docstring)."""
-    if paths.marker_files() and not paths.sqlite.exists():
+    if paths.marker_files(DESIGNS.file_names()) and not paths.sqlite.exists():
         refuse_foreign_study(paths, identity, arms)
     store = StudyStore(paths.root)
-    if paths.marker_files() and store.is_empty():
+    if paths.marker_files(DESIGNS.file_names()) and store.is_empty():
         refuse_foreign_study(paths, identity, arms)
         rebuild_store(store, paths, arms, echo)
     return store

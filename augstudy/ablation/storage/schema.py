@@ -97,14 +97,16 @@ PREVIEWS_DIR = "previews"
 TB_DIR = "tb"
 #: files whose presence marks a folder as a study's, with or without its study.sqlite
 STUDY_MARKER_FILES = (STUDY_JSON, RUNS_CSV, EPOCHS_CSV, EFFECTS_CSV)
-#: every other file ``augstudy ablate`` writes at the top of a study folder (the two-factor,
-#: response and strength files, the report).  A folder holding any of these or of the markers but
-#: no study.sqlite is never written into: the files are another study's, or the user's own.
-DERIVED_FILES = (CLASS_METRICS_CSV, CLASS_EFFECTS_CSV, EFFECTS_MD, ARMS_CSV, DATA_CHECK_JSON, "cells.csv", "interaction.csv",
-                 "interaction.json", "interaction.md", "response.json", "strength.csv", "strength.json",
-                 "report.html", "report.md")
+#: every other file ``augstudy ablate`` writes at the top of every study folder (the report included).
+#: A study design's own files (two-factor, response curve, strength) are named by its module
+#: (:attr:`augstudy.ablation.designs.StudyDesign.files`; all of them: ``DESIGNS.file_names()``).
+#: A folder holding any of these, of the markers or of the designs' files but no study.sqlite is never
+#: written into: the files are another study's, or the user's own.
+DERIVED_FILES = (CLASS_METRICS_CSV, CLASS_EFFECTS_CSV, EFFECTS_MD, ARMS_CSV, DATA_CHECK_JSON, "report.html", "report.md")
 #: sub-folders of a study folder that hold its primary or derived files (never a report target)
 STUDY_SUBDIRS = (CHECKPOINTS_DIR, TB_DIR, PREVIEWS_DIR)
+#: every name this module gives at the top of a study folder: no study design may claim one of them
+CORE_FILE_NAMES = (STUDY_SQLITE, *STUDY_MARKER_FILES, *DERIVED_FILES, *STUDY_SUBDIRS)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,@-]")
 
@@ -186,17 +188,20 @@ class StudyPaths:
         """``previews/<safe_name(arm)>.png``."""
         return self.previews_dir / f"{safe_name(arm)}.png"
 
-    def marker_files(self) -> list[Path]:
-        """The :data:`STUDY_MARKER_FILES` and :data:`DERIVED_FILES` that exist in the folder: the files
-        a study would overwrite."""
-        return [self.root / name for name in STUDY_MARKER_FILES + DERIVED_FILES if (self.root / name).is_file()]
+    def marker_files(self, design_files: Sequence[str] = ()) -> list[Path]:
+        """The :data:`STUDY_MARKER_FILES`, :data:`DERIVED_FILES` and ``design_files`` (the study designs'
+        names: ``augstudy.ablation.designs.DESIGNS.file_names()``) that exist in the folder: the files a
+        study would overwrite."""
+        names = STUDY_MARKER_FILES + DERIVED_FILES + tuple(design_files)
+        return [self.root / name for name in names if (self.root / name).is_file()]
 
-    def owns(self, target: Path) -> bool:
+    def owns(self, target: Path, design_files: Sequence[str] = ()) -> bool:
         """True when ``target`` is one of the study's own files: the store (and its -wal/-shm/-journal),
-        a marker or derived file other than the report, or anything under :data:`STUDY_SUBDIRS`."""
+        a marker, derived or design file (``design_files``, as for :meth:`marker_files`) other than the
+        report, or anything under :data:`STUDY_SUBDIRS`."""
         root, target = self.root.resolve(), Path(target).resolve()
         if target.parent == root:
-            own = set(STUDY_MARKER_FILES + DERIVED_FILES) - {"report.html", "report.md"}
+            own = set(STUDY_MARKER_FILES + DERIVED_FILES + tuple(design_files)) - {"report.html", "report.md"}
             return target.name in own or target.name.startswith(STUDY_SQLITE)
         return any(root / sub == parent for sub in STUDY_SUBDIRS for parent in target.parents)
 
@@ -455,7 +460,7 @@ __all__ = [
     "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "safe_name",
     "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "CLASS_EFFECTS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
-    "DERIVED_FILES", "STUDY_SUBDIRS",
+    "DERIVED_FILES", "STUDY_SUBDIRS", "CORE_FILE_NAMES",
     "RUNS_COLUMNS", "EPOCHS_COLUMNS", "CLASS_COLUMNS", "ARM_COLUMNS", "EFFECT_COLUMNS", "CLASS_EFFECT_COLUMNS",
     "csv_cell", "csv_text", "read_csv_text", "parse_float", "parse_int", "parse_bool", "parse_number", "EffectRow",
     "sort_by_rank", "read_effects_csv", "effects_csv_text", "pack_correct", "unpack_correct", "mixes", "gen_gap_na",

@@ -39,12 +39,14 @@ def test_best_at_the_edge_warns_and_renders_in_effects_md_and_the_report(tmp_pat
     md = response_markdown(analysis, "last3")
     assert "**Warning:** extend the range" in md and "| 1e-4 (baseline) |" in md and "**best**" in md
     # the report draws it from response.json
-    files, section_md = export_response(StudyPaths(tmp_path), arms, _records(arms, values), "last3")
+    files, section_md, exported = export_response(StudyPaths(tmp_path), arms, _records(arms, values), "last3")
     assert json.loads(files["response_json"].read_text())["best_name"] == "1e-3" and section_md == md
-    from augstudy.report.response import response_plot, response_section
+    from augstudy.ablation.designs.response import DESIGN, response_plot
 
     assert response_plot(analysis)[:8] == b"\x89PNG\r\n\x1a\n"
-    section = response_section(type("S", (), {"path": tmp_path})())
+    read_back = DESIGN.read(tmp_path)
+    assert read_back == exported and read_back["metric"] == "last3"
+    section = DESIGN.report_section(None, read_back)
     assert section is not None and any(p.startswith("Warning: extend the range") for p in section.paragraphs)
     assert [r[0] for r in section.tables[0].rows] == ["1e-4 (baseline)", "3e-4", "1e-3"]
 
@@ -135,7 +137,7 @@ def test_tiny_strength_study_reports_accuracy_affinity_diversity_and_pixel_shift
 
 
 def test_too_much_augmentation_is_the_first_strength_clearly_below_the_unaugmented_level():
-    from augstudy.report.strength import strength_plot, too_much_sentence
+    from augstudy.ablation.designs.strength import strength_plot, too_much_sentence
 
     rows = [{"strength": s, "metric_mean": m, "ci_low": m - 1.5, "ci_high": m + 1.5, "affinity": a}
             for s, m, a in ((0, 50, 1.0), (0.5, 55, 0.9), (1, 56, 0.8), (2, 49.5, 0.6), (3, 40, 0.3))]
