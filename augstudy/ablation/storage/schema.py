@@ -8,10 +8,10 @@ One home for what both sides must agree on:
   :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
 - :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
   (verdict included) and read back by the report, which formats it and never recomputes it;
-- :data:`METRICS`: the per-run selection metrics a study may rank by;
+- :data:`METRICS`: the per-run selection metrics a study may rank by (re-exported from the options);
 - :func:`pack_correct` / :func:`unpack_correct`: how per-example val correctness is stored.
 
-Pure standard library: the report imports it without torch or the dataset.
+Standard library and the options (pydantic): the report imports it without torch or the dataset.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from augstudy.ablation.spec.options import METRICS  # noqa: F401 - the --metric names; their home is the options
 
 
 # ----------------------------------------------------------------------------- run states
@@ -65,14 +67,6 @@ def is_finished(status: str | RunStatus) -> bool:
 
 
 FINISHED_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus if s.is_finished)
-
-# ----------------------------------------------------------------------------- metrics
-#: the per-run selection metric (``--metric``): name -> what it means
-METRICS = {
-    "last3": "mean val accuracy over the last 3 epochs",
-    "best": "best (peak) val accuracy over all epochs",
-    "final": "val accuracy at the last epoch",
-}
 
 # ----------------------------------------------------------------------------- file names
 STUDY_SQLITE = "study.sqlite"
