@@ -60,10 +60,11 @@ def ablate(factor: str, *, seeds: int | str | Sequence[int] = 3, budget: str = "
     runtime = {key: options.pop(key) for key in RUNTIME_KEYWORDS if key in options}
     if not isinstance(options.get("executor", ""), str):
         runtime["executor"] = options.pop("executor")
+    if isinstance(seeds, Iterable) and not isinstance(seeds, str):
+        seeds = list(seeds)   # explicit seeds, from any iterable (a range, a numpy array)
     collected = StudyOptions.collect({
-        "factor": factor, "seeds": list(seeds) if isinstance(seeds, Iterable) and not isinstance(seeds, str) else seeds, "budget": budget,
-        "data": data if is_path_like(data) else None, "device": device, "out": out, "model": model,
-        "metric": metric, "report": report, **options})
+        "factor": factor, "seeds": seeds, "budget": budget, "data": data if is_path_like(data) else None,
+        "device": device, "out": out, "model": model, "metric": metric, "report": report, **options})
     if not is_path_like(data):   # in memory: loaded once, never written
         runtime["dataset"] = load_dataset(data)
     if echo is None:

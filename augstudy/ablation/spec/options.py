@@ -42,6 +42,10 @@ DEFAULT_MAX_RETRIES = 2
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
 SEEDS_AUTO = "auto"
 
+MetricName = Literal[tuple(METRICS)]  # type: ignore[valid-type]
+PrecisionName = Literal[PRECISIONS]  # type: ignore[valid-type]
+ExecutorName = Literal[EXECUTORS]  # type: ignore[valid-type]
+
 
 # ----------------------------------------------------------------------------- how a caller names options
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class StudyOptions(BaseModel):
     factor: str = _option(..., "name a factor (see `augstudy ablate --list`) or `all`", min_length=1, strict=True)
     by: str | None = _option(None, "name a second factor (see `augstudy ablate --list`)", min_length=1,
                              strict=True)
-    seeds: int | Literal["auto"] | tuple[int, ...] = _option(3, "a number of seeds, explicit seeds or auto")
+    seeds: int | Literal["auto"] | tuple[int, ...] = _option(3, "must be a number of seeds, explicit seeds or auto")
     start_seeds: int = _option(3, "{seeds:auto} needs at least 2 seeds to start (a paired interval needs 2)",
                                ge=2, strict=True)
     max_seeds: int = _option(20, "must be a whole number of seeds, at least 2", ge=2, strict=True)
@@ -138,7 +142,7 @@ class StudyOptions(BaseModel):
     data: str | None = _option(None, "must be a dataset folder (leave it out for the default dataset)",
                                min_length=1, strict=True)
     device: str = _option("auto", "must be auto, cpu, cuda or cuda:K", pattern=DEVICE_PATTERN, strict=True)
-    metric: Literal[tuple(METRICS)] = _option("last3", f"must be one of {', '.join(METRICS)}")  # type: ignore[valid-type]
+    metric: MetricName = _option("last3", f"must be one of {', '.join(METRICS)}")
     out: Path | None = _option(None, "must name a folder, not a file (default: reports/<factor>-<dataset>/)")
     specs_dir: Path | None = _option(None, "must name a folder of study specs, not a file")
     model: str | None = _option(None, "must be a model name or a callable returning an nn.Module")
@@ -149,9 +153,9 @@ class StudyOptions(BaseModel):
     checkpoint_every: float = _option(DEFAULT_CHECKPOINT_EVERY_S,
                                       "must be a number of seconds >= 0 (0: at every epoch end)", ge=0,
                                       allow_inf_nan=False, strict=True)
-    precision: Literal[PRECISIONS] = _option("auto", f"must be one of {', '.join(PRECISIONS)}")  # type: ignore[valid-type]
+    precision: PrecisionName = _option("auto", f"must be one of {', '.join(PRECISIONS)}")
     compile: bool = _option(False, "must be True or False", strict=True)
-    executor: Literal[EXECUTORS] = _option("local", "must be local or ray")  # type: ignore[valid-type]
+    executor: ExecutorName = _option("local", f"must be {' or '.join(EXECUTORS)}")
     ray_address: str | None = _option(None, "must be auto or HOST:PORT of a running Ray head", min_length=1,
                                       strict=True)
     gpus_per_run: float | None = _option(None, "must be a number of GPUs >= 0 (fractions share a GPU)", ge=0,
@@ -164,7 +168,7 @@ class StudyOptions(BaseModel):
     @classmethod
     def _seeds(cls, value: Any) -> Any:
         """A count >= 1, ``"auto"``, or a non-empty sequence of distinct non-negative ints (a tuple)."""
-        if value == SEEDS_AUTO:
+        if isinstance(value, str) and value == SEEDS_AUTO:
             return value
         if _is_whole(value):
             if value < 1:
