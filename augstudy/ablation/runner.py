@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Callable
 
 from augstudy.ablation.execution.assets import data_check_findings, refuse_data_errors, write_previews
-from augstudy.ablation.execution.checkpoint_schedule import DEFAULT_CHECKPOINT_EVERY_S
 from augstudy.ablation.execution.driver import StudyDriver
 from augstudy.ablation.analysis.effect_table import format_effect_table
 from augstudy.ablation.designs import DESIGNS
 from augstudy.ablation.storage.exporter import StudyDescription, export_final
 from augstudy.ablation.execution.preflight import check_model_outputs
 from augstudy.ablation.storage.recovery import open_store
-from augstudy.ablation.storage.schema import METRICS, StudyPaths
+from augstudy.ablation.storage.schema import StudyPaths
+from augstudy.ablation.spec.options import StudyOptions
 from augstudy.ablation.spec.study_spec import Arm
 from augstudy.ablation.storage.store import StudyStore, run_id_for
-from augstudy.ablation.execution.train import resolve_device, subset_shortfalls
+from augstudy.ablation.execution.train import resolve_device, subset_indices, subset_shortfalls
 from augstudy.atomic import remove_stale_temporaries
 from augstudy.errors import UserError
 
@@ -109,67 +109,54 @@ def keep_registered_seeds(store: StudyStore, arms: list[Arm], seeds: list[int], 
 
 
 # ----------------------------------------------------------------------------- entry point
-def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke", data=None, device: str = "auto",
-              metric: str = "last3", out: str | Path | None = None, report: bool = True,
-              specs_dir: str | Path | None = None, dataset=None, budget_override: dict | None = None,
-              executor=None, prune_checkpoints: bool = False, keep_checkpoints: bool = False,
-              checkpoint_every: float = DEFAULT_CHECKPOINT_EVERY_S, checkpoint_clock=None,
-              precision: str | None = "auto", compile: bool = False,
-              echo: Callable[[str], None] = print, allow_data_errors: bool = False,
-              sesoi: float | None = None, start_seeds: int = 3, max_seeds: int = 20, seed_batch: int = 2,
-              by: str | None = None) -> StudyResult:
-    """Run (or resume) the paired-seed study of ``factor`` (a file in ``ablations/``, or ``all``).
+def run_study(options: StudyOptions | str, *, dataset=None, executor=None, echo: Callable[[str], None] = print,
+              checkpoint_clock=None, debug: bool = False, **keywords) -> StudyResult:
+    """Run (or resume) the paired-seed study ``options`` describes (its factor: a file in ``ablations/``,
+    or ``all``; see :class:`~augstudy.ablation.spec.options.StudyOptions` for every option).
 
-    ``seeds``: a count N (seeds 0..N-1) or explicit seeds.  ``data``: a dataset path (None:
-    the default dataset); ``dataset``: an already loaded ``ImageDataset``-like object
-    (overrides ``data``).  ``budget_override``: a deep-merge override applied after the
-    budget (tests use it for tiny runs).  ``out``: default ``reports/<factor>-<dataset>``.
-    ``allow_data_errors``: train even when the data check finds errors (default: UserError).
-    ``seeds="auto"``: ``--seeds auto`` (:mod:`augstudy.ablation.execution.seeds_auto`): start with ``start_seeds``,
-    add ``seed_batch`` seeds at a time to the undecided arms, at most ``max_seeds``.
-    ``sesoi``: smallest effect size of interest, accuracy points (None: the study spec's ``sesoi``, else 1.0).
-    ``by``: a second factor: the full factorial ``factor x by`` (:mod:`augstudy.ablation.designs.factorial`);
-    which design plans the study, and which add their files, summaries and report sections, is
+    ``options`` is validated already (the CLI and :func:`augstudy.ablate` collect it); a factor name
+    with the options as ``keywords`` is collected here the way the API does (keyword names in messages).
+    Runtime objects that are not options: ``dataset``, an already loaded ``ImageDataset``-like object
+    (overrides ``options.data``); ``executor``, an executor object (default: the one ``options.executor``
+    names); ``checkpoint_clock`` replaces ``time.monotonic`` (tests); ``debug``: executors re-raise.
+    Which design plans the study, and which add their files, summaries and report sections, is
     :data:`augstudy.ablation.designs.DESIGNS`'s.
-    ``checkpoint_every``: seconds between a run's checkpoints (0: every epoch end; ``checkpoint_clock``
-    replaces ``time.monotonic``, for tests); ``keep_checkpoints``: keep every finished run's weights;
-    ``precision``: ``auto`` | ``fp32`` | ``bf16`` (pinned in the study: a rerun asking for another is a
-    UserError); ``compile``: ``torch.compile`` the model.
     Prints progress and the ranked effect table with ``echo``; returns a :class:`StudyResult`.
     """
-    if metric not in METRICS:
-        raise UserError(f"--metric {metric}: must be one of {', '.join(METRICS)}")
-    plan = None
-    if seeds == "auto":
-        from augstudy.ablation.analysis.effects import SequentialPlan
-        from augstudy.ablation.execution.seeds_auto import check_plan
+    if not isinstance(options, StudyOptions):
+        options = StudyOptions.collect({"factor": options, **keywords})
+    elif keywords:
+        raise TypeError(f"run_study: options given as StudyOptions and as keywords ({', '.join(keywords)})")
+    factor, by, budget, metric, sesoi = options.factor, options.by, options.budget, options.metric, options.sesoi
+    specs_dir, budget_override = options.specs_dir, options.arm_override
+    if executor is None:  # first: a missing Ray is refused before anything is read or written
+        from augstudy.ablation.execution.executors import make_executor
 
-        plan = check_plan(SequentialPlan(int(start_seeds), int(seed_batch), int(max_seeds)))
-        seeds = plan.start
-    elif isinstance(seeds, str):
-        raise UserError(f"--seeds {seeds}: must be a number of seeds or auto")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list or len(set(seed_list)) != len(seed_list) or min(seed_list) < 0:
-        raise UserError(f"--seeds: need at least 1 distinct non-negative seed, got {seeds}")
+        executor = make_executor(options.executor, address=options.ray_address, gpus_per_run=options.gpus_per_run,
+                                 max_retries=options.max_retries, echo=echo, debug=debug)
+    plan = None
+    if options.auto_seeds:
+        from augstudy.ablation.analysis.effects import SequentialPlan
+
+        plan = SequentialPlan(options.start_seeds, options.seed_batch, options.max_seeds)
+    seed_list = options.seed_list
     if sesoi is None:   # the study spec's (FACTOR's file, else baseline.yaml's), else 1 point
         from augstudy.ablation.spec.study_spec import study_sesoi
 
         sesoi = study_sesoi(factor, specs_dir)
-    elif not 0.0 < float(sesoi) < 100.0:
-        raise UserError(f"--sesoi {sesoi}: must be a number of accuracy points in (0, 100)")
     # the design that plans this invocation names the study and resolves its arms (one-factor; --by: factorial)
     factor, arms = DESIGNS.resolve_arms(factor, by, budget, specs_dir, budget_override)
-    device_obj = resolve_device(device)
+    device_obj = resolve_device(options.device)
     if dataset is None:
         from augstudy.data import load_dataset, resolve_data_path
 
-        _, data_message = resolve_data_path(data)
+        _, data_message = resolve_data_path(options.data)
         echo(data_message)
-        dataset = load_dataset(data)
+        dataset = load_dataset(options.data)
     else:
         data_message = f"using dataset {getattr(dataset, 'name', '?')} (given)"
     check_model_outputs(arms, int(dataset.num_classes), int(dataset.val_images.shape[-1]), device_obj)
-    out_dir = Path(out) if out else default_out_dir(factor, dataset.name)
+    out_dir = Path(options.out) if options.out else default_out_dir(factor, dataset.name)
     echo(f"device: {device_obj}" + (f" ({_cuda_name(device_obj)})" if device_obj.type == "cuda" else ""))
     echo(f"study: {factor} at budget {budget}, {len(arms)} arms ({', '.join(a.label for a in arms)}), "
          f"seeds {seed_list if plan is None else plan.describe()}"
@@ -187,28 +174,28 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         register_study(store, out_dir, identity, arms, seed_list, dataset, str(device_obj), metric)
         from augstudy.ablation.execution.precision import pin_precision
 
-        resolved = pin_precision(store, precision, device_obj, out_dir)
-        echo(f"precision: {resolved}{', torch.compile' if compile else ''}; checkpoints every "
-             f"{checkpoint_every:g} s" + (" (and at every epoch end)" if checkpoint_every == 0 else ""))
+        resolved = pin_precision(store, options.precision, device_obj, out_dir)
+        echo(f"precision: {resolved}{', torch.compile' if options.compile else ''}; checkpoints every "
+             f"{options.checkpoint_every:g} s" + (" (and at every epoch end)" if not options.checkpoint_every else ""))
         if plan is not None:
             from augstudy.ablation.execution.seeds_auto import pin_plan
 
             pin_plan(store, plan, float(sesoi), out_dir)
+        baseline = next(a for a in arms if a.is_baseline)
+        n_train, n_val = (int(ix.numel()) for ix in subset_indices(dataset, baseline.config["data"]))
         desc = StudyDescription(
             factor=factor, budget=budget, metric=metric, device=str(device_obj), seeds=seed_list, arms=arms,
             dataset_name=dataset.name, dataset_path=str(dataset.root), class_names=list(dataset.class_names),
-            n_train=0, n_val=0, data_message=data_message,
-            grayscale_fraction=getattr(dataset, "grayscale_fraction", None), sesoi=float(sesoi), sequential=plan,
+            n_train=n_train, n_val=n_val, data_message=data_message,
+            grayscale_fraction=getattr(dataset, "grayscale_fraction", None),
+            data_check=data_check_findings(paths, dataset, echo), sesoi=float(sesoi), sequential=plan,
             seeds_of=None if plan is None else {a.name: list(seed_list) for a in arms}, precision=resolved,
-            compile=bool(compile))
+            compile=options.compile)
         driver = StudyDriver(desc, dataset=dataset, device=device_obj, store=store, paths=paths, echo=echo,
-                             prune_checkpoints=prune_checkpoints, keep_checkpoints=keep_checkpoints,
-                             checkpoint_every=checkpoint_every, clock=checkpoint_clock, precision=resolved,
-                             compile=bool(compile))
-        base_data = driver.train_data(desc.baseline.config)  # cached: the baseline's runs train on it
-        desc.n_train, desc.n_val = base_data.n_train, base_data.n_val
-        desc.data_check = data_check_findings(paths, dataset, echo)
-        if not allow_data_errors:
+                             prune_checkpoints=options.prune_checkpoints, keep_checkpoints=options.keep_checkpoints,
+                             checkpoint_every=options.checkpoint_every, clock=checkpoint_clock, precision=resolved,
+                             compile=options.compile)
+        if not options.allow_data_errors:
             refuse_data_errors(desc.data_check, dataset.root)
         for note in dict.fromkeys(n for arm in arms for n in subset_shortfalls(dataset, arm.config["data"])):
             echo(f"warning: budget {budget}: {note}")
@@ -235,7 +222,7 @@ def run_study(factor: str, *, seeds: int | list[int] = 3, budget: str = "smoke",
         files["tb"] = paths.tb_dir
         files["checkpoints"] = paths.checkpoints_dir
         files["study_sqlite"] = store.path
-        if report:
+        if options.report:
             files.update(_build_report(out_dir, echo))
         echo("files:")
         for name, path in files.items():

@@ -1,11 +1,14 @@
 """``augstudy.ablate``: a paired-seed ablation from Python, returning a :class:`~augstudy.ablation.storage.reader.Study`.
 
-Calls :func:`augstudy.ablation.runner.run_study`, the function behind ``augstudy ablate``: same
-folder, same files, same resume rules (rerunning the same call skips finished runs).
+Collects its keyword arguments into a :class:`~augstudy.ablation.spec.options.StudyOptions` (the same
+validator as ``augstudy ablate``'s flags; a refusal names the keyword) and calls
+:func:`augstudy.ablation.runner.run_study`, the function behind ``augstudy ablate``: same folder,
+same files, same resume rules (rerunning the same call skips finished runs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -14,6 +17,8 @@ from augstudy.ablation.storage.reader import Study
 
 #: a model: ``"final"``, ``"first"``, ``"timm:<name>"``, ``"package.module:function"`` or a callable
 ModelSpec = Any
+#: keywords of ``**options`` that are runtime objects, not options (``executor`` too when it is an object)
+RUNTIME_KEYWORDS = ("dataset", "checkpoint_clock")
 
 
 def ablate(factor: str, *, seeds: int | str | Sequence[int] = 3, budget: str = "smoke", data: DataSource = None,
@@ -40,26 +45,31 @@ def ablate(factor: str, *, seeds: int | str | Sequence[int] = 3, budget: str = "
         metric: per-run metric: ``"last3"`` (mean val accuracy of the last 3 epochs), ``"best"``, ``"final"``.
         report: build ``report.html`` / ``report.md`` at the end.
         verbose: print progress and the effect table (``echo`` replaces ``print``).
-        **options: passed on to :func:`augstudy.ablation.runner.run_study` (``specs_dir``,
-            ``budget_override``, ``executor``, ``prune_checkpoints``, ``allow_data_errors``, ``by``, ...).
+        **options: any other option of :class:`~augstudy.ablation.spec.options.StudyOptions`, by the
+            name of its field (``specs_dir``, ``budget_override``, ``by``, ``sesoi``, ``start_seeds``,
+            ``prune_checkpoints``, ``precision``, ``executor="ray"``, ``gpus_per_run``, ...); or, passed
+            to :func:`~augstudy.ablation.runner.run_study` as they are, ``executor=`` an executor object,
+            ``dataset=`` a loaded dataset, ``checkpoint_clock=``.  A bad value is one UserError naming
+            the keyword.
 
     Returns a read-only :class:`Study` on the folder (``.effects``, ``.runs``, ``.curves``, ``.verdicts``).
     """
     from augstudy.ablation.runner import run_study
+    from augstudy.ablation.spec.options import StudyOptions
 
-    if model is not None:
-        from augstudy.ablation.spec.study_spec import deep_merge
-        from augstudy.models import model_reference
-
-        options["budget_override"] = deep_merge(options.get("budget_override") or {},
-                                                {"model": {"name": model_reference(model)}})
-    if not is_path_like(data):
-        options["dataset"] = load_dataset(data)
-        data = None
+    runtime = {key: options.pop(key) for key in RUNTIME_KEYWORDS if key in options}
+    if not isinstance(options.get("executor", ""), str):
+        runtime["executor"] = options.pop("executor")
+    if isinstance(seeds, Iterable) and not isinstance(seeds, str):
+        seeds = list(seeds)   # explicit seeds, from any iterable (a range, a numpy array)
+    collected = StudyOptions.collect({
+        "factor": factor, "seeds": seeds, "budget": budget, "data": data if is_path_like(data) else None,
+        "device": device, "out": out, "model": model, "metric": metric, "report": report, **options})
+    if not is_path_like(data):   # in memory: loaded once, never written
+        runtime["dataset"] = load_dataset(data)
     if echo is None:
         echo = print if verbose else _silent
-    result = run_study(factor, seeds=seeds if isinstance(seeds, (int, str)) else list(seeds), budget=budget, data=data,
-                       device=device, metric=metric, out=out, report=report, echo=echo, **options)
+    result = run_study(collected, echo=echo, **runtime)
     return Study(result.out_dir)
 
 
@@ -67,4 +77,4 @@ def _silent(message: str) -> None:
     """An ``echo`` that prints nothing."""
 
 
-__all__ = ["ablate", "ModelSpec"]
+__all__ = ["ablate", "ModelSpec", "RUNTIME_KEYWORDS"]

@@ -70,8 +70,9 @@ class EffectsResult:
 
 
 def _check_metric(metric: str) -> str:
+    """A guard, not the user's message: ``--metric`` is validated by :class:`~augstudy.ablation.spec.options.StudyOptions`."""
     if metric not in METRICS:
-        raise UserError(f"--metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        raise ValueError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
     return metric
 
 

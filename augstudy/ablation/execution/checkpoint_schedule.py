@@ -31,10 +31,10 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
+# seconds between checkpoints by default (``--checkpoint-every``, see the module docstring): an option
+from augstudy.ablation.spec.options import DEFAULT_CHECKPOINT_EVERY_S  # noqa: F401 - public here too
 from augstudy.errors import InterruptedByUser
 
-#: seconds between checkpoints by default (``--checkpoint-every``): see the module docstring
-DEFAULT_CHECKPOINT_EVERY_S = 120.0
 _SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 

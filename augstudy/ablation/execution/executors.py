@@ -182,21 +182,18 @@ class LocalExecutor:
 
 def make_executor(name: str, *, address: str | None = None, gpus_per_run: float | None = None,
                   max_retries: int | None = None, echo: Callable[[str], None] = print, debug: bool = False):
-    """The executor the CLI's ``--executor`` names: ``local`` -> :class:`LocalExecutor`,
-    ``ray`` -> :class:`~augstudy.ablation.execution.ray_executor.RayExecutor` (``max_retries`` None: its
-    default).  Ray-only options with ``local`` are a UserError."""
+    """The executor ``--executor`` names: ``local`` -> :class:`LocalExecutor`, ``ray`` ->
+    :class:`~augstudy.ablation.execution.ray_executor.RayExecutor` (``max_retries`` None: its default).
+    The options were validated by :class:`~augstudy.ablation.spec.options.StudyOptions` (Ray-only
+    options with ``local`` are refused there)."""
     if name == "local":
-        given = [opt for opt, value in (("--ray-address", address), ("--gpus-per-run", gpus_per_run))
-                 if value is not None]
-        if given:
-            raise UserError(f"{', '.join(given)} only apply with --executor ray")
         return LocalExecutor(debug=debug)
     if name == "ray":
         from augstudy.ablation.execution.ray_executor import DEFAULT_MAX_RETRIES, RayExecutor
 
         return RayExecutor(address=address, gpus_per_run=gpus_per_run, echo=echo, debug=debug,
                            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
-    raise UserError(f"--executor {name}: must be local or ray")
+    raise ValueError(f"executor {name!r}: must be local or ray")
 
 
 __all__ = ["RunJob", "StudyContext", "Executor", "LocalExecutor", "OnEpoch", "OnDone", "failure_outcome",

@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from augstudy.ablation.spec.options import PRECISIONS  # noqa: F401 - its home is the options; public here too
 from augstudy.errors import UserError
 
-PRECISIONS = ("auto", "fp32", "bf16")
 #: the study meta / study.json key holding the resolved precision
 PRECISION_META_KEY = "precision"
 #: ``/proc/cpuinfo`` flags of native bf16 arithmetic (AVX512-BF16 dot products, AMX tiles)

@@ -50,11 +50,10 @@ from typing import Callable
 
 from augstudy.ablation.execution.executors import OnDone, OnEpoch, RunJob, StudyContext, failure_outcome
 from augstudy.ablation.storage.store import ClaimLost, claim_stale_s, heartbeat_every_s
+from augstudy.ablation.spec.options import DEFAULT_MAX_RETRIES  # noqa: F401 - --max-retries' default; public here too
 from augstudy.errors import MissingDependencyError, UserError
 
 MISSING_RAY_MESSAGE = "--executor ray needs Ray: pip install 'augstudy[ray]'"
-#: default number of resubmissions of a run whose worker died (``--max-retries``)
-DEFAULT_MAX_RETRIES = 2
 #: CPUs each run asks Ray for (the training step itself uses ``num_threads`` torch threads)
 CPUS_PER_RUN = 1
 

@@ -31,18 +31,6 @@ PLAN_META_KEY = "seeds_plan"
 SESOI_META_KEY = "sesoi_auto"
 
 
-def check_plan(plan: SequentialPlan) -> SequentialPlan:
-    """UserError unless ``2 <= start <= max`` and ``batch >= 1``."""
-    if plan.start < 2:
-        raise UserError(f"--seeds auto starts at --start-seeds {plan.start}; it needs at least 2 seeds "
-                        "(a paired interval needs 2)")
-    if plan.max_seeds < plan.start:
-        raise UserError(f"--max-seeds {plan.max_seeds} is below --start-seeds {plan.start}; raise --max-seeds")
-    if plan.batch < 1:
-        raise UserError(f"--seed-batch {plan.batch}: must be at least 1")
-    return plan
-
-
 def pin_plan(store: StudyStore, plan: SequentialPlan, sesoi: float, out_dir) -> None:
     """Store the plan and SESOI in the study's meta; refuse a rerun that asks for another one
     (the replay of earlier looks depends on both)."""
@@ -121,5 +109,5 @@ def run_auto(driver, store: StudyStore, executor, echo: Callable[[str], None]):
         exported = driver.export()
 
 
-__all__ = ["check_plan", "pin_plan", "next_seeds", "register", "seconds_per_run", "run_auto",
+__all__ = ["pin_plan", "next_seeds", "register", "seconds_per_run", "run_auto",
            "PLAN_META_KEY", "SESOI_META_KEY"]

@@ -145,11 +145,16 @@ def subset_shortfalls(dataset, data_cfg: dict) -> list[str]:
     return notes
 
 
-def prepare_train_data(dataset, config: dict) -> TrainData:
-    """Cut the budget's subsets out of an ``ImageDataset`` (see ``augstudy.data``), on the CPU."""
-    data_cfg = config["data"]
+def subset_indices(dataset, data_cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The dataset indices (int64 ``[n_train]``, ``[n_val]``) of a config's ``data`` subsets (labels only)."""
     tr = stratified_subset(dataset.train_labels, data_cfg.get("train_subset"), data_cfg.get("subset_seed", 0))
     va = stratified_subset(dataset.val_labels, data_cfg.get("val_subset"), data_cfg.get("subset_seed", 0) + 1)
+    return tr, va
+
+
+def prepare_train_data(dataset, config: dict) -> TrainData:
+    """Cut the budget's subsets out of an ``ImageDataset`` (see ``augstudy.data``), on the CPU."""
+    tr, va = subset_indices(dataset, config["data"])
     return TrainData(dataset.train_images[tr].contiguous(), dataset.train_labels[tr].long(), tr.long(),
                      dataset.val_images[va].contiguous(), dataset.val_labels[va].long(),
                      int(dataset.num_classes))
@@ -481,7 +486,8 @@ def train_run(config: dict, data: TrainData, seed: int, device: str | torch.devi
     return RunOutcome("done", epochs, None, wall_before + time.perf_counter() - run_start, history)
 
 __all__ = [
-    "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "stratified_subset",
+    "TrainData", "EpochResult", "RunOutcome", "train_run", "prepare_train_data", "subset_indices",
+    "stratified_subset",
     "derive_seed", "resolve_device", "epoch_order", "augment_seed", "iter_train_batches", "evaluate",
     "effective_lr", "lr_factor", "steps_per_epoch", "CHECKPOINT_FORMAT", "RESUMABLE_FORMATS", "make_augmenter",
 ]

@@ -10,10 +10,10 @@ One home for what both sides must agree on:
   (its :class:`~augstudy.ablation.terms.Verdict` included) and read back by the report,
   which formats it and never recomputes it;
 - :data:`~augstudy.ablation.terms.POINTS` (in `terms.py`): the unit of every accuracy-like number in the study's files;
-- :data:`METRICS`: the per-run selection metrics a study may rank by;
+- :data:`METRICS`: the per-run selection metrics a study may rank by (re-exported from the options);
 - :func:`pack_correct` / :func:`unpack_correct`: how per-example val correctness is stored.
 
-Pure standard library: the report imports it without torch or the dataset.
+Standard library and the options (pydantic): the report imports it without torch or the dataset.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from augstudy.ablation.terms import SEEDS_NEEDED_MAX, Verdict
 # the cell parsers live with the CSV reading (one home); re-exported here, the contract's module
 from augstudy.ablation.storage.cells import (parse_bool, parse_float, parse_int, parse_number,  # noqa: F401
                                              read_csv_text)
+from augstudy.ablation.spec.options import METRICS  # noqa: F401 - the --metric names; their home is the options
 
 
 # ----------------------------------------------------------------------------- run states
@@ -72,14 +73,6 @@ def is_finished(status: str | RunStatus) -> bool:
 
 
 FINISHED_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus if s.is_finished)
-
-# ----------------------------------------------------------------------------- metrics
-#: the per-run selection metric (``--metric``): name -> what it means
-METRICS = {
-    "last3": "mean val accuracy over the last 3 epochs",
-    "best": "best (peak) val accuracy over all epochs",
-    "final": "val accuracy at the last epoch",
-}
 
 # ----------------------------------------------------------------------------- file names
 STUDY_SQLITE = "study.sqlite"

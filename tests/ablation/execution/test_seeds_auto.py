@@ -98,7 +98,7 @@ def test_seeds_auto_trains_what_each_look_asks_for_and_resumes_without_training(
 def test_bad_plans_fail_with_one_line_messages(tmp_path):
     with pytest.raises(UserError, match="at least 2 seeds"):
         _study(tmp_path, [], start_seeds=1)
-    with pytest.raises(UserError, match="--max-seeds 2 is below --start-seeds 3"):
+    with pytest.raises(UserError, match="max_seeds=2 is below start_seeds=3; raise max_seeds"):   # keyword names
         _study(tmp_path, [], start_seeds=3, max_seeds=2)
     assert SequentialPlan(3, 2, 20).to_dict() == {"mode": "auto", "start": 3, "batch": 2, "max": 20}
 
