@@ -33,6 +33,8 @@ from augstudy.errors import UserError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from augstudy.ablation.terms import Verdict
+
 #: the columns of :attr:`Study.seed_summaries`
 SEED_SUMMARY_COLUMNS = ("arm", "seed", "stability", "gen_gap", "final_val_acc", "best_val_acc", "epochs", "status")
 
@@ -148,9 +150,11 @@ class Study:
         return self._seed_summaries.copy()
 
     @property
-    def verdicts(self) -> dict[str, str]:
-        """Arm -> the verdict the statistics stored in effects.csv (``{}`` before any effect)."""
-        return {row.arm: str(getattr(row.verdict, "value", row.verdict)) for row in self._effect_rows}
+    def verdicts(self) -> "dict[str, Verdict | str]":
+        """Arm -> the :class:`~augstudy.ablation.terms.Verdict` the statistics stored in effects.csv (a
+        ``StrEnum``: it equals its string; ``''`` for a row an older augstudy wrote without one;
+        ``{}`` before any effect)."""
+        return {row.arm: row.verdict for row in self._effect_rows}
 
     @property
     def effect_rows(self) -> list[EffectRow]:
