@@ -26,13 +26,13 @@ def info_command(data_path: str | None, image_size: int, cache_dir: str | None, 
     The first call decodes the images and writes the cache (a progress bar shows the ETA);
     later calls memory-map the cache.
     """
-    from augstudy.data import load_dataset, resolve_data_path
+    from augstudy.data import load_dataset_folder, resolve_data_path
     from augstudy.data.paths import display_path
 
     root, message = resolve_data_path(data_path)
     if data_path is None:  # say which default was picked; an explicit path needs no comment
         click.echo(message, err=True)
-    ds = load_dataset(root, image_size=image_size, cache_dir=cache_dir)
+    ds = load_dataset_folder(root, image_size=image_size, cache_dir=cache_dir)
     summary = ds.describe()
     if as_json:
         click.echo(json.dumps(summary, indent=2))

@@ -116,10 +116,10 @@ def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch
 
 def _load(data):
     """Resolve ``--data`` (printing which dataset is used) and load it."""
-    from augstudy.data import load_dataset, resolve_data_path
+    from augstudy.data import load_dataset_folder, resolve_data_path
 
     path, message = resolve_data_path(data)
-    dataset = load_dataset(path)
+    dataset = load_dataset_folder(path)
     click.echo(message, err=True)  # after loading, so a bad path shows only the one-line error
     return dataset
 

@@ -13,7 +13,8 @@ build the same form (and ``load_dataset`` accepts their result wherever a path g
 :mod:`augstudy.data.check` is ``augstudy data check``, :mod:`augstudy.data.fetch` is
 ``augstudy data fetch``.
 
-The loader: :mod:`.dataset` (``ImageDataset``, ``load_dataset``), :mod:`.cache` (decode once,
+``load_dataset`` (:mod:`.load`, also ``augstudy.load_dataset``) takes any source: a folder goes to
+``load_dataset_folder`` (:mod:`.dataset`, with ``ImageDataset``), :mod:`.cache` (decode once,
 memory-map after), :mod:`.decode` (parallel file decoding), :mod:`.convert` (pixels to the one
 form, every change counted), :mod:`.paths` (the default dataset), :mod:`.in_memory`,
 :mod:`.synthetic` (generated datasets for tests and benchmarks), :mod:`.stats` (per-channel mean/std).
@@ -25,7 +26,8 @@ from __future__ import annotations
 
 from augstudy.data.paths import DEFAULT_DATA_DIRS, EMBEDDED_DATASET, resolve_data_path
 
-_LAZY = {"ImageDataset": "augstudy.data.dataset", "load_dataset": "augstudy.data.dataset",
+_LAZY = {"ImageDataset": "augstudy.data.dataset", "load_dataset": "augstudy.data.load",
+         "load_dataset_folder": "augstudy.data.dataset",
          "DEFAULT_IMAGE_SIZE": "augstudy.data.dataset",
          "dataset_from_tensors": "augstudy.data.in_memory", "dataset_from_torchvision": "augstudy.data.in_memory"}
 
@@ -38,5 +40,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'augstudy.data' has no attribute {name!r}")
 
 
-__all__ = ["ImageDataset", "load_dataset", "resolve_data_path", "DEFAULT_DATA_DIRS", "EMBEDDED_DATASET",
+__all__ = ["ImageDataset", "load_dataset", "load_dataset_folder", "resolve_data_path", "DEFAULT_DATA_DIRS", "EMBEDDED_DATASET",
            "DEFAULT_IMAGE_SIZE", "dataset_from_tensors", "dataset_from_torchvision"]

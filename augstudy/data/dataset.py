@@ -1,8 +1,9 @@
 """One in-memory form for every dataset source, and the loader that builds it (decode once, then cache).
 
-``load_dataset(path)`` detects the source (Tiny ImageNet, image folders, IDX,
+``load_dataset_folder(path)`` detects the source (Tiny ImageNet, image folders, IDX,
 CIFAR), and returns an :class:`ImageDataset` of ``uint8 [N, 3, S, S]`` tensors.
-The first load decodes and writes the cache; later loads memory-map it.
+The first load decodes and writes the cache; later loads memory-map it.  The public
+``load_dataset`` (:mod:`augstudy.data.load`: any source, a folder among them) calls it for paths.
 """
 
 from __future__ import annotations
@@ -94,13 +95,13 @@ class ImageDataset:
                 f"classes={self.num_classes})")
 
 
-def load_dataset(path: str | os.PathLike | ImageDataset | None = None, *, image_size: int = DEFAULT_IMAGE_SIZE,
-                 cache_dir: str | os.PathLike | None = None, progress: bool = True) -> ImageDataset:
-    """Load the dataset at ``path`` (``None``: the default, see :func:`resolve_data_path`).
+def load_dataset_folder(path: str | os.PathLike | None = None, *, image_size: int = DEFAULT_IMAGE_SIZE,
+                        cache_dir: str | os.PathLike | None = None, progress: bool = True) -> ImageDataset:
+    """Load the dataset folder at ``path`` (``None``: the default, see :func:`resolve_data_path`)
+    through its cache.
 
-    An :class:`ImageDataset` (already loaded, or built in memory by
-    :func:`augstudy.data.dataset_from_tensors`) is returned as is, so every function taking a
-    dataset path also takes one.
+    An :class:`ImageDataset` is returned as is (callers holding either pass it on); tensors and
+    torchvision datasets are :func:`augstudy.data.load_dataset`'s.
 
     ``image_size``: output side S in pixels.  ``cache_dir``: where caches live (default:
     ``<root>/.augstudy-cache`` or ``~/.cache/augstudy``; env ``AUGSTUDY_CACHE_DIR``).
@@ -203,4 +204,4 @@ def _to_dataset(scan: SourceScan, manifest: dict, arrays: dict[str, np.ndarray],
     )
 
 
-__all__ = ["ImageDataset", "load_dataset", "build_cache", "DEFAULT_IMAGE_SIZE"]
+__all__ = ["ImageDataset", "load_dataset_folder", "build_cache", "DEFAULT_IMAGE_SIZE"]

@@ -48,7 +48,7 @@ def resolve_data_path(path: str | os.PathLike | None) -> tuple[Path, str]:
     """``(dataset folder, message)``.
 
     An explicit ``path`` is returned as given (``~`` expanded); existence and layout are
-    checked by :func:`augstudy.data.load_dataset`.  ``None`` picks the first of
+    checked by :func:`augstudy.data.load_dataset_folder`.  ``None`` picks the first of
     :data:`DEFAULT_DATA_DIRS` found in :func:`data_dir_candidates`, with a message such as
     ``using dataset data/fashion-mnist-mini (default; data/tiny-imagenet-200 not found)``.
     Raises :class:`UserError` when no default exists.

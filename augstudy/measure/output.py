@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 from augstudy.atomic import atomic_write_json, atomic_write_text
+from augstudy.file_slug import file_slug
 
 CHANNELS = ("r", "g", "b")
 
@@ -137,8 +137,8 @@ def csv_rows(result: dict) -> list[dict]:
 
 
 def default_paths(policy_name: str, out_dir: str | Path = "reports") -> tuple[Path, Path]:
-    """``(reports/measure-<policy>.json, reports/measure-<policy>.csv)`` (name made file-safe)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", policy_name).strip("-") or "policy"
+    """``(reports/measure-<policy>.json, reports/measure-<policy>.csv)`` (name made file-safe by :func:`augstudy.file_slug.file_slug`)."""
+    safe = file_slug(policy_name)
     out_dir = Path(out_dir)
     return out_dir / f"measure-{safe}.json", out_dir / f"measure-{safe}.csv"
 

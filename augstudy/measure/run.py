@@ -134,7 +134,7 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         equivalence: also compute the cross-backend equivalence table.
         log: ``log(message)`` for informational lines (default: discard).
     """
-    from augstudy.data import ImageDataset, load_dataset, resolve_data_path
+    from augstudy.data import ImageDataset, load_dataset_folder, resolve_data_path
     from augstudy.data.in_memory import IN_MEMORY_KIND
     from augstudy.policy import load_policy, sample_draw
     from augstudy.progress import progress as progress_bar
@@ -154,7 +154,7 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
     else:
         path, message = resolve_data_path(data)
         log(message)
-        dataset = load_dataset(path, image_size=policy.image_size, progress=progress)
+        dataset = load_dataset_folder(path, image_size=policy.image_size, progress=progress)
     n = min(n, int(dataset.val_images.shape[0]))
     images = dataset.val_images[:n].clone()
     labels = dataset.val_labels[:n].clone()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Sequence
+
+from augstudy.file_slug import file_slug
 
 
 def _format_value(value) -> str:
@@ -29,20 +30,15 @@ def describe_policy(policy) -> str:
     return f"{policy.name}: {ops}" + (f" (whole policy p={whole_p:g})" if whole_p < 1.0 else "")
 
 
-def safe_name(name: str) -> str:
-    """A policy name usable in a file name (``my policy.yaml`` -> ``my-policy.yaml``)."""
-    return re.sub(r"[^A-Za-z0-9_.=+-]+", "-", str(name)).strip("-") or "policy"
-
-
 def default_out_path(policy_names: Sequence[str], per_op: bool = False,
                      strengths: Sequence[float] | None = None) -> Path:
     """``reports/preview-<p>.png``, ``reports/preview-<p>-per-op.png``,
     ``reports/preview-<p1>-vs-<p2>.png`` or ``reports/preview-<p>-strength-0-1-3.png``
-    (relative to the current directory)."""
-    stem = "-vs-".join(safe_name(n) for n in policy_names)
+    (relative to the current directory; names made file-safe by :func:`augstudy.file_slug.file_slug`)."""
+    stem = "-vs-".join(file_slug(n) for n in policy_names)
     if strengths:
-        stem += "-strength-" + "-".join(safe_name(f"{s:g}") for s in strengths)
+        stem += "-strength-" + "-".join(file_slug(f"{s:g}") for s in strengths)
     return Path("reports") / f"preview-{stem}{'-per-op' if per_op else ''}.png"
 
 
-__all__ = ["describe_op", "describe_policy", "safe_name", "default_out_path"]
+__all__ = ["describe_op", "describe_policy", "default_out_path"]

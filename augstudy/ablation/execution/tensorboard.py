@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from augstudy.ablation.storage.schema import StudyPaths, safe_name
+from augstudy.ablation.storage.schema import StudyPaths, arm_path_name
 
 #: tag -> EpochResult attribute
 TAGS = {"Accuracy/train": "train_acc", "Accuracy/val": "val_acc", "Loss/train": "train_loss", "Loss/val": "val_loss"}
 
 
 def run_log_dir(out_dir: str | Path, arm: str, seed: int) -> Path:
-    """``OUT/tb/<safe_name(arm)>/seed<k>`` (:func:`augstudy.ablation.storage.schema.safe_name`)."""
-    return StudyPaths(out_dir).tb_dir / safe_name(arm) / f"seed{seed}"
+    """``OUT/tb/<arm_path_name(arm)>/seed<k>`` (:func:`augstudy.ablation.storage.schema.arm_path_name`)."""
+    return StudyPaths(out_dir).tb_dir / arm_path_name(arm) / f"seed{seed}"
 
 
 class TensorBoardLog:

@@ -3,7 +3,7 @@
 One home for what both sides must agree on:
 
 - :class:`RunStatus`: the states of a run, and what "finished" means (:attr:`RunStatus.is_finished`);
-- the folder's file names (:class:`StudyPaths`, with :func:`safe_name` for arm names in paths);
+- the folder's file names (:class:`StudyPaths`, with :func:`arm_path_name` for arm names in paths);
 - the CSV columns (:data:`RUNS_COLUMNS`, :data:`EPOCHS_COLUMNS`, :data:`CLASS_COLUMNS`,
   :data:`ARM_COLUMNS`, :data:`EFFECT_COLUMNS`, :data:`CLASS_EFFECT_COLUMNS`) and the cell format of every CSV (:func:`csv_cell`);
 - :class:`EffectRow`: one row of ``effects.csv``, built from the statistics on the ablate side
@@ -104,10 +104,13 @@ CORE_FILE_NAMES = (STUDY_SQLITE, *STUDY_MARKER_FILES, *DERIVED_FILES, *STUDY_SUB
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,@-]")
 
 
-def safe_name(name: str) -> str:
-    """``name`` as one path component: every character outside ``A-Za-z0-9._=+,@-`` becomes ``_``
-    (``augment=policies/x.yaml`` -> ``augment=policies_x.yaml``); a leading dot too, so the file
-    is never hidden.  Used by the writer and the reader of every per-arm file name."""
+def arm_path_name(name: str) -> str:
+    """An arm name as one path component of the study folder (``tb/<arm>/``, ``previews/<arm>.png``):
+    every character outside ``A-Za-z0-9._=+,@-`` becomes ``_`` (``augment=policies/x.yaml`` ->
+    ``augment=policies_x.yaml``); a leading dot too, so the file is never hidden.  Used by the writer
+    and the reader of every per-arm file name, so the rule never changes (existing studies' files
+    are found by it).  Default output names under ``reports/`` are another rule:
+    :func:`augstudy.file_slug.file_slug`."""
     text = _UNSAFE.sub("_", str(name)) or "_"
     return "_" + text[1:] if text.startswith(".") else text
 
@@ -178,8 +181,8 @@ class StudyPaths:
         return self.checkpoints_dir / f"{config_hash}-seed{int(seed)}.pt"
 
     def preview(self, arm: str) -> Path:
-        """``previews/<safe_name(arm)>.png``."""
-        return self.previews_dir / f"{safe_name(arm)}.png"
+        """``previews/<arm_path_name(arm)>.png``."""
+        return self.previews_dir / f"{arm_path_name(arm)}.png"
 
     def marker_files(self, design_files: Sequence[str] = ()) -> list[Path]:
         """The :data:`STUDY_MARKER_FILES`, :data:`DERIVED_FILES` and ``design_files`` (the study designs'
@@ -450,7 +453,7 @@ def preview_arm_names(specs: Sequence[Mapping]) -> list[str]:
 
 
 __all__ = [
-    "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "safe_name",
+    "RunStatus", "is_finished", "FINISHED_STATUSES", "METRICS", "StudyPaths", "arm_path_name",
     "STUDY_SQLITE", "STUDY_JSON", "RUNS_CSV", "EPOCHS_CSV", "CLASS_METRICS_CSV", "CLASS_EFFECTS_CSV", "EFFECTS_CSV", "EFFECTS_MD",
     "ARMS_CSV", "DATA_CHECK_JSON", "CHECKPOINTS_DIR", "PREVIEWS_DIR", "TB_DIR", "STUDY_MARKER_FILES",
     "DERIVED_FILES", "STUDY_SUBDIRS", "CORE_FILE_NAMES",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from augstudy.ablation.storage import schema
-from augstudy.ablation.storage.schema import EffectRow, RunStatus, StudyPaths, csv_cell, safe_name
+from augstudy.ablation.storage.schema import EffectRow, RunStatus, StudyPaths, csv_cell, arm_path_name
 
 
 def test_finished_means_done_diverged_or_failed_for_every_reader():
@@ -38,9 +38,9 @@ def test_file_names_of_the_study_folder(tmp_path):
 @pytest.mark.parametrize("arm, name", [
     ("dropout=0.3", "dropout=0.3"), ("augment=policies/my.yaml", "augment=policies_my.yaml"),
     ("a b\\c:d", "a_b_c_d"), (".hidden", "_hidden"), ("lr=1e-3", "lr=1e-3"), ("", "_")])
-def test_safe_name_is_one_path_component(arm, name):
-    assert safe_name(arm) == name
-    assert Path(safe_name(arm)).name == safe_name(arm)
+def test_arm_path_name_is_one_path_component(arm, name):
+    assert arm_path_name(arm) == name
+    assert Path(arm_path_name(arm)).name == arm_path_name(arm)
 
 
 def test_csv_cells():
