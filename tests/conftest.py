@@ -94,9 +94,11 @@ def run_console():
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_torch_thread():
-    """Run the test with one torch thread (exact, repeatable float reductions), then restore."""
+    """One torch thread (exact, repeatable float reductions) from the first test of the module that
+    asks for it to the module's end, then restore.  Module scope, so that module-scoped fixtures
+    training a reference study can ask for it too."""
     import torch
 
     threads = torch.get_num_threads()

@@ -1,4 +1,5 @@
-"""Shared helpers of the ablation tests: tiny datasets and study-spec folders (no tests here).
+"""Shared helpers of the tests that build studies (ablation, API, report, fault suite): tiny
+datasets, image folders, study-spec folders, CSV reading (no tests here).
 
 The fixed CNN trains at only tens of images per second on 2 cores, so every study in
 the tests uses a few dozen 64x64 images, 1-3 epochs and batch 16.
@@ -59,7 +60,8 @@ def blob_dataset(n_train: int = 48, n_val: int = 32, seed: int = 0):
 
 
 def write_image_folder(ds, root: Path) -> Path:
-    """Write ``ds`` as ``root/train/<class>/*.png`` and ``root/val/<class>/*.png`` (load_dataset's image-folder)."""
+    """Write ``ds`` (an ImageDataset-like, e.g. :func:`noise_dataset`) as ``root/train/<class>/NNNN.png``
+    and ``root/val/<class>/NNNN.png`` (the image-folder layout); returns ``root``."""
     from PIL import Image
 
     for split in ("train", "val"):
@@ -74,7 +76,8 @@ def write_image_folder(ds, root: Path) -> Path:
 def write_specs(folder: Path, factors: dict[str, dict], baseline_changes: dict | None = None,
                 budgets: dict | None = None) -> Path:
     """A study-spec folder: the repo's baseline.yaml (deep-merged with ``baseline_changes``), a ``tiny``
-    budget (:data:`TINY`, plus ``budgets``) and one ``<name>.yaml`` per entry of ``factors``."""
+    budget (:data:`TINY`; ``budgets`` adds budgets or replaces ``tiny``) and one ``<name>.yaml`` per
+    entry of ``factors``."""
     from augstudy.ablation.spec.study_spec import deep_merge
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,14 @@ def interrupted_after_one_epoch():
             super().run(jobs, context, record_then_interrupt, on_done)
 
     return InterruptedAfterOneEpoch()
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of the CSV file ``path`` as dicts (header -> cell text)."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def rewrite_csv(path: Path, rows: list[dict]) -> None:

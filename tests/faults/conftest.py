@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fault_helpers import ablate_args, model_budget, run, write_image_folder, write_specs  # noqa: E402
+from fault_helpers import FAULT_BUDGETS, FAULT_FACTORS, ablate_args, model_budget, run  # noqa: E402
+from study_helpers import noise_dataset, write_image_folder, write_specs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -18,15 +19,15 @@ def tiny_data(tmp_path_factory) -> Path:
     """A clean 2-class image folder (8 train / 8 val) whose dataset cache is already built."""
     from augstudy.data import load_dataset
 
-    root = write_image_folder(tmp_path_factory.mktemp("faults-data") / "noise")
+    root = write_image_folder(noise_dataset(8, 8), tmp_path_factory.mktemp("faults-data") / "noise")
     load_dataset(root, progress=False)
     return root
 
 
 @pytest.fixture(scope="session")
 def specs(tmp_path_factory) -> Path:
-    return write_specs(tmp_path_factory.mktemp("faults-specs") / "specs",
-                       budgets={"small": model_budget("small_cnn", epochs=2)})
+    return write_specs(tmp_path_factory.mktemp("faults-specs") / "specs", FAULT_FACTORS,
+                       budgets={**FAULT_BUDGETS, "small": model_budget("small_cnn", epochs=2)})
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Helpers of the fault suite (no tests here): the real ``augstudy`` console script in
-subprocesses, polling a study's SQLite store, reading CSVs, read-only places.
+subprocesses, polling a study's SQLite store, read-only places, the suite's budgets and factors
+(image folders, spec folders and CSV reading are in :mod:`study_helpers`, shared with the other tests).
 
 Every study here trains the fixed CNN on a tiny image folder (8 train / 8 val noise images,
 2 classes) for 1-2 one-step epochs, so a process-level fault case takes seconds.
@@ -7,7 +8,6 @@ Every study here trains the fixed CNN on a tiny image folder (8 train / 8 val no
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import sqlite3
@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 #: the console script of the repo's virtualenv, else the one beside this interpreter (a worktree
@@ -34,9 +32,13 @@ EPOCHS = 2
 TINY_BUDGET = {"data": {"train_subset": None, "val_subset": None},
                "train": {"epochs": EPOCHS, "batch_size": 8, "eval_batch_size": 16},
                "schedule": {"warmup": 0.0}}
+#: the fault suite's budgets for :func:`study_helpers.write_specs`: ``tiny`` (2 epochs), ``tiny1`` (1 epoch)
+FAULT_BUDGETS = {"tiny": TINY_BUDGET, "tiny1": {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": 1}}}
 DROP_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0: {"model": {"dropout": 0.0}}}}
 #: a factor sharing ``drop``'s baseline run, whose other arm (dropout 0.5) ``drop`` does not have
 OTHER_FACTOR = {"baseline_level": 0.3, "levels": {0.3: {"model": {"dropout": 0.3}}, 0.5: {"model": {"dropout": 0.5}}}}
+#: the fault suite's factors: ``drop`` and its twin ``drop2`` (dropout 0.3 baseline vs 0), ``other``
+FAULT_FACTORS = {"drop": DROP_FACTOR, "drop2": DROP_FACTOR, "other": OTHER_FACTOR}
 
 
 def augstudy_cmd(*args: str) -> list[str]:
@@ -109,11 +111,6 @@ def wait_for(predicate, proc: subprocess.Popen | None = None, timeout: float = 1
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def copy_study(src: Path, dst: Path, ignore=None) -> Path:
     shutil.copytree(src, dst, ignore=ignore)
     return dst
@@ -135,33 +132,6 @@ def readonly_run(cmd: list[str], readonly: Path, timeout: float = 120) -> subpro
     script = ('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 97; shift; exec "$@"')
     return run(["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(readonly), *cmd],
                timeout=timeout)
-
-
-def write_image_folder(root: Path, n_train: int = 8, n_val: int = 8, classes: int = 2, seed: int = 0) -> Path:
-    """``root/train/c<k>/*.png`` and ``root/val/c<k>/*.png``: random-noise 64x64 RGB images."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for split, n in (("train", n_train), ("val", n_val)):
-        for i in range(n):
-            folder = root / split / f"c{i % classes}"
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i:04d}.png")
-    return root
-
-
-def write_specs(folder: Path, budgets: dict | None = None, factors: dict | None = None) -> Path:
-    """The repo's baseline.yaml plus budgets ``tiny`` (2 epochs), ``tiny1`` (1 epoch) and ``budgets``; factor files ``factors``
-    (default: ``drop`` and its twin ``drop2``: dropout 0.3 baseline vs 0; ``other``: 0.3 baseline vs 0.5)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    baseline = yaml.safe_load((REPO / "ablations" / "baseline.yaml").read_text())
-    one_epoch = {**TINY_BUDGET, "train": {**TINY_BUDGET["train"], "epochs": 1}}
-    baseline["budgets"] = {**baseline["budgets"], "tiny": TINY_BUDGET, "tiny1": one_epoch, **(budgets or {})}
-    (folder / "baseline.yaml").write_text(yaml.safe_dump(baseline, sort_keys=False))
-    for name, spec in (factors or {"drop": DROP_FACTOR, "drop2": DROP_FACTOR, "other": OTHER_FACTOR}).items():
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump({"factor": name, **spec}, sort_keys=False))
-    return folder
 
 
 def link_study(src: Path, dst: Path) -> Path:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fault_helpers import ablate_args, augstudy_cmd, one_error_line, rows, run, write_image_folder, write_specs
+from fault_helpers import FAULT_BUDGETS, FAULT_FACTORS, ablate_args, augstudy_cmd, one_error_line, rows, run
+from study_helpers import noise_dataset, write_image_folder, write_specs
 
 
 def _idx_dataset(root: Path) -> Path:
@@ -58,7 +59,7 @@ def test_truncated_idx_images_file_reads_as_a_sentence(cli_runner, tmp_path):
 
 
 def test_undecodable_image_message_names_the_file_once(cli_runner, tmp_path):
-    root = write_image_folder(tmp_path / "folder", n_train=4, n_val=4)
+    root = write_image_folder(noise_dataset(4, 4), tmp_path / "folder")
     broken = root / "train" / "c0" / "0000.png"
     broken.write_bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
     result = cli_runner("data", "check", "--data", str(root), "--workers", "1")
@@ -78,9 +79,9 @@ def test_policy_check_warns_on_padding_far_larger_than_the_image(cli_runner, tmp
 
 # ----------------------------------------------------------------------------- studies on broken data
 def test_study_refuses_a_dataset_with_errors_and_says_when_a_subset_is_larger(tmp_path):
-    data = write_image_folder(tmp_path / "leaky")
+    data = write_image_folder(noise_dataset(8, 8), tmp_path / "leaky")
     shutil.copy(data / "train" / "c0" / "0000.png", data / "val" / "c0" / "leak.png")  # a train/val leak
-    specs = write_specs(tmp_path / "specs", budgets={"big1": {
+    specs = write_specs(tmp_path / "specs", FAULT_FACTORS, budgets={**FAULT_BUDGETS, "big1": {
         "data": {"train_subset": 320, "val_subset": 160},
         "train": {"epochs": 1, "batch_size": 8, "eval_batch_size": 16}, "schedule": {"warmup": 0.0}}})
     out = tmp_path / "study"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fault_helpers import EPOCHS, ablate_args, finish, read_csv, rows, run, start, wait_for, write_locked
+from fault_helpers import EPOCHS, ablate_args, finish, rows, run, start, wait_for, write_locked
+from study_helpers import read_csv
 
 
 def _tmp_files(out: Path) -> list[Path]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fault_helpers import ablate_args, augstudy_cmd, copy_study, one_error_line, read_csv, readonly_run, run
+from fault_helpers import ablate_args, augstudy_cmd, copy_study, one_error_line, readonly_run, run
+from study_helpers import read_csv
 
 
 def _report(cli_runner, study: Path):

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from fault_helpers import (DROP_FACTOR, ablate_args, cli_args, finish, link_study, model_budget, one_error_line,
-                           read_csv, rows, run, start, wait_for, write_specs)
+from fault_helpers import (DROP_FACTOR, FAULT_BUDGETS, ablate_args, cli_args, finish, link_study, model_budget,
+                           one_error_line, rows, run, start, wait_for)
+from study_helpers import read_csv, write_specs
 
 #: lets a subprocess import the bad-day models of fault_helpers
 HELPERS_ENV = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])}
@@ -31,8 +32,8 @@ def specs3(tmp_path_factory) -> Path:
     budgets = {"wide": model_budget("plus_three_logits"), "squeezed": model_budget("one_logit"),
                "flaky": model_budget("fails_in_epoch_2", epochs=2), "small20": model_budget("small_cnn", epochs=20),
                "fat": model_budget("fat_head")}
-    return write_specs(tmp_path_factory.mktemp("round3-specs") / "specs", budgets=budgets,
-                       factors={"drop": DROP_FACTOR})
+    return write_specs(tmp_path_factory.mktemp("round3-specs") / "specs", {"drop": DROP_FACTOR},
+                       budgets={**FAULT_BUDGETS, **budgets})
 
 
 def _contents(study: Path, names=FILES) -> dict[str, bytes]:

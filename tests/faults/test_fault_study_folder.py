@@ -7,7 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from fault_helpers import ablate_args, copy_study, one_error_line, read_csv, run
+from fault_helpers import ablate_args, copy_study, one_error_line, run
+from study_helpers import read_csv
 
 KEPT_FILES = ("study.json", "runs.csv", "epochs.csv", "class_metrics.csv", "effects.csv")
 

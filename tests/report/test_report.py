@@ -8,7 +8,6 @@ effects computed by the real statistics engine) and, in one slow test, from a re
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import re
 from html.parser import HTMLParser
@@ -21,7 +20,7 @@ from PIL import Image
 from augstudy.errors import UserError
 from augstudy.report import build_report, compare_studies, output_paths
 from report_study_factory import make_study
-from study_helpers import rewrite_csv
+from study_helpers import read_csv, rewrite_csv
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -87,11 +86,6 @@ def parse_html(path: Path) -> ReportParser:
     parser = ReportParser()
     parser.feed(path.read_text(encoding="utf-8"))
     return parser
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def decode_png(data: bytes) -> Image.Image:

@@ -7,7 +7,6 @@ executor's results are the reference every Ray study here must reproduce exactly
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import signal
@@ -18,13 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from augstudy.ablation.execution.ray_executor import MISSING_RAY_MESSAGE, RayExecutor
 from augstudy.ablation.runner import run_study
 from augstudy.ablation.storage.store import StudyStore
 
-from study_helpers import AUGSTUDY, REPO as REPO_ROOT
+from study_helpers import AUGSTUDY, REPO as REPO_ROOT, read_csv, write_specs
 
 FACTOR = "drop2"
 TINY_BUDGET = {"data": {"train_subset": 16, "val_subset": 16}, "schedule": {"warmup": 0.1},
@@ -35,19 +33,11 @@ EPOCHS = 3
 #: exact per-epoch fields that must match between executors (wall_s is timing, not a result)
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Every run here, local or Ray, uses 1 torch thread (the Ray executor passes the driver's count to
-    its workers).  With 2 threads on this oversubscribed 2-core machine, two *local* runs in two
-    processes were seen to differ at the 7th digit of the first loss (MKL/oneDNN split reductions by
-    the threads they get), which would make exact comparisons flaky; 1 thread has no such split."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: every run here, local or Ray, uses 1 torch thread (the Ray executor passes the driver's count to
+#: its workers).  With 2 threads on this oversubscribed 2-core machine, two *local* runs in two
+#: processes were seen to differ at the 7th digit of the first loss (MKL/oneDNN split reductions by
+#: the threads they get), which would make exact comparisons flaky; 1 thread has no such split.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +55,9 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def specs_dir(tmp_path_factory) -> Path:
     """The repo's baseline.yaml plus a ``tiny`` budget, and a two-level dropout factor."""
-    folder = tmp_path_factory.mktemp("specs")
-    baseline = yaml.safe_load((REPO_ROOT / "ablations" / "baseline.yaml").read_text())
-    baseline["budgets"]["tiny"] = TINY_BUDGET
-    (folder / "baseline.yaml").write_text(yaml.safe_dump(baseline, sort_keys=False))
-    (folder / f"{FACTOR}.yaml").write_text(yaml.safe_dump({
-        "factor": FACTOR, "description": "classifier dropout, two levels (test)", "baseline_level": 0.3,
-        "levels": {0.3: {"model": {"dropout": 0.3}}, 0.0: {"model": {"dropout": 0.0}}}}, sort_keys=False))
-    return folder
+    return write_specs(tmp_path_factory.mktemp("specs"), {FACTOR: {
+        "description": "classifier dropout, two levels (test)", "baseline_level": 0.3,
+        "levels": {0.3: {"model": {"dropout": 0.3}}, 0.0: {"model": {"dropout": 0.0}}}}}, budgets={"tiny": TINY_BUDGET})
 
 
 def tiny_study(out: Path, mini_dataset, specs_dir: Path, executor=None, lines: list | None = None):
@@ -94,11 +79,6 @@ def study_numbers(out: Path) -> tuple[dict, dict]:
     run_table = {(r["arm"], r["seed"]): (r["status"], r["epochs_done"], r["metric"]) for r in runs.values()}
     epoch_table = {(*by_id[e["run_id"]], e["epoch"]): tuple(e[f] for f in EPOCH_FIELDS) for e in epochs}
     return run_table, epoch_table
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def assert_complete_without_duplicates(out: Path, n_runs: int = N_RUNS) -> None:
