@@ -1,4 +1,5 @@
-"""Whole studies: exports and TensorBoard, divergence, kill -9 resume, two processes, validity.
+"""Whole studies: exports and TensorBoard, divergence, kill -9 resume, two processes, validity
+(a paused process whose run another took over: tests/faults/test_fault_processes.py).
 
 The slow ones run ``augstudy ablate`` in subprocesses on a tiny image folder (16 train /
 16 val noise images, batch 8) with a ``tiny`` budget from a temporary spec folder.
@@ -6,7 +7,6 @@ The slow ones run ``augstudy ablate`` in subprocesses on a tiny image folder (16
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -21,18 +21,13 @@ import torch
 from augstudy.ablation.runner import run_study
 from augstudy.ablation.execution.tensorboard import TAGS, read_scalars
 from study_helpers import AUGSTUDY, DROPOUT_FACTOR, REPO, blob_dataset, interrupted_after_one_epoch, \
-    noise_dataset, rewrite_csv, write_image_folder, write_specs
+    noise_dataset, read_csv, rewrite_csv, write_image_folder, write_specs
 
 ENV = {**os.environ, "AUGSTUDY_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
 
 
 # training tests compare numbers across runs and processes: one torch thread makes them exact
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _rows(db_path: Path, sql: str, args=()) -> list[tuple]:
@@ -50,16 +45,16 @@ def test_study_exports_tensorboard_and_survives_divergence(tmp_path):
                        specs_dir=specs, report=False, echo=lines.append,
                        budget_override={"train": {"batch_size": 8}}, keep_checkpoints=True)
     assert result.complete and result.counts == {"done": 1, "diverged": 1, "failed": 0, "pending": 0, "running": 0}
-    runs = {r["arm"]: r for r in _csv(out / "runs.csv")}
-    assert list(_csv(out / "runs.csv")[0]) [:10] == ["arm", "level", "seed", "status", "epochs_done", "metric",
+    runs = {r["arm"]: r for r in read_csv(out / "runs.csv")}
+    assert list(read_csv(out / "runs.csv")[0]) [:10] == ["arm", "level", "seed", "status", "epochs_done", "metric",
                                                      "wall_s", "device", "config_hash", "diverged_epoch"]
     assert runs["lr=1e9"]["status"] == "diverged" and runs["lr=1e9"]["diverged_epoch"] in ("1", "2")
     assert runs["lr=0.05"]["status"] == "done" and 0 <= float(runs["lr=0.05"]["metric"]) <= 1
-    epochs = _csv(out / "epochs.csv")
+    epochs = read_csv(out / "epochs.csv")
     assert list(epochs[0]) == ["arm", "level", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
                                "lr", "wall_s"]
     assert [e["epoch"] for e in epochs if e["arm"] == "lr=0.05"] == ["1", "2"]
-    classes = _csv(out / "class_metrics.csv")
+    classes = read_csv(out / "class_metrics.csv")
     assert {c["class_name"] for c in classes} == {"c0", "c1"} and all(c["n_val"] == "8" for c in classes)
     study = json.loads((out / "study.json").read_text())
     assert study["baseline_arm"] == "lr=0.05" and study["complete"] and study["seeds"] == [0]
@@ -175,7 +170,7 @@ def test_kill_9_mid_study_then_resume(tmp_path, tiny_folder):
                                                          for e in (1, 2, 3))   # no duplicates, none missing
     assert _rows(db, "SELECT DISTINCT status FROM runs") == [("done",)]
     assert _rows(db, "PRAGMA integrity_check") == [("ok",)]
-    assert len(_csv(out / "runs.csv")) == 2 and len(_csv(out / "epochs.csv")) == 6
+    assert len(read_csv(out / "runs.csv")) == 2 and len(read_csv(out / "epochs.csv")) == 6
     steps = [s for s, _ in read_scalars(out / "tb" / "drop=0" / "seed0")["Loss/train"]] + \
         [s for s, _ in read_scalars(out / "tb" / "drop=0.3" / "seed0")["Loss/train"]]
     assert sorted(steps) == [1, 1, 2, 2, 3, 3]         # no epoch logged twice after the resume, none lost
@@ -269,12 +264,12 @@ def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_
     first = _tiny_lr_study(out, lr_specs)
     assert first.complete
     epochs_before = (out / "epochs.csv").read_text()
-    runs_before = _csv(out / "runs.csv")
+    runs_before = read_csv(out / "runs.csv")
     _drop_store(out)
     for ckpt in (out / "checkpoints").glob("*.pt"):    # finished runs need no checkpoint
         ckpt.unlink()
     # one run was still training when the folder was copied: it is trained again
-    rows = _csv(out / "runs.csv")
+    rows = read_csv(out / "runs.csv")
     rows[1]["status"] = "running"
     rewrite_csv(out / "runs.csv", rows)
     lines: list[str] = []
@@ -282,7 +277,7 @@ def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_
     assert any("rebuilt it from runs.csv" in line and "1 finished run(s) kept, 1 to train" in line for line in lines)
     assert any("1 finished, 1 to train" in line for line in lines)
     assert again.complete and again.counts["done"] == 2
-    runs_after = {r["arm"]: r for r in _csv(out / "runs.csv")}
+    runs_after = {r["arm"]: r for r in read_csv(out / "runs.csv")}
     kept = runs_before[0]
     assert runs_after[kept["arm"]] == kept                         # the finished run: untouched, not retrained
     kept_epochs = [line for line in epochs_before.splitlines() if line.startswith(kept["arm"] + ",")]
@@ -290,57 +285,6 @@ def test_the_same_study_without_its_store_is_rebuilt_from_its_csvs(tmp_path, lr_
     retrained = runs_before[1]["arm"]
     assert runs_after[retrained]["status"] == "done" and runs_after[retrained]["epochs_done"] == "2"
     assert _rows(out / "study.sqlite", "SELECT value FROM meta WHERE key='factor'") == [('"lr"',)]
-
-
-# ----------------------------------------------------------------------------- fencing
-@pytest.mark.slow
-def test_a_paused_process_stops_the_run_another_took_over(tmp_path, tiny_folder):
-    """SIGSTOP a process mid-run past the claim timeout, let a second process take the run over and
-    finish the study, then SIGCONT the first: it writes nothing more for that run and says so."""
-    specs = _dropout_specs(tmp_path, epochs=3)
-    out = tmp_path / "study"
-    db = out / "study.sqlite"
-    env = {**ENV, "AUGSTUDY_CLAIM_STALE_S": "2"}
-    every_epoch = ("--checkpoint-every", "0")          # so the paused run has a checkpoint to resume from
-    first = subprocess.Popen(_ablate(specs, tiny_folder, out, "--seeds", "1", *every_epoch), cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            try:   # an epoch done and its checkpoint published (the background writer may lag the epoch's rows)
-                running = _rows(db, "SELECT run_id FROM runs WHERE status='running' AND epochs_done>=1 "
-                                    "AND checkpoint IS NOT NULL") if db.exists() else []
-            except sqlite3.OperationalError:
-                running = []
-            if running:
-                break
-            assert first.poll() is None, first.communicate()
-            time.sleep(0.05)
-        else:
-            pytest.fail("the first process never finished an epoch")
-        time.sleep(0.2)                                # inside the next epoch's training, not a write
-        first.send_signal(signal.SIGSTOP)
-        time.sleep(3.0)                                # past the 2 s claim timeout
-        second = subprocess.run(_ablate(specs, tiny_folder, out, "--seeds", "1", *every_epoch), cwd=REPO, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert second.returncode == 0, second.stdout + second.stderr
-        assert "resuming" in second.stdout
-        rows_by_second = _rows(db, "SELECT * FROM epochs ORDER BY run_id, epoch")
-        first.send_signal(signal.SIGCONT)
-        stdout, stderr = first.communicate(timeout=300)
-    finally:
-        first.kill()
-        first.wait()
-    assert first.returncode == 0, stdout + stderr
-    taken = running[0][0]
-    arm = "drop=0.3 (baseline)" if taken.startswith(_rows(db, "SELECT config_hash FROM runs WHERE arm='drop=0.3'")[0][0]) \
-        else "drop=0"
-    assert f"run {arm} seed 0 was taken over by another process after a pause; stopping it here" in stderr
-    assert _rows(db, "SELECT * FROM epochs ORDER BY run_id, epoch") == rows_by_second   # not one row rewritten
-    assert _rows(db, "SELECT DISTINCT status FROM runs") == [("done",)]
-    assert sorted(_rows(db, "SELECT run_id, COUNT(*) FROM epochs GROUP BY run_id")) == \
-        sorted((rid, 3) for rid, in _rows(db, "SELECT run_id FROM runs"))
-    assert not list((out / "checkpoints").glob(".*.tmp"))     # the refused checkpoint was not left behind
 
 
 def test_an_interrupted_study_exports_its_released_claims(tmp_path, lr_specs):
@@ -351,6 +295,6 @@ def test_an_interrupted_study_exports_its_released_claims(tmp_path, lr_specs):
         run_study("lr", seeds=1, budget="tiny", dataset=noise_dataset(16, 16), device="cpu", out=out,
                   specs_dir=lr_specs, report=False, echo=lambda s: None, executor=interrupted_after_one_epoch(),
                   budget_override={"train": {"batch_size": 8}})
-    assert {r["status"] for r in _csv(out / "runs.csv")} == {"pending"}
+    assert {r["status"] for r in read_csv(out / "runs.csv")} == {"pending"}
     assert _rows(out / "study.sqlite", "SELECT DISTINCT status FROM runs") == [("pending",)]
-    assert len(_csv(out / "epochs.csv")) == 1 and json.loads((out / "study.json").read_text())["complete"] is False
+    assert len(read_csv(out / "epochs.csv")) == 1 and json.loads((out / "study.json").read_text())["complete"] is False

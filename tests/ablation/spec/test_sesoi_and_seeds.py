@@ -1,4 +1,6 @@
-"""Effect table v2 plumbing: SESOI from the CLI or the study spec, the --seeds option, header coherence."""
+"""Where a study's SESOI (smallest effect size of interest, accuracy points) comes from: the factor
+file, else baseline.yaml, else 1 point, a bad value being one line naming file and field; and which
+``--seeds`` / ``--sesoi`` / ``--max-seeds`` values ``augstudy ablate`` accepts."""
 
 from __future__ import annotations
 
