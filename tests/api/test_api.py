@@ -70,6 +70,19 @@ def test_import_is_light_and_every_public_name_resolves():
         augstudy.nope  # noqa: B018
 
 
+def test_load_dataset_is_one_function_under_every_public_path_and_the_folder_loader_is_another_name():
+    import inspect
+
+    import augstudy.api
+    import augstudy.data
+    from augstudy.data.dataset import load_dataset_folder
+
+    assert augstudy.load_dataset is augstudy.api.load_dataset is augstudy.data.load_dataset
+    assert augstudy.data.load_dataset_folder is load_dataset_folder is not augstudy.load_dataset
+    assert "class_names" in inspect.signature(augstudy.data.load_dataset).parameters   # the one taking any source
+    assert "class_names" not in inspect.signature(load_dataset_folder).parameters
+
+
 def test_preview_and_measure_stay_the_command_subpackages_and_ablate_is_one_function():
     import inspect
 
