@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "augstudy"
-FOUNDATIONS = {"errors", "atomic", "progress", "processes"}
+FOUNDATIONS = {"errors", "atomic", "progress", "processes", "file_slug"}
 MAX_MODULE_LINES = 500
 
 

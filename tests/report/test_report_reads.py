@@ -14,7 +14,6 @@ come from what ``augstudy ablate`` stored, decided once on the ablation side.
 from __future__ import annotations
 
 import ast
-import csv
 import re
 from pathlib import Path
 
@@ -23,18 +22,13 @@ import pytest
 from augstudy.ablation.storage.reader import load_study
 from augstudy.report import build_report
 from report_study_factory import make_study
-from study_helpers import DROPOUT_FACTOR, noise_dataset, write_specs
+from study_helpers import DROPOUT_FACTOR, noise_dataset, read_csv, write_specs
 from test_report import parse_html
 
 REPORT_DIR = Path(__file__).resolve().parents[2] / "augstudy" / "report"
 #: modules whose import would let the report compute statistics
 STATISTICS = ("augstudy.ablation.analysis.stats", "augstudy.ablation.analysis.class_effects",
               "augstudy.ablation.analysis.effects", "scipy")
-
-
-def _csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _shown_class_rows(html: Path) -> dict[tuple[str, str], list[str]]:
@@ -88,10 +82,10 @@ def test_a_study_export_writes_class_effects_and_the_report_shows_them(tmp_path,
     result = run_study("dropout", seeds=2, budget="tiny", dataset=noise_dataset(16, 16, classes=3), device="cpu",
                        out=out, specs_dir=specs, report=False, echo=lambda *_: None)
     assert result.complete
-    written = _csv(out / "class_effects.csv")
-    runs = _csv(out / "runs.csv")
+    written = read_csv(out / "class_effects.csv")
+    runs = read_csv(out / "runs.csv")
     done = {(r["arm"], int(r["seed"])) for r in runs if r["status"] == "done"}
-    metrics = [{**r, "seed": int(r["seed"])} for r in _csv(out / "class_metrics.csv")]
+    metrics = [{**r, "seed": int(r["seed"])} for r in read_csv(out / "class_metrics.csv")]
     expected = class_effects.class_effect_rows(metrics, done, "dropout=0.3", ["dropout=0.3", "dropout=0"],
                                                ["0", "1", "2"])
     assert [r["arm"] for r in written] == ["dropout=0"] * 3 and [int(r["class_index"]) for r in written] == [0, 1, 2]
@@ -109,7 +103,7 @@ def test_a_study_export_writes_class_effects_and_the_report_shows_them(tmp_path,
 
 def _assert_report_shows_the_file(folder: Path, at_least: int = 0) -> None:
     """Every most-hurt / most-helped row of the report is its class_effects.csv row, formatted."""
-    written = _csv(folder / "class_effects.csv")
+    written = read_csv(folder / "class_effects.csv")
     shown = _shown_class_rows(build_report(folder, fmt="html")["html"])
     shown = {key: cells for key, cells in shown.items() if cells != ["(none)"]}   # an empty table's placeholder
     by_key = {(_slug(r["arm"]), r["class_name"]): r for r in written}
@@ -163,8 +157,8 @@ def test_a_damaged_class_effects_file_is_one_line(tmp_path):
 def test_stability_and_gap_are_read_from_the_stored_summary(tmp_path):
     study_dir = make_study(tmp_path / "s", previews=False)
     study = load_study(study_dir)
-    arms = {r["arm"]: r for r in _csv(study_dir / "arms.csv")}
-    effects = {r["arm"]: r for r in _csv(study_dir / "effects.csv")}
+    arms = {r["arm"]: r for r in read_csv(study_dir / "arms.csv")}
+    effects = {r["arm"]: r for r in read_csv(study_dir / "effects.csv")}
     per_seed = study.seed_summaries
     for arm, row in arms.items():   # the values agree: the stored means are the means of the per-run values
         seeds = per_seed[per_seed["arm"] == arm]

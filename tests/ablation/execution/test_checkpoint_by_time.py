@@ -68,15 +68,10 @@ def _same(a, b) -> bool:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, one_torch_thread):
     """The uninterrupted study's final weights per run."""
     folder = tmp_path_factory.mktemp("reference")
-    with_one_thread = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        _study(_specs(folder / "specs"), folder / "study")
-    finally:
-        torch.set_num_threads(with_one_thread)
+    _study(_specs(folder / "specs"), folder / "study")
     return {"weights": _weights(folder / "study"), "epochs": _epoch_rows(folder / "study")}
 
 

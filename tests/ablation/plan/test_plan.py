@@ -150,26 +150,19 @@ def test_same_seed_same_plan_and_auto_runs_are_counted():
 
 
 @pytest.fixture(scope="module")
-def pilot_study(tmp_path_factory):
+def pilot_study(tmp_path_factory, one_torch_thread):
     """A real tiny study: 2 arms x 3 seeds of a tiny CNN (tests/user_models.py) on 48 noise images, trained,
     stored and exported by the study runner (seconds)."""
-    import torch
-
     from augstudy.ablation.runner import run_study
     from study_helpers import noise_dataset, write_specs
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        tmp = tmp_path_factory.mktemp("pilot")
-        specs = write_specs(tmp / "specs", {"drop": {"baseline_level": 0.3, "levels": {
-            0.3: {"model": {"dropout": 0.3}}, 0.0: {"model": {"dropout": 0.0}}}}},
-            baseline_changes={"model": {"name": "user_models:tiny_cnn"}})
-        out = tmp / "study"
-        run_study("drop", seeds=3, budget="tiny", dataset=noise_dataset(24, 24, classes=4), device="cpu", out=out,
-                  specs_dir=specs, report=False, echo=lambda s: None, budget_override={"train": {"batch_size": 8}})
-    finally:
-        torch.set_num_threads(threads)
+    tmp = tmp_path_factory.mktemp("pilot")
+    specs = write_specs(tmp / "specs", {"drop": {"baseline_level": 0.3, "levels": {
+        0.3: {"model": {"dropout": 0.3}}, 0.0: {"model": {"dropout": 0.0}}}}},
+        baseline_changes={"model": {"name": "user_models:tiny_cnn"}})
+    out = tmp / "study"
+    run_study("drop", seeds=3, budget="tiny", dataset=noise_dataset(24, 24, classes=4), device="cpu", out=out,
+              specs_dir=specs, report=False, echo=lambda s: None, budget_override={"train": {"batch_size": 8}})
     return out
 
 
