@@ -21,10 +21,9 @@ from augstudy.ablation.storage.cells import parse_bool, parse_number
 from augstudy.ablation.storage.reader import Study
 from augstudy.ablation.designs import DESIGNS, StudyDesign
 from augstudy.ablation.storage.schema import EffectRow, sort_by_rank
-from augstudy.ablation.terms import Verdict
 from augstudy.report import figures
 from augstudy.report.blocks import BASELINE, BETTER, NOISE, WORSE, Figure, Section, Table, verdict_cell_class
-from augstudy.report.findings import Finding, collect_findings
+from augstudy.report.findings import collect_findings
 
 #: per-arm count of classes listed as most hurt / most helped
 TOP_CLASSES = 5

@@ -26,7 +26,7 @@ import numpy as np
 from augstudy.ablation.analysis import stats
 from augstudy.ablation.analysis.stats import sequential as stats_sequential, verdicts as stats_verdicts
 from augstudy.ablation.analysis.effect_table import effects_markdown
-from augstudy.ablation.storage.schema import ARM_COLUMNS, EFFECT_COLUMNS, METRICS, EffectRow, RunStatus, StudyPaths, csv_text, effects_csv_text, sort_by_rank
+from augstudy.ablation.storage.schema import ARM_COLUMNS, METRICS, EffectRow, RunStatus, StudyPaths, csv_text, effects_csv_text, sort_by_rank
 from augstudy.ablation.terms import POINTS
 from augstudy.atomic import atomic_write_text
 from augstudy.errors import UserError

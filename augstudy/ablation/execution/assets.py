@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from augstudy.ablation.storage.schema import StudyPaths, preview_arm_names
-from augstudy.ablation.spec.study_spec import Arm, canonical_json
+from augstudy.ablation.storage.schema import StudyPaths, mixes, preview_arm_names
+from augstudy.ablation.spec.study_spec import Arm
 from augstudy.atomic import atomic_write_json
 from augstudy.errors import UserError
 
