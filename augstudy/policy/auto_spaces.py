@@ -4,7 +4,7 @@ Source: ``torchvision/transforms/v2/_auto_augment.py`` (torchvision 0.29), class
 ``AutoAugment``, ``RandAugment``, ``TrivialAugmentWide`` and ``AugMix``: each declares
 ``_AUGMENTATION_SPACE = {name: (magnitudes_fn(num_bins, height, width), signed)}``; AutoAugment also
 its 25 sub-policies per dataset (``_get_policies``).  The tables below are those, written as data
-(``tests/test_auto_augment.py`` checks them against the installed torchvision, bin by bin).
+(``tests/policy/test_auto_augment.py`` checks them against the installed torchvision, bin by bin).
 
 A magnitude spec is one of
 

@@ -7,7 +7,7 @@ diverged run counts at the chance level, never dropped) and calls
 resamples in which each level has the highest mean (descriptive), and two claims made only
 from the Holm-adjusted pairwise differences of the levels: "best level" (above every other
 level) and "extend the range" (an edge level above its neighbour); under a flat truth each
-appears in at most 5% of studies (``tests/test_stats_factorial.py``).
+appears in at most 5% of studies (``tests/ablation/analysis/stats/test_stats_factorial.py``).
 :func:`export_response` writes ``response.json`` (what the
 report draws) and returns the Markdown section appended to ``effects.md``.
 :class:`ResponseDesign` (registered in :data:`augstudy.ablation.designs.DESIGNS`) applies to every

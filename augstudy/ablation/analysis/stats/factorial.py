@@ -14,7 +14,7 @@ Each is one paired difference per seed, so :func:`augstudy.ablation.analysis.sta
 gives it the same interval, Holm adjustment and verdict.  **One family per study**: the
 simple effects, main effects and interaction contrasts are adjusted together, so the
 family-wise chance of any false claim in the study is at most alpha
-(``tests/test_stats_factorial.py`` measures it with all 9 cells of a 3x3 equal).
+(``tests/ablation/analysis/stats/test_stats_factorial.py`` measures it with all 9 cells of a 3x3 equal).
 An interaction contrast combines four cells: its standard error is about
 twice a main effect's, so interactions need more seeds (the header says so).
 

@@ -40,7 +40,7 @@ Design (group-sequential, Lan and DeMets 1983, with Holm-type recycling across a
   same decisions after a resume, in any process.  An arm still undecided at
   ``max_seeds`` is final ``inconclusive``.
 
-Simulated in ``tests/test_stats_sequential.py``: family-wise false positives <= 5 %
+Simulated in ``tests/ablation/analysis/stats/test_stats_sequential.py``: family-wise false positives <= 5 %
 under the null over thousands of studies, right verdicts at 1 and 2 noise SDs.
 """
 

@@ -1,6 +1,6 @@
 """A per-example data model of paired-seed studies, for simulating the effect table's error rates.
 
-Used by the tests (``tests/test_stats_grid.py``), ``benchmarks/bench_effect_grid.py`` and anyone
+Used by the tests (``tests/ablation/analysis/stats/test_stats_grid.py``), ``benchmarks/bench_effect_grid.py`` and anyone
 checking a decision rule: it produces per-example correctness, not Gaussian differences alone.
 
 The model (one study: a baseline and ``m`` arms, ``n`` paired seeds, ``n_val`` val images):
