@@ -35,7 +35,16 @@ HOW_TO_GET_A_MODEL = (
 EVAL_BATCH = 128
 
 
+#: the note of a checkpoint measured with its EMA weights
+EMA_NOTE = "weights: the run's weight EMA (what the study evaluated), not its last step"
+
+
 def _state_dict_of(obj, path: Path) -> tuple[dict, dict]:
+    """``(state_dict, checkpoint)``: the weights to measure with.  A run that trained with weight EMA
+    (``ema.horizon``) was evaluated with its averaged weights, so those are the model it reported
+    (``checkpoint["ema"]``, same keys as ``checkpoint["model"]``, BatchNorm statistics included)."""
+    if isinstance(obj, dict) and isinstance(obj.get("ema"), dict) and isinstance(obj.get("model"), dict):
+        return obj["ema"], obj
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         return obj["model"], obj
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -81,9 +90,9 @@ def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
         raise UserError(f"--model {path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})") from None
     state, meta = _state_dict_of(obj, path)
+    notes = [EMA_NOTE] if state is meta.get("ema") else []
     state = _strip_prefixes(state)
     knobs = _model_knobs(meta)
-    notes = []
     linear_weights = [k for k, v in state.items() if k.endswith(".weight") and v.dim() == 2]
     if not linear_weights:
         raise UserError(f"{path}: the state_dict has no linear layer; it is not one of augstudy's CNNs")
@@ -95,7 +104,9 @@ def load_clean_model(path: str | Path, device: str | torch.device = "cpu"):
         notes.append("activation not in the checkpoint: assumed relu (it has no weights, so it cannot be inferred)")
     section = config.get("model")
     if isinstance(section, dict):
-        return _load_from_config(path, state, section, num_classes, meta, device)
+        model, info = _load_from_config(path, state, section, num_classes, meta, device)
+        info["notes"] = [n for n in notes if n == EMA_NOTE] + info["notes"]
+        return model, info
     names = [knobs["name"]] if "name" in knobs else ["final", "first"]
     orders = [knobs["bn_order"]] if "bn_order" in knobs else ["after", "before"]
     errors = []

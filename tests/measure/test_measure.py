@@ -167,6 +167,37 @@ def test_checkpoint_with_a_non_default_knob_loads_from_its_model_section(tmp_pat
         load_clean_model(ckpt, "cpu")
 
 
+def test_a_checkpoint_with_weight_ema_is_measured_with_its_ema_weights(tmp_path):
+    """A run trained with ``ema.horizon`` was evaluated with its averaged weights: affinity uses those."""
+    from augstudy.measure.affinity import EMA_NOTE, load_clean_model
+    from augstudy.models import build_model
+
+    section = {"name": "final", "width": 0.25, "classifier_depth": 1}
+    torch.manual_seed(0)
+    live = build_model("final", num_classes=10, width=0.25, classifier_depth=1).eval()
+    torch.manual_seed(1)
+    averaged = build_model("final", num_classes=10, width=0.25, classifier_depth=1).eval()
+    x = torch.rand(2, 3, 64, 64)
+    for config in ({"model": section, "num_classes": 10}, None):   # with the run's model section, and without
+        ckpt = tmp_path / "ema.pt"
+        state = {"model": live.state_dict(), "ema": averaged.state_dict()}
+        if config is not None:
+            state["config"] = config
+        else:   # matched against final/first at the default knobs
+            live, averaged = build_model("final", num_classes=10).eval(), build_model("final", num_classes=10).eval()
+            state = {"model": live.state_dict(), "ema": averaged.state_dict()}
+        torch.save(state, ckpt)
+        model, info = load_clean_model(ckpt, "cpu")
+        with torch.no_grad():
+            assert torch.equal(model(x), averaged(x)) and not torch.equal(model(x), live(x))
+        assert info["notes"][0] == EMA_NOTE
+    torch.save({"model": live.state_dict()}, ckpt)      # no EMA: the live weights, no note
+    model, info = load_clean_model(ckpt, "cpu")
+    with torch.no_grad():
+        assert torch.equal(model(x), live(x))
+    assert EMA_NOTE not in info["notes"]
+
+
 def test_jitter_sub_ops_are_the_adjustments_that_can_change_an_image():
     from augstudy.measure.run import measured_variants
     from augstudy.policy import Policy
