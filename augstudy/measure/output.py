@@ -20,7 +20,8 @@ def format_value(value, spec: str = ".3f", none: str = "-") -> str:
 def _rows(result: dict) -> list[dict]:
     return [{"label": "policy", "kind": "policy", "op": result["policy"], "p": result["policy_spec"].get("p", 1.0),
              "stats": result["stats"], "throughput": result["throughput"],
-             "throughput_ratio": result["throughput_ratio"], "affinity": result.get("affinity")}] + result["ops"]
+             "throughput_ratio": result["throughput_ratio"], "affinity": result.get("affinity"),
+             "throughput_na": result.get("throughput_na")}] + result["ops"]
 
 
 def throughput_table(result: dict) -> str:
@@ -39,6 +40,13 @@ def throughput_table(result: dict) -> str:
             ratio = row["throughput_ratio"].get(c)
             cells.append(f"{row['throughput'][c]:>12,.0f} ({format_value(ratio, '.2f')}x)".rjust(22))
         lines.append(f"{row['label']:<{width}} " + " ".join(cells))
+    reasons = {why: [] for row in rows for why in (row.get("throughput_na") or {}).values()}
+    for row in rows:  # why a cell reads n/a, once per reason
+        for backend, why in (row.get("throughput_na") or {}).items():
+            if backend not in reasons[why]:
+                reasons[why].append(backend)
+    for why, backends in reasons.items():
+        lines.append(f"n/a: {', '.join(backends)}: {why}")
     for row in rows:  # the automatic policies: the engine against torchvision's own transform
         own, engine = row["throughput"].get("torchvision-own"), row["throughput"].get("augstudy")
         if own and engine:

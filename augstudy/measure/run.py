@@ -104,16 +104,32 @@ def _noop_warning(row: dict, grayscale_fraction: float) -> str | None:
     return text
 
 
-def _timed_functions(functions: dict, policy) -> dict:
-    """The backends to time on ``policy``: those that can apply it (kornia and albumentations have no
-    automatic policies), plus torchvision's own transform for a lone automatic policy op."""
-    from augstudy.measure.native import NATIVE, native_apply
+def untimed_backends(functions: dict, policy) -> dict[str, str]:
+    """``{backend: why}`` for the backends of ``functions`` that cannot apply ``policy``: albumentations
+    has no automatic policies; torchvision and kornia do not apply fields only the engine implements
+    (RandAugment's ``magnitude_std``).  Their throughput cells read n/a."""
+    from augstudy.policy.backends.engine_only import engine_only_reason
     from augstudy.policy.backends.no_auto_equivalent import AUTO_OPS, REASONS
 
     has_auto = any(spec.op in AUTO_OPS for spec in policy.ops)
-    out = {name: fn for name, fn in functions.items() if not (has_auto and name in REASONS)}
+    out = {}
+    for name in functions:
+        reason = REASONS.get(name) if has_auto else None
+        reason = reason or engine_only_reason(policy, name)
+        if reason:
+            out[name] = reason
+    return out
+
+
+def _timed_functions(functions: dict, policy) -> dict:
+    """The backends to time on ``policy``: those that can apply it (:func:`untimed_backends`), plus
+    torchvision's own transform for a lone automatic policy op that torchvision can apply."""
+    from augstudy.measure.native import NATIVE, native_apply
+
+    skipped = untimed_backends(functions, policy)
+    out = {name: fn for name, fn in functions.items() if name not in skipped}
     native = native_apply(policy)
-    if native is not None and "torchvision" in functions:
+    if native is not None and "torchvision" in out:
         out[NATIVE] = native
     return out
 
@@ -193,6 +209,9 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
                                               variant["policy"], batch_draw, devices, min_seconds=throughput_seconds)
                 row["throughput"] = throughput
                 row["throughput_ratio"] = ratios_to(throughput)
+                skipped = untimed_backends(functions, variant["policy"])
+                if skipped:
+                    row["throughput_na"] = skipped
             if affinity_state is not None and variant["kind"] != "sub-op":   # sub-ops: diagnostics only
                 from augstudy.measure.affinity import accuracy, affinity_ratio
 
@@ -235,6 +254,8 @@ def measure_policy(policy_spec, *, data=None, backends=None, model_path=None, n:
         "diversity_note": DIVERSITY_NOTE,
         "equivalence": None,
     }
+    if policy_row.get("throughput_na"):
+        result["throughput_na"] = policy_row["throughput_na"]   # {backend: why its cells read n/a}
     if equivalence:
         from augstudy.policy.equivalence import colour_fields, equivalence_table
 
@@ -263,4 +284,4 @@ def _load_clean(model_path):
     return load_clean_model(Path(model_path), device=device)
 
 
-__all__ = ["measure_policy", "measured_variants", "parse_backends", "ALL_BACKENDS", "DEFAULT_N", "DIVERSITY_NOTE"]
+__all__ = ["measure_policy", "measured_variants", "untimed_backends", "parse_backends", "ALL_BACKENDS", "DEFAULT_N", "DIVERSITY_NOTE"]

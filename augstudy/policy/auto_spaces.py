@@ -163,6 +163,32 @@ def magnitude_table(spec, num_bins: int, side: int):
     return values.to(torch.float64)
 
 
+def magnitude_at(spec, bins, num_bins: int, side: int):
+    """float64 [B] magnitudes of one sub-op at CONTINUOUS bins ``bins`` (float64 [B] in
+    ``[0, num_bins - 1]``; RandAugment's ``magnitude_std``), or None for a sub-op without magnitude.
+
+    The formulas of :func:`magnitude_table` with the bin index continuous: ``high * b / (num_bins - 1)``
+    for the linear specs (``1 - b / (num_bins - 1)`` for Solarize), and Posterize's bits
+    ``round(top - b / ((num_bins - 1) / divisor))`` (an integer, as torchvision's).  At an integer
+    bin this equals the table up to the float32 rounding of torchvision's ``linspace`` (< 1e-6
+    relative; Posterize exactly)."""
+    import torch
+
+    if spec is None:
+        return None
+    kind, top = spec[0], float(num_bins - 1)
+    bins = bins.to(torch.float64)
+    if kind == "lin":
+        return spec[1] * bins / top
+    if kind == "lin_side":
+        return spec[1] * side * bins / top
+    if kind == "solarize":
+        return 1.0 - bins / top
+    if kind == "posterize":
+        return torch.round(spec[1] - bins / (top / spec[2]))
+    raise ValueError(f"unknown magnitude spec {spec!r}")  # pragma: no cover - the tables are the only specs
+
+
 def scale_magnitude(name: str, magnitude, strength: float, side: int):
     """Policy strength on drawn magnitudes (float64 tensor [B]): each one's distance from the
     sub-op's neutral value times ``strength``, kept in the sub-op's valid range (Posterize bits:
@@ -199,4 +225,4 @@ def describe(sub_op: int, magnitude: float) -> str:
 
 
 __all__ = ["SUB_OPS", "SUB_OP_ID", "GEOMETRIC", "SPACES", "AUTOAUGMENT_POLICIES", "AUGMIX_PARTIAL",
-           "NEUTRAL_MAGNITUDE", "magnitude_table", "scale_magnitude", "describe"]
+           "NEUTRAL_MAGNITUDE", "magnitude_table", "magnitude_at", "scale_magnitude", "describe"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 
 from augstudy.policy.auto_spaces import SUB_OP_ID, SUB_OPS
+from augstudy.policy.backends.engine_only import refuse_engine_only_fields
 from augstudy.policy.backends.registry import register
 from augstudy.policy.ops import OPS
 from augstudy.policy.ops.augmix import augmix_blend
@@ -119,6 +120,8 @@ def _applied(fields, x):
 
 @register(BACKEND, "RandAugment", "TrivialAugmentWide", "AutoAugment")
 def _chain(x, params, fields, size):
+    if "magnitude_std" in params:  # RandAugment's timm noise: not torchvision's RandAugment
+        refuse_engine_only_fields(BACKEND, "RandAugment", params, fields)
     mode, fill = params.get("interpolation", "nearest"), params.get("fill")
     applied = _applied(fields, x)
     out = x

@@ -16,6 +16,7 @@ import torch
 from torchvision.transforms.v2 import TrivialAugmentWide as _TorchvisionTrivialAugment
 
 from augstudy.policy.auto_spaces import SUB_OPS
+from augstudy.policy.backends.engine_only import refuse_engine_only_fields
 from augstudy.policy.backends.registry import register
 from augstudy.policy.ops import OPS
 from augstudy.policy.ops.augmix import augmix_blend
@@ -42,6 +43,8 @@ def sub_op(image: torch.Tensor, sub_op_id: int, magnitude: float, interpolation:
 
 @register(BACKEND, "RandAugment", "TrivialAugmentWide", "AutoAugment")
 def _chain(img, params, f, size, name=None):
+    if "magnitude_std" in params:  # RandAugment's timm noise: not torchvision's RandAugment
+        refuse_engine_only_fields(BACKEND, "RandAugment", params)
     mode = params.get("interpolation", "nearest")
     for sid, magnitude in zip(f["sub_op"], f["magnitude"]):
         img = sub_op(img, sid, magnitude, mode, params.get("fill"))

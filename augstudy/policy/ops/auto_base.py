@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from augstudy.policy.ops.base import FieldError, Number, Op, _number
+from augstudy.policy.ops.base import FieldError, Number, Op, _fmt, _is_number, _number
 
 INTERPOLATIONS = ("nearest", "bilinear")
 _TABLES: dict = {}  # (space, sub-ops, bins, side) -> op tables (read-only tensors)
@@ -57,6 +57,33 @@ SCALE_DOC = "policy strength: each magnitude's distance from neutral times this 
 
 def MagnitudeScale():  # noqa: N802
     return Number(0.0, MAX_MAGNITUDE_SCALE)
+
+
+def _magnitude_std(value: Any) -> float:
+    """A number >= 0, or infinity (``inf``, ``.inf``, YAML's ``.inf``): timm's uniform switch."""
+    import math
+
+    if isinstance(value, str) and value.strip().lower() in ("inf", ".inf", "+inf", "infinity"):
+        return math.inf
+    if _is_number(value) and math.isinf(value) and value > 0:
+        return math.inf
+    if _is_number(value) and math.isnan(value):
+        raise FieldError("must be a number >= 0 or inf, got nan")
+    if not _is_number(value):
+        raise FieldError(f"must be a number >= 0 or inf, got {value!r}")
+    if value < 0:
+        raise FieldError(f"must be >= 0 (0: one magnitude bin, torchvision; inf: uniform in [0, magnitude]), "
+                         f"got {_fmt(float(value))}")
+    return float(value)
+
+
+def MagnitudeStd():  # noqa: N802
+    """RandAugment's ``magnitude_std``: a float >= 0 or ``inf`` (see :func:`noisy_bins`)."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator
+
+    return Annotated[Any, BeforeValidator(_magnitude_std)]
 
 
 def field_error(op_name: str, field_name: str, value: Any, message: str):
@@ -121,17 +148,37 @@ class AutoPolicyOp(Op):
 
     def draw_step(self, u, slot: int, names: tuple[str, ...], num_bins: int, bin_index, params: dict, side: int):
         """One sub-op per image, uniformly among ``names`` (slot), sign (slot + 1); ``bin_index``:
-        an int or an int64 [B] tensor.  Returns (global ids int64 [B], magnitudes float64 [B])."""
+        an int or an int64 [B] tensor (a table bin), or a float64 [B] tensor of continuous bins in
+        ``[0, num_bins - 1]`` (RandAugment's ``magnitude_std``; magnitudes by
+        :func:`~augstudy.policy.auto_spaces.magnitude_at`).  Returns (global ids int64 [B],
+        magnitudes float64 [B])."""
         import torch
 
         ids, mags, signed = self._tables(names, num_bins, side)
         device = u.keyed.per_index.device
         ids, mags, signed = ids.to(device), mags.to(device), signed.to(device)
         choice = u.integer(slot, len(names))
-        bins = torch.as_tensor(bin_index, device=device).expand_as(choice)
-        magnitude = mags[choice, bins]
+        if torch.is_tensor(bin_index) and bin_index.is_floating_point():
+            magnitude = self._continuous_magnitudes(names, choice, bin_index, num_bins, side)
+        else:
+            bins = torch.as_tensor(bin_index, device=device).expand_as(choice)
+            magnitude = mags[choice, bins]
         negate = u(slot + 1) <= 0.5  # torchvision: ``if signed and torch.rand(()) <= 0.5: magnitude *= -1``
         return ids[choice], self._signed_scaled(names, choice, magnitude, negate, signed, params, side)
+
+    def _continuous_magnitudes(self, names, choice, bins, num_bins: int, side: int):
+        """float64 [B]: sub-op ``names[choice]``'s magnitude at continuous bin ``bins`` (0 without one)."""
+        import torch
+
+        from augstudy.policy.auto_spaces import SPACES, magnitude_at
+
+        space = SPACES[self.space]
+        out = torch.zeros_like(bins, dtype=torch.float64)
+        for j, name in enumerate(names):
+            values = magnitude_at(space[name][0], bins, num_bins, side)
+            if values is not None:
+                out = torch.where(choice == j, values, out)
+        return out
 
     # ---------------------------------------------------------------- engine and preview
     def interpolation(self, params: dict) -> str:
@@ -159,6 +206,25 @@ class AutoPolicyOp(Op):
         mags = fields["magnitude"][i].reshape(-1).tolist()
         steps = [describe(s, m) for s, m in zip(ids, mags)]
         return ", ".join(steps) if steps else "no sub-op"
+
+
+def noisy_bins(u, slot: int, magnitude: float, std: float, num_bins: int):
+    """float64 [B] continuous magnitude bins with timm's noise (``timm/data/auto_augment.py``,
+    ``AugmentOp.__call__``): ``Normal(magnitude, std)`` clipped to ``[0, num_bins - 1]``, or for
+    ``std = inf`` uniform in ``[0, magnitude)`` (timm's ``random.uniform(0, magnitude)``).  Keyed:
+    the normal is the inverse normal CDF (``torch.special.ndtri``) of the one keyed uniform of
+    ``slot`` (u = 0 gives -inf, clipped to bin 0), so a value depends on (seed, epoch, index, op
+    position, slot) only."""
+    import math
+
+    import torch
+
+    uniform = u(slot)
+    if math.isinf(std):
+        bins = magnitude * uniform
+    else:
+        bins = magnitude + std * torch.special.ndtri(uniform)
+    return bins.clamp(0.0, float(num_bins - 1))
 
 
 def keyed_gamma(u, slot: int, alpha: float, attempts: int = 8):
@@ -194,4 +260,4 @@ def keyed_gamma(u, slot: int, alpha: float, attempts: int = 8):
 
 __all__ = ["AutoPolicyOp", "FILL_DOC", "SCALE_DOC", "MagnitudeScale", "OptionalFill", "Interpolation", "INTERPOLATIONS",
            "field_error",
-           "keyed_gamma", "MAX_MAGNITUDE_SCALE"]
+           "keyed_gamma", "noisy_bins", "MagnitudeStd", "MAX_MAGNITUDE_SCALE"]
