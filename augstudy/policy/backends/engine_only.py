@@ -35,10 +35,10 @@ def engine_only_reason(policy, backend: str) -> str | None:
     """Why ``backend`` cannot apply ``policy`` (a Policy), or None when it can."""
     if backend not in REFUSING_BACKENDS:
         return None
-    for position, spec in enumerate(policy.ops, start=1):
+    for spec in policy.ops:
         setting = engine_only_setting(spec.op, spec.params)
         if setting is not None:
-            return (f"op {position} ({spec.op}) sets {setting[0]} {setting[1]:g}, "
+            return (f"{spec.op} sets {setting[0]} {setting[1]:g}, "
                     f"{ENGINE_ONLY_FIELDS[(spec.op, setting[0])]}")
     return None
 
