@@ -14,7 +14,8 @@ RandomErasing      scale ([0.02, 0.33]), ratio ([0.3, 3.3]), value (0.0)        
 Rotation           degrees (10), fill (0.0)                                    1.0
 Affine             degrees (0), translate ([0, 0]), scale ([1, 1]), fill (0)   1.0
 GaussianBlur       kernel_size (3), sigma ([0.1, 2.0])                         1.0
-RandAugment        num_ops (2), magnitude (9), num_magnitude_bins (31)          1.0
+RandAugment        num_ops (2), magnitude (9), num_magnitude_bins (31),         1.0
+                   magnitude_std (0; timm's noise, backend augstudy only)
 TrivialAugmentWide num_magnitude_bins (31)                                     1.0
 AutoAugment        policy (imagenet|cifar10|svhn)                              1.0
 AugMix             severity (3), mixture_width (3), chain_depth (-1), alpha (1) 1.0

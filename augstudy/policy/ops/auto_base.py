@@ -12,7 +12,9 @@ Draw fields (leading dim B, K = the number of sequential sub-op steps of the pol
   where a step does nothing, e.g. an AutoAugment sub-op whose probability did not fire);
 - ``magnitude``: float32 [B, K], the signed magnitude torchvision would pass to the sub-op (bits for
   Posterize, threshold fraction for Solarize, pixels for translations, degrees for Rotate, ``m``
-  of ``1 + m`` for the colour factors, ``tan`` of the shear angle for shears).
+  of ``1 + m`` for the colour factors, ``tan`` of the shear angle for shears);
+- ``bin``: float32 [B, K], RandAugment with ``magnitude_std > 0`` only: each step's continuous
+  magnitude bin (timm's noise, :func:`noisy_bins`), before sign and strength.
 
 Every choice is keyed (:mod:`augstudy.policy.sampling`): which sub-op an image gets, the sign and
 the bin are pure functions of (seed, epoch, index, op position, slot), so they do not depend on
@@ -214,7 +216,8 @@ def noisy_bins(u, slot: int, magnitude: float, std: float, num_bins: int):
     ``std = inf`` uniform in ``[0, magnitude)`` (timm's ``random.uniform(0, magnitude)``).  Keyed:
     the normal is the inverse normal CDF (``torch.special.ndtri``) of the one keyed uniform of
     ``slot`` (u = 0 gives -inf, clipped to bin 0), so a value depends on (seed, epoch, index, op
-    position, slot) only."""
+    position, slot) only (``ndtri``, like ``log``/``exp`` elsewhere, could in principle differ by
+    one ulp between CPU and CUDA)."""
     import math
 
     import torch
