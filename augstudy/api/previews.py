@@ -1,7 +1,9 @@
 """``augstudy.preview``: a policy's draws on real images as a matplotlib ``Figure`` (PNG only on request).
 
 The same engine as ``augstudy preview``: :mod:`augstudy.preview.build` chooses the images and
-applies the draws training sees; :func:`augstudy.preview.render.preview_figure` lays them out.
+applies the draws training sees; :func:`augstudy.preview.render.preview_figure` lays them out.  With
+``mixup=``/``cutmix=`` the figure is the ablation's mix preview
+(:mod:`augstudy.ablation.execution.mix_preview`), the pairs and lambdas a study arm draws.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def preview(policy: Any, data: DataSource = None, *, n: int = 8, draws: int = 4, seed: int = 0,
             strength: float | Sequence[float] | None = None, compare: Sequence[Any] | None = None,
-            per_op: bool = False, split: str = "val", epoch: int = 0, out: str | Path | None = None) -> "Figure":
+            per_op: bool = False, mixup: float | None = None, cutmix: float | None = None, mix_prob: float = 1.0,
+            switch_prob: float = 0.5, split: str = "val", epoch: int = 0,
+            out: str | Path | None = None) -> "Figure":
     """A grid of ``n`` dataset images (rows, one class after another from ``seed``) and their augmented
     versions; returns the matplotlib ``Figure`` (shown inline by Jupyter; ``fig.savefig`` works).
 
@@ -32,6 +36,12 @@ def preview(policy: Any, data: DataSource = None, *, n: int = 8, draws: int = 4,
             1 = as written), one column group per strength.
         compare: other policies shown beside ``policy`` on the same images and seed.
         per_op: one draw shown op by op (original, after op 1, after op 2, ...).
+        mixup, cutmix: MixUp / CutMix alphas (> 0; ``None`` = off), ``mix_prob`` (probability an image is
+            mixed) and ``switch_prob`` (CutMix's share when both are on), with the run config's ``mix``
+            defaults and rules: the figure is then ``n`` train images after ``policy`` and their mix, the
+            pairs and lambdas run seed ``seed`` trains on at epoch 1 (a study arm's preview), 4 to a row.
+            ``split`` is then ignored (mixing is a training step); ``draws``, ``epoch``, ``strength``,
+            ``compare`` and ``per_op`` do not apply and are refused when set.
         split: ``"val"`` or ``"train"``.
         out: a ``.png`` path: the PNG and its replay record (``.json`` beside it) are written there
             (``augstudy preview --replay`` re-renders it); ``None`` (default): nothing is written.
@@ -43,6 +53,13 @@ def preview(policy: Any, data: DataSource = None, *, n: int = 8, draws: int = 4,
 
     if split not in ("val", "train"):
         raise UserError(f"split must be 'val' or 'train', got {split!r}")
+    if mixup is not None or cutmix is not None:
+        return _mix_preview(policy, data, n=n, seed=seed, mixup=mixup, cutmix=cutmix, mix_prob=mix_prob,
+                            switch_prob=switch_prob, out=out,
+                            unused={"strength": strength is not None, "compare": bool(compare), "per_op": per_op,
+                                    "draws": draws != 4, "epoch": epoch != 0})
+    if (mix_prob, switch_prob) != (1.0, 0.5):
+        raise UserError("preview: mix_prob and switch_prob set how MixUp/CutMix mix; pass mixup= or cutmix= too")
     modes = [name for name, on in (("strength", strength is not None), ("compare", bool(compare)),
                                    ("per_op", per_op)) if on]
     if len(modes) > 1:
@@ -64,6 +81,27 @@ def preview(policy: Any, data: DataSource = None, *, n: int = 8, draws: int = 4,
     if out is not None:
         lib.write_preview(built, out)
     return displayable(preview_figure(built))
+
+
+def _mix_preview(policy, data, *, n, seed, mixup, cutmix, mix_prob, switch_prob, out, unused: dict) -> "Figure":
+    """The mix preview of ``policy`` (the ablation's, the draws a study arm shows)."""
+    from augstudy import preview as lib
+    from augstudy.ablation.execution.mix_preview import build_mix_preview, check_mix_options, write_mix_record_preview
+
+    refused = [name for name, on in unused.items() if on]
+    if refused:
+        raise UserError(f"preview: mixup/cutmix show one mixed view per train image (the run's epoch-1 draws); "
+                        f"drop {', '.join(refused)}")
+    mix = check_mix_options(mixup, cutmix, mix_prob, switch_prob,
+                            names={"mixup_alpha": "mixup", "cutmix_alpha": "cutmix", "prob": "mix_prob",
+                                   "switch_prob": "switch_prob"})
+    if out is not None and Path(out).suffix.lower() != ".png":
+        raise UserError(f"out={out}: the preview is a PNG; use a path ending in .png")
+    resolved = lib.resolve_policy(policy)   # fail before loading data
+    built = build_mix_preview(resolved, load_dataset(data, image_size=resolved.image_size), mix, n=n, seed=seed)
+    if out is not None:
+        write_mix_record_preview(built, out)
+    return displayable(built.figure)
 
 
 def displayable(fig: "Figure") -> "Figure":

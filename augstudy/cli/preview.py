@@ -9,7 +9,18 @@ from __future__ import annotations
 import click
 
 # options that describe a fresh preview; with --replay they come from the JSON record instead
-_FRESH_OPTIONS = ("policy_spec", "n", "draws", "seed", "epoch", "split", "per_op", "compare", "strength")
+_FRESH_OPTIONS = ("policy_spec", "n", "draws", "seed", "epoch", "split", "per_op", "compare", "strength", "mixup",
+                  "cutmix", "mix_prob", "switch_prob")
+# options a MixUp/CutMix preview has no use for (one mixed view per train image, the run's epoch-1 draws)
+_NOT_WITH_MIX = ("per_op", "compare", "strength", "draws", "epoch")
+# the run config's mix defaults (augstudy.ablation.spec.file_schema.REGULARIZER_DEFAULTS["mix"], not imported
+# here so that --help stays instant; tests/preview/test_preview_mix.py checks they agree)
+MIX_PROB_DEFAULT = 1.0
+SWITCH_PROB_DEFAULT = 0.5
+
+
+def _flag(name: str) -> str:
+    return "--" + ("policy" if name == "policy_spec" else name.replace("_", "-"))
 
 
 def _split_names(text: str | None) -> list[str]:
@@ -61,28 +72,48 @@ def _strengths(text: str) -> list[float]:
               help="Comma-separated strengths of --policy shown side by side on the same images and seed, one "
                    "column group each (augstudy.policy.scale_policy: 0 = identity, 1 = as written, 2 = every "
                    "magnitude doubled), e.g. --strength 0,1,3 (default: none).")
+@click.option("--mixup", type=float, default=None, metavar="ALPHA",
+              help="Show MixUp instead of draws: each of --n train images after --policy and its mix with a partner "
+                   "(lambda ~ Beta(ALPHA, ALPHA)), the pairs and lambdas run seed --seed trains on at epoch 1, as a "
+                   "study arm's preview (default: off).")
+@click.option("--cutmix", type=float, default=None, metavar="ALPHA",
+              help="As --mixup for CutMix (box lambda ~ Beta(ALPHA, ALPHA)); with --mixup, --switch-prob picks "
+                   "between them (default: off).")
+@click.option("--mix-prob", type=float, default=MIX_PROB_DEFAULT, show_default=True, metavar="P",
+              help="With --mixup/--cutmix: probability an image is mixed (the run config's mix.prob).")
+@click.option("--switch-prob", type=float, default=SWITCH_PROB_DEFAULT, show_default=True, metavar="P",
+              help="With --mixup and --cutmix: probability of CutMix (the run config's mix.switch_prob).")
 @click.option("--replay", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Re-render a preview exactly from the JSON written beside its PNG (default: off).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Output PNG; its JSON record is written beside it as <name>.json. Default: "
                    "reports/preview-<policy>.png (compare: reports/preview-<p1>-vs-<p2>.png; strength: "
-                   "reports/preview-<policy>-strength-<s1>-<s2>.png; replay: <record>-replay.png).")
+                   "reports/preview-<policy>-strength-<s1>-<s2>.png; mixing: reports/preview-<policy>-mixup-<a>-"
+                   "cutmix-<a>.png; replay: <record>-replay.png).")
 @click.pass_context
 def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch, split, per_op, compare,
-                    strength, replay, out) -> None:
-    """Write a PNG grid of dataset images and their augmented draws, plus a JSON that replays it."""
+                    strength, mixup, cutmix, mix_prob, switch_prob, replay, out) -> None:
+    """Write a PNG grid of dataset images and their augmented draws (or, with --mixup/--cutmix, their
+    MixUp/CutMix pairs and lambdas), plus a JSON that replays it."""
     from augstudy.errors import UserError
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
     if out is not None and not out.lower().endswith(".png"):
         raise UserError(f"--out {out}: the preview is a PNG; use a path ending in .png")
     if replay is not None:
-        given = [name for name in _FRESH_OPTIONS
-                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
-        if given:
-            flags = ", ".join("--" + ("policy" if g == "policy_spec" else g.replace("_", "-")) for g in given)
-            raise UserError(f"--replay takes only --out and --data (the rest is in {replay}); drop {flags}")
+        flags = [_flag(name) for name in _FRESH_OPTIONS if given(name)]
+        if flags:
+            raise UserError(f"--replay takes only --out and --data (the rest is in {replay}); drop {', '.join(flags)}")
         _replay(replay, data, out)
         return
+    if mixup is not None or cutmix is not None:
+        _mix_preview(given, policy_spec, data, n, seed, split, mixup, cutmix, mix_prob, switch_prob, out)
+        return
+    for name in ("mix_prob", "switch_prob"):
+        if given(name):
+            raise UserError(f"{_flag(name)} sets how MixUp/CutMix mix; add --mixup ALPHA or --cutmix ALPHA, or drop it")
 
     policy_names = ([policy_spec] if policy_spec else []) + _split_names(compare)
     policy_names = list(dict.fromkeys(policy_names))  # drop repeats, keep order
@@ -124,15 +155,62 @@ def _load(data):
     return dataset
 
 
+def _mix_preview(given, policy_spec, data, n, seed, split, mixup, cutmix, mix_prob, switch_prob, out) -> None:
+    """``--mixup``/``--cutmix``: the mix preview of ``--policy`` (the ablation's, exactly a study arm's draws)."""
+    from augstudy.errors import UserError
+
+    refused = [_flag(name) for name in _NOT_WITH_MIX if given(name)]
+    if refused:
+        raise UserError(f"--mixup/--cutmix show one mixed view per train image (the run's epoch-1 draws); drop "
+                        f"{', '.join(refused)}")
+    if split != "train" and given("split"):
+        raise UserError("--mixup/--cutmix mix train images (mixing is a training step); drop --split val")
+    from augstudy.ablation.execution.mix_preview import build_mix_preview, check_mix_options
+
+    mix = check_mix_options(mixup, cutmix, mix_prob, switch_prob)   # the run config's rules, one line per flag
+    if not policy_spec:
+        raise UserError("--policy is required, e.g. --policy light --mixup 0.8")
+    from augstudy import preview as lib
+
+    policy = lib.resolve_policy(policy_spec)   # fail on a bad policy before loading data
+    dataset = _load(data)
+    if out is None:
+        out = lib.default_out_path([policy.name], mix=mix)
+    _write_mix_and_report(build_mix_preview(policy, dataset, mix, n=n, seed=seed), out)
+
+
+def _write_mix_and_report(built, out) -> None:
+    """Write the mix preview's PNG + JSON; print what it shows, one row per image, and the paths."""
+    from augstudy import preview as lib
+    from augstudy.ablation.execution.mix_preview import write_mix_record_preview
+
+    png = write_mix_record_preview(built, out)
+    record, mix = built.record, built.record["mix"]
+    click.echo(f"mix preview: {len(built.rows)} train images of {record['dataset']}, policy "
+               f"{record['policy'].get('name')}, MixUp alpha {mix['mixup_alpha']}, CutMix alpha {mix['cutmix_alpha']}, "
+               f"p {mix['prob']}, switch {mix['switch_prob']}; run seed {record['seed']}, epoch {record['epoch']}")
+    table = [["image", "partner", "mix", "lam"], *built.rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    click.echo(f"wrote {png}")
+    click.echo(f"wrote {lib.preview_json_path(png)}")
+
+
 def _replay(replay: str, data, out) -> None:
     from pathlib import Path
 
     from augstudy import preview as lib
 
-    record = lib.load_record(replay)
+    record = lib.load_record(replay, allow_mix=True)
     dataset = _load(data) if data is not None else None
     if out is None:
         out = Path(replay).with_name(Path(replay).stem + "-replay.png")
+    if record.get("mode") == lib.MIX_MODE:
+        from augstudy.ablation.execution.mix_preview import replay_mix_preview
+
+        _write_mix_and_report(replay_mix_preview(record, dataset=dataset, source=replay), out)
+        return
     built = lib.build_replay(record, dataset=dataset, source=replay)
     _write_and_report(lib, built, out)
 

@@ -9,7 +9,9 @@ Three figures, one engine:
 - :func:`render_strengths`: one policy at several strengths (``scale_policy``), same images and seed.
 
 Each PNG gets a JSON record beside it (:func:`preview_json_path`); :func:`replay_preview`
-re-renders from that record alone, with the stored draws.
+re-renders from that record alone, with the stored draws.  MixUp/CutMix previews (``augstudy preview
+--mixup/--cutmix``, record mode :data:`MIX_MODE`) are drawn and replayed by the ablation's
+``execution/mix_preview.py``, called from the CLI and the API: this package does not import the ablation.
 
 Modules: :mod:`.choice` (which images), :mod:`.describe` (policy text, file names),
 :mod:`.build` (draws applied into a :class:`Preview`), :mod:`.record` (the replay record),
@@ -26,7 +28,7 @@ from augstudy.preview.build import (applied_table, build_compare, build_grid, bu
 from augstudy.preview.choice import choose_stratified
 from augstudy.preview.describe import default_out_path, describe_policy
 from augstudy.preview.model import Preview, PreviewColumn
-from augstudy.preview.record import load_record, preview_json_path
+from augstudy.preview.record import MIX_MODE, load_record, preview_json_path
 from augstudy.preview.render import figure_layout, figure_pixels, render_png, write_preview
 
 
@@ -78,5 +80,5 @@ __all__ = [
     "Preview", "PreviewColumn", "render_preview_grid", "render_per_op", "render_compare", "render_strengths",
     "replay_preview", "build_grid", "build_per_op", "build_compare", "build_strengths", "build_replay", "load_record", "write_preview",
     "render_png", "preview_json_path", "default_out_path", "choose_stratified", "describe_policy",
-    "figure_layout", "figure_pixels", "to_display_uint8", "applied_table", "resolve_policy",
+    "figure_layout", "figure_pixels", "to_display_uint8", "applied_table", "resolve_policy", "MIX_MODE",
 ]

@@ -30,15 +30,30 @@ def describe_policy(policy) -> str:
     return f"{policy.name}: {ops}" + (f" (whole policy p={whole_p:g})" if whole_p < 1.0 else "")
 
 
+def mix_slug(mix: dict) -> str:
+    """``mixup-0.8-cutmix-1`` for a ``mix`` section (``prob`` added as ``p-0.5`` when not 1, ``switch_prob``
+    as ``switch-0.3`` when both alphas are on and it is not 0.5: the run config's defaults)."""
+    parts = [f"{name}-{float(mix[key]):g}" for name, key in (("mixup", "mixup_alpha"), ("cutmix", "cutmix_alpha"))
+             if mix.get(key) is not None]
+    if float(mix.get("prob", 1.0)) != 1.0:
+        parts.append(f"p-{float(mix['prob']):g}")
+    if len(parts) >= 2 and float(mix.get("switch_prob", 0.5)) != 0.5:
+        parts.append(f"switch-{float(mix['switch_prob']):g}")
+    return "-".join(file_slug(p) for p in parts)
+
+
 def default_out_path(policy_names: Sequence[str], per_op: bool = False,
-                     strengths: Sequence[float] | None = None) -> Path:
+                     strengths: Sequence[float] | None = None, mix: dict | None = None) -> Path:
     """``reports/preview-<p>.png``, ``reports/preview-<p>-per-op.png``,
-    ``reports/preview-<p1>-vs-<p2>.png`` or ``reports/preview-<p>-strength-0-1-3.png``
-    (relative to the current directory; names made file-safe by :func:`augstudy.file_slug.file_slug`)."""
+    ``reports/preview-<p1>-vs-<p2>.png``, ``reports/preview-<p>-strength-0-1-3.png`` or (MixUp/CutMix)
+    ``reports/preview-<p>-mixup-0.8-cutmix-1.png`` (:func:`mix_slug`; relative to the current directory;
+    names made file-safe by :func:`augstudy.file_slug.file_slug`)."""
     stem = "-vs-".join(file_slug(n) for n in policy_names)
     if strengths:
         stem += "-strength-" + "-".join(file_slug(f"{s:g}") for s in strengths)
+    if mix:
+        stem += "-" + mix_slug(mix)
     return Path("reports") / f"preview-{stem}{'-per-op' if per_op else ''}.png"
 
 
-__all__ = ["describe_op", "describe_policy", "default_out_path"]
+__all__ = ["describe_op", "describe_policy", "default_out_path", "mix_slug"]
