@@ -99,8 +99,9 @@ MAY_IMPORT = {
     "ablation.terms": set(),
     # the report reads a study folder: never the trainer, the spec resolution or the statistics
     "report": {"policy", "ablation.storage", "ablation.analysis", "ablation.designs"},
+    # (ablation.execution: augstudy.preview(mixup=/cutmix=) draws the ablation's mix preview, execution/mix_preview.py)
     "api": {"data", "policy", "models", "preview", "measure", "ablation", "ablation.spec", "ablation.storage",
-            "ablation.analysis", "ablation.plan", "ablation.runner", "report"},
+            "ablation.analysis", "ablation.execution", "ablation.plan", "ablation.runner", "report"},
 }
 
 # Everyone who writes or reads an effect table speaks its terms.

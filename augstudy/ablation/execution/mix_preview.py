@@ -230,16 +230,17 @@ def replay_mix_preview(record: dict, dataset=None, source: str = "replay record"
     mix = check_mix_options(*(mix.get(k) for k in MIX_FLAGS), names={k: f"{source}: field 'mix.{k}'" for k in MIX_FLAGS})
     try:   # the images the record used, looked up in this dataset before anything is drawn
         used = [int(p[k]) for p in record["pairs"] for k in ("index", "partner")]
+        n, seed = int(record["n"]), int(record["seed"])
     except (TypeError, KeyError, ValueError):
-        raise UserError(f"{source}: field 'pairs' is invalid; re-create it with augstudy preview") from None
+        raise UserError(f"{source}: field 'pairs', 'n' or 'seed' is invalid; re-create it with augstudy preview") from None
     if max(used, default=0) >= len(dataset.train_labels) or min(used, default=0) < 0 or \
             _sha256(dataset.train_images[torch.tensor(used, dtype=torch.int64)]) != record["images_sha256"]:
         raise UserError(f"{source}: the train images of {dataset.name} differ from the ones previewed; pass the "
                         f"original dataset with --data")
-    built = build_mix_preview(policy, dataset, mix, n=int(record["n"]), seed=int(record["seed"]))
+    built = build_mix_preview(policy, dataset, mix, n=n, seed=seed)
     if built.record["pairs"] != record["pairs"] or built.record["mixed_sha256"] != record["mixed_sha256"]:
-        raise UserError(f"{source}: this augstudy draws other pairs or pixels than the record holds; re-create it "
-                        f"with augstudy preview")
+        raise UserError(f"{source}: this augstudy version draws other pairs or pixels than the record holds; "
+                        f"re-create it with augstudy preview")
     return built
 
 
