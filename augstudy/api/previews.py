@@ -64,8 +64,10 @@ def preview(policy: Any, data: DataSource = None, *, n: int = 8, draws: int = 4,
                                    ("per_op", per_op)) if on]
     if len(modes) > 1:
         raise UserError(f"preview: {' and '.join(modes)} cannot be combined; choose one")
-    if out is not None and Path(out).suffix.lower() != ".png":
-        raise UserError(f"out={out}: the preview is a PNG; use a path ending in .png")
+    if out is not None:
+        from augstudy.preview.record import check_preview_target
+
+        check_preview_target(out, f"out={out}")
     policies = [lib.resolve_policy(p) for p in [policy, *(compare or [])]]  # fail before loading data
     dataset = load_dataset(data, image_size=policies[0].image_size)
     common = {"n": n, "seed": seed, "split": split, "epoch": epoch}
@@ -95,8 +97,10 @@ def _mix_preview(policy, data, *, n, seed, mixup, cutmix, mix_prob, switch_prob,
     mix = check_mix_options(mixup, cutmix, mix_prob, switch_prob,
                             names={"mixup_alpha": "mixup", "cutmix_alpha": "cutmix", "prob": "mix_prob",
                                    "switch_prob": "switch_prob"})
-    if out is not None and Path(out).suffix.lower() != ".png":
-        raise UserError(f"out={out}: the preview is a PNG; use a path ending in .png")
+    if out is not None:
+        from augstudy.preview.record import check_preview_target
+
+        check_preview_target(out, f"out={out}")
     resolved = lib.resolve_policy(policy)   # fail before loading data
     built = build_mix_preview(resolved, load_dataset(data, image_size=resolved.image_size), mix, n=n, seed=seed)
     if out is not None:

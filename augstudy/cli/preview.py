@@ -100,8 +100,10 @@ def preview_command(ctx: click.Context, policy_spec, data, n, draws, seed, epoch
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
-    if out is not None and not out.lower().endswith(".png"):
-        raise UserError(f"--out {out}: the preview is a PNG; use a path ending in .png")
+    if out is not None:   # before any work: a PNG path, and no file of the user's under it
+        from augstudy.preview.record import check_preview_target
+
+        check_preview_target(out, f"--out {out}")
     if replay is not None:
         flags = [_flag(name) for name in _FRESH_OPTIONS if given(name)]
         if flags:

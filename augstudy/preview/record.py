@@ -30,6 +30,29 @@ def preview_json_path(png_path: str | Path) -> Path:
     return png_path.with_name(stem + ".json")
 
 
+def check_preview_target(out: str | Path, label: str) -> Path:
+    """``out`` as the PNG path a preview may write, or one UserError line (``label`` names the option, e.g.
+    ``"--out x.png"``).
+
+    A preview writes ``out`` and its record beside it (:func:`preview_json_path`), replacing an earlier
+    preview there, but never a file the user already has for something else: when either file exists,
+    the record beside must be an augstudy preview record (any mode), else the path is refused.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"{label}: the preview is a PNG; use a path ending in .png")
+    record_path = preview_json_path(out)
+    if out.exists() or record_path.exists():
+        try:
+            record = read_json_file(record_path) if record_path.is_file() else None
+        except UserError:
+            record = None
+        if not (isinstance(record, dict) and record.get("augstudy_preview") == RECORD_FORMAT):
+            raise UserError(f"{label}: {out.name} or {record_path.name} already exists and is not a preview this "
+                            f"command wrote; choose another path (nothing was written)")
+    return out
+
+
 def images_checksum(images: torch.Tensor) -> str:
     """SHA-256 of uint8 images (any shape), to detect a changed dataset at replay time."""
     return hashlib.sha256(images.contiguous().cpu().numpy().tobytes()).hexdigest()
@@ -63,4 +86,4 @@ def load_record(json_path: str | Path, allow_mix: bool = False) -> dict:
     return record
 
 
-__all__ = ["RECORD_FORMAT", "MODES", "MIX_MODE", "preview_json_path", "images_checksum", "load_record"]
+__all__ = ["RECORD_FORMAT", "MODES", "MIX_MODE", "preview_json_path", "check_preview_target", "images_checksum", "load_record"]

@@ -12,9 +12,8 @@ from pathlib import Path
 import torch
 
 from augstudy.atomic import atomic_path, atomic_write_json
-from augstudy.errors import UserError
 from augstudy.preview.model import Preview
-from augstudy.preview.record import preview_json_path
+from augstudy.preview.record import check_preview_target, preview_json_path
 
 # Figure geometry, in inches at DPI dots per inch: fixed so the PNG size is a pure function of
 # (rows, columns, title lines) and identical runs give identical bytes.
@@ -212,9 +211,7 @@ def _draw_group_headers(fig, columns, group_colors, width: float, height: float,
 
 def write_preview(preview: Preview, out_path: str | Path) -> Path:
     """Write the PNG and its JSON record (:func:`preview_json_path`), both atomically."""
-    out_path = Path(out_path)
-    if out_path.suffix.lower() != ".png":
-        raise UserError(f"--out {out_path}: the preview is a PNG; use a path ending in .png")
+    out_path = check_preview_target(out_path, f"--out {out_path}")
     render_png(preview, out_path)
     atomic_write_json(preview_json_path(out_path), preview.record)
     return out_path

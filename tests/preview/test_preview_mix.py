@@ -192,3 +192,24 @@ def test_api_returns_the_figure_and_writes_only_when_asked(tiny_imagenet_tree, t
                           ({"switch_prob": 0.2}, "pass mixup= or cutmix=")):
         with pytest.raises(UserError, match=words):
             augstudy.preview("light", data=data, **kwargs)
+
+
+@pytest.mark.parametrize("mix_args", [[], ["--mixup", "0.8"]], ids=["grid", "mix"])
+def test_out_never_replaces_a_file_that_is_not_an_earlier_preview(cli_runner, tiny_imagenet_tree, tmp_path, mix_args):
+    """A report figure (no preview record beside it), or a PNG beside a JSON of the user's, is refused
+    in one line and left byte for byte; the command's own earlier preview at that path is replaced."""
+    figure = tmp_path / "report_files" / "forest.png"
+    figure.parent.mkdir()
+    figure.write_bytes(b"\x89PNG a report figure")
+    own_json = tmp_path / "notes.json"
+    own_json.write_text('{"mine": true}')
+    args = ["preview", "--policy", "light", "--data", str(tiny_imagenet_tree), "--n", "2", *mix_args]
+    for target, kept in ((figure, figure), (tmp_path / "notes.png", own_json)):
+        before = kept.read_bytes()
+        one_line_error(cli_runner(*args, "--out", str(target)), "already exists", "not a preview")
+        assert kept.read_bytes() == before and not (tmp_path / "notes.png").exists()
+    again = tmp_path / "again.png"
+    for _ in range(2):   # the second run replaces the first run's preview and record
+        result = cli_runner(*args, "--out", str(again))
+        assert result.exit_code == 0, result.output
+    assert json.loads(again.with_suffix(".json").read_text())["augstudy_preview"] == 1

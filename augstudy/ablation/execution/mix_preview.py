@@ -245,8 +245,11 @@ def replay_mix_preview(record: dict, dataset=None, source: str = "replay record"
 
 
 def write_mix_record_preview(built: MixPreview, target) -> Path:
-    """``built``'s PNG at ``target`` and its replay record beside it (``<name>.json``), atomically."""
-    return save_figure(built.figure, Path(target), built.record)
+    """``built``'s PNG at ``target`` and its replay record beside it (``<name>.json``), atomically; never
+    over a file that is not an earlier preview (:func:`~augstudy.preview.record.check_preview_target`)."""
+    from augstudy.preview.record import check_preview_target
+
+    return save_figure(built.figure, check_preview_target(target, f"--out {target}"), built.record)
 
 
 __all__ = ["write_mix_preview", "mix_preview_rows", "mix_figure", "mix_title", "save_figure", "PREVIEW_EPOCH",
