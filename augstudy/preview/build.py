@@ -18,7 +18,7 @@ from augstudy.errors import UserError
 from augstudy.preview.choice import choose_stratified, split_tensors
 from augstudy.preview.describe import describe_policy
 from augstudy.preview.model import Preview, PreviewColumn
-from augstudy.preview.record import MODES, RECORD_FORMAT, images_checksum
+from augstudy.preview.record import MODES, RECORD_FORMAT, images_checksum, record_dataset
 
 #: row labels (class names) are cut to this many characters
 LABEL_CHARS = 18
@@ -274,11 +274,7 @@ def build_replay(record: dict, dataset=None, source: str = "replay record") -> P
     """Rebuild a preview from its record: same images (checksum-verified), stored draws."""
     from augstudy.policy import Policy
 
-    if dataset is None:
-        if not record.get("data_path"):
-            raise UserError(f"{source}: no data_path recorded; pass the dataset with --data")
-        dataset = record["data_path"]
-    dataset = _load_dataset(dataset, image_size=int(record.get("image_size", 64)))
+    dataset = record_dataset(record, dataset, source)
     try:
         policies = [Policy.from_dict(p["policy"], source=f"{source}: policy {p.get('name')!r}")
                     for p in record["policies"]]

@@ -53,6 +53,18 @@ def check_preview_target(out: str | Path, label: str) -> Path:
     return out
 
 
+def record_dataset(record: dict, dataset=None, source: str = "replay record"):
+    """The dataset a record replays on: ``dataset`` when given (a path or a loaded dataset), else the
+    recorded ``data_path``, at the recorded ``image_size``; UserError when neither is there."""
+    from augstudy.data import load_dataset
+
+    if dataset is None:
+        if not record.get("data_path"):
+            raise UserError(f"{source}: no data_path recorded; pass the dataset with --data")
+        dataset = record["data_path"]
+    return load_dataset(dataset, image_size=int(record.get("image_size", 64)))
+
+
 def images_checksum(images: torch.Tensor) -> str:
     """SHA-256 of uint8 images (any shape), to detect a changed dataset at replay time."""
     return hashlib.sha256(images.contiguous().cpu().numpy().tobytes()).hexdigest()
@@ -86,4 +98,4 @@ def load_record(json_path: str | Path, allow_mix: bool = False) -> dict:
     return record
 
 
-__all__ = ["RECORD_FORMAT", "MODES", "MIX_MODE", "preview_json_path", "check_preview_target", "images_checksum", "load_record"]
+__all__ = ["RECORD_FORMAT", "MODES", "MIX_MODE", "preview_json_path", "check_preview_target", "record_dataset", "images_checksum", "load_record"]

@@ -209,17 +209,13 @@ def replay_mix_preview(record: dict, dataset=None, source: str = "replay record"
     images or pairs no longer match is refused in one line."""
     import torch
 
-    from augstudy.data import load_dataset
     from augstudy.policy import Policy
+    from augstudy.preview.record import record_dataset
 
     missing = [k for k in ("seed", "n", "policy", "mix", "pairs", "images_sha256", "mixed_sha256") if k not in record]
     if missing:
         raise UserError(f"{source}: field(s) {', '.join(missing)} missing; re-create it with augstudy preview")
-    if dataset is None:
-        if not record.get("data_path"):
-            raise UserError(f"{source}: no data_path recorded; pass the dataset with --data")
-        dataset = record["data_path"]
-    dataset = load_dataset(dataset, image_size=int(record.get("image_size", 64)))
+    dataset = record_dataset(record, dataset, source)
     try:
         policy = Policy.from_dict(record["policy"], source=f"{source}: policy")
     except UserError:
