@@ -209,7 +209,11 @@ def _per_class_section(study: Study) -> Section:
     section.paragraphs.append(
         f"Change in each class's val accuracy vs the baseline (paired seeds, last epoch, points), {n_classes} classes. "
         "p-values are sign-flip tests per class; q-values are Benjamini-Hochberg corrected over the classes "
-        "of each arm; a class is significant when q < 0.05 and its 95% interval excludes 0.")
+        "of each arm; a class is significant when q < 0.05 and its 95% interval excludes 0. "
+        "These tests count seed-to-seed noise on this val set's images of each class, not which images the "
+        "val set happens to hold: a significant class changed on these images, and with few images per class "
+        "(Tiny ImageNet: 50) that need not carry to new images of the class. The effect table's verdicts "
+        "include that val-set term; these do not.")
     n_pairs = int(per_class["n_seeds"].max())
     if n_pairs < 6:
         section.paragraphs.append(

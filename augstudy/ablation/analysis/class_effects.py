@@ -10,6 +10,15 @@ arm - baseline in accuracy points; its p-value (sign-flip test) and interval com
 the classes of one arm, because with 200 classes some will look "significant" by chance
 (Balestriero et al. 2022 motivate looking at all); ``significant`` needs q < 0.05 and an interval
 excluding 0.  Only seeds finished in both the arm and the baseline are paired; an arm needs two.
+
+What they claim: a change on *this val set's* images of each class.  The test counts seed-to-seed
+noise only (the per-class accuracies are all the study folder holds per class; per-example
+correctness is not split by class), so unlike the effect table it has no val-set term.  Measured
+on per-example correctness (``tests/ablation/analysis/stats/test_per_class.py``): with no per-image
+arm effect the share of studies with any flagged class stays at alpha; where the val-set noise of a
+class is as large as the seed noise (50 images per class, 12 seeds) flags are never in the wrong
+direction for these images, but a population null is flagged in about a fifth of studies.  The
+report says so beside the table.
 """
 
 from __future__ import annotations

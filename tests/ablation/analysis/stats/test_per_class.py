@@ -68,3 +68,52 @@ def test_per_class_false_discoveries_stay_at_the_promised_rate():
         any_raw += any(r["p_value"] < 0.05 for r in rows)
     assert any_flag / n_studies <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / n_studies)
     assert any_raw / n_studies > 0.2          # uncorrected, 8 classes flag about 1 - 0.95^8 = 34% of studies
+
+
+def _per_example_study(rng, n_seeds, n_classes, per_class, seed_sd, example_sd):
+    """One null study from per-example correctness (the data model of ``stats/simulate.py``): image
+    difficulty ``pi ~ Beta``, a run shift per (arm, seed) of sd ``seed_sd`` points, and a per-image arm
+    effect ``z * min(pi, 1 - pi)`` of sd ``example_sd`` points that averages 0 over the population of
+    images but not over one class's few val images.  Returns per-seed class accuracies of both arms
+    ``[n_seeds, C]`` and each class's conditional effect on these images (points)."""
+    n_val = n_classes * per_class
+    pi = rng.beta(2.0, 1.2, n_val)
+    z = np.clip(rng.normal(0.0, example_sd / 100.0, n_val), -1.0, 1.0) * np.minimum(pi, 1.0 - pi)
+    shift = rng.normal(0.0, seed_sd / 100.0 / math.sqrt(2.0), (2, n_seeds, 1))
+    p = np.clip(pi[None, None, :] + shift + np.stack([np.zeros(n_val), z])[:, None, :], 0.0, 1.0)
+    correct = rng.random((2, n_seeds, n_val)) < p
+    acc = correct.reshape(2, n_seeds, n_classes, per_class).mean(-1)
+    return acc[0], acc[1], 100.0 * z.reshape(n_classes, per_class).mean(-1)
+
+
+@pytest.mark.parametrize("example_sd", [0.0, 60.0], ids=["no-image-effects", "val-noise-like-seed-noise"])
+def test_per_class_flags_from_per_example_correctness(example_sd):
+    """What the per-class test promises, measured on per-example correctness (8 classes x 50 val images,
+    12 seeds, 150 null studies): the sign-flip test over seeds is conditional on this val set's images.
+
+    - No per-image arm effect: the share of studies with any flagged class stays at alpha.
+    - Per-image effects whose val-set noise is as large as the seed noise (the regime of Tiny ImageNet's
+      50 images per class): a flag is never in the wrong direction for these images (sign errors <= alpha),
+      but the population null is flagged in far more than 5% of studies -- the documented limit (the
+      report says so): per-class effects describe these val images, not new images of the class.
+    """
+    rng = np.random.default_rng(18)
+    n_studies, n_seeds, n_classes, per_class = 150, 12, 8, 50
+    any_flag, wrong_sign, flags, val_sd, seed_sd = 0, 0, 0, [], []
+    for _ in range(n_studies):
+        base, arm, conditional = _per_example_study(rng, n_seeds, n_classes, per_class, 1.0, example_sd)
+        rows = stats.per_class_effects(dict(enumerate(arm)), dict(enumerate(base)),
+                                       [str(c) for c in range(n_classes)], n_boot=200, seed=1)
+        flagged = [c for c, r in enumerate(rows) if r["significant"]]
+        any_flag += bool(flagged)
+        flags += len(flagged)
+        wrong_sign += sum(np.sign(rows[c]["effect_mean"]) != np.sign(conditional[c]) for c in flagged)
+        seed_sd.append(np.std(100 * (arm - base), axis=0, ddof=1).mean() / math.sqrt(n_seeds))
+        val_sd.append(np.std(conditional))
+    margin = 3 * math.sqrt(0.05 * 0.95 / n_studies)
+    if example_sd == 0:
+        assert any_flag / n_studies <= 0.05 + margin
+    else:
+        assert 0.5 < np.mean(val_sd) / np.mean(seed_sd) < 2.0          # the two noises are of similar size
+        assert flags > 0 and wrong_sign / flags <= 0.05
+        assert any_flag / n_studies > 0.10                             # the documented limit, measured
